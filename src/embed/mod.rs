@@ -1,0 +1,38 @@
+//! Sentence embeddings: the `Embedder` trait and its ONNX implementation.
+
+pub mod batch;
+pub mod manifest;
+pub mod onnx;
+pub mod pool;
+pub mod tokenizer;
+
+pub use manifest::ModelManifest;
+pub use onnx::{EmbedOptions, OnnxEmbedder};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("model folder {dir}: {detail}")]
+    Model { dir: String, detail: String },
+    #[error("tokenizer {path}: {detail}")]
+    Tokenizer { path: String, detail: String },
+    #[error(transparent)]
+    Onnx(#[from] crate::onnx::OnnxError),
+    #[error("inference failed: {0}")]
+    Inference(String),
+    #[error("the embedding worker stopped unexpectedly")]
+    WorkerGone,
+}
+
+/// Identity of the model that produced a set of vectors; stored in the index manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelIdentity {
+    pub name: String,
+    pub sha256: String,
+    pub dim: usize,
+}
+
+/// Turns texts into unit-length vectors. Implementations are thread-safe handles.
+pub trait Embedder: Send + Sync {
+    fn identity(&self) -> &ModelIdentity;
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}

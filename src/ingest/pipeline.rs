@@ -1,0 +1,262 @@
+//! The ingestion run: plan, then chunk, embed (reusing vectors of unchanged chunks) and hand
+//! each document to the writer thread.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+use tokenizers::Tokenizer;
+
+use super::chunker::{self, ChunkSettings};
+use super::classify::{self, Change, Pending, Plan};
+use super::report::{Duplicate, IngestReport, SkippedInput};
+use super::writer::{Finish, WriteOp, Writer};
+use super::IngestError;
+use crate::embed::Embedder;
+use crate::store::{collections, documents, vectors, NewChunk, NewDocument, Store};
+use crate::util::sha256_hex;
+
+/// Documents chunked and embedded together: large enough to keep the embedder's sessions
+/// busy, small enough that progress and memory stay smooth.
+const GROUP_CHUNKS: usize = 512;
+
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    pub collection: String,
+    pub roots: Vec<PathBuf>,
+    pub settings: ChunkSettings,
+    pub max_file_bytes: u64,
+    pub prune: bool,
+}
+
+/// Progress display hooks; the CLI shows a bar on a terminal and plain lines otherwise.
+pub trait Progress {
+    fn start(&self, total_docs: u64);
+    fn advance(&self, docs: u64);
+    fn finish(&self);
+}
+
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// Plans the run and reports what would change, writing nothing.
+pub fn dry_run(store: &Store, req: &IngestRequest) -> Result<IngestReport, IngestError> {
+    let plan = classify::plan(store.conn(), &req.collection, &req.roots, req.settings, req.max_file_bytes)?;
+    let mut report = base_report(&plan, req);
+    report.dry_run = true;
+    Ok(report)
+}
+
+pub fn ingest(
+    store: &Store,
+    embedder: &dyn Embedder,
+    tokenizer: &Tokenizer,
+    req: &IngestRequest,
+    progress: &dyn Progress,
+) -> Result<IngestReport, IngestError> {
+    let started = Instant::now();
+    let conn = store.conn();
+    let collection = collections::get_or_create(conn, &req.collection)?;
+    collections::check_model(&collection, embedder.identity())?;
+    let table = vectors::ensure_model(conn, embedder.identity())?;
+    if collection.model_id.is_none() {
+        collections::set_manifest(conn, collection.id, table.model_id, req.settings.target, req.settings.overlap)?;
+    }
+    let plan = classify::plan(conn, &req.collection, &req.roots, req.settings, req.max_file_bytes)?;
+    let mut report = base_report(&plan, req);
+    report.timings.scan_s = started.elapsed().as_secs_f64();
+
+    let writer = Writer::spawn(
+        store.path().to_path_buf(),
+        table.clone(),
+        Finish {
+            collection_id: collection.id,
+            roots: plan.roots.clone(),
+            manifest: (table.model_id, req.settings.target, req.settings.overlap),
+        },
+    )?;
+    progress.start(plan.pending.len() as u64);
+    let outcome = (|| -> Result<(), IngestError> {
+        for group in groups(&plan.pending) {
+            let docs = prepare(conn, &table.table, group, embedder, tokenizer, req.settings, collection.id, &mut report)?;
+            for doc in docs {
+                if writer.send(WriteOp::Upsert(Box::new(doc))).is_err() {
+                    return Ok(()); // the writer failed; its error is returned by finish()
+                }
+            }
+            progress.advance(group.len() as u64);
+        }
+        if req.prune {
+            for (id, _) in &plan.removed {
+                if writer.send(WriteOp::Delete(*id)).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    })();
+    let write_time = writer.finish();
+    progress.finish();
+    outcome?;
+    report.timings.write_s = write_time?.as_secs_f64();
+    report.timings.total_s = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn base_report(plan: &Plan, req: &IngestRequest) -> IngestReport {
+    IngestReport {
+        collection: req.collection.clone(),
+        added: plan.added(),
+        modified: plan.modified(),
+        unchanged: plan.unchanged,
+        removed: plan.removed.iter().map(|(_, p)| p.clone()).collect(),
+        pruned: req.prune,
+        duplicates: plan
+            .duplicates
+            .iter()
+            .map(|(path, of)| Duplicate {
+                path: path.clone(),
+                duplicate_of: of.clone(),
+            })
+            .collect(),
+        skipped: plan
+            .skipped
+            .iter()
+            .map(|s| SkippedInput {
+                path: s.path.clone(),
+                reason: s.reason.clone(),
+            })
+            .collect(),
+        unsupported: plan.unsupported.clone(),
+        rechunked: plan.rechunk,
+        ..IngestReport::default()
+    }
+}
+
+/// Splits pending documents into groups of about GROUP_CHUNKS chunks (estimated from size).
+fn groups(pending: &[Pending]) -> Vec<&[Pending]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut estimate = 0;
+    for (i, p) in pending.iter().enumerate() {
+        estimate += p.doc.text.len() / 800 + 1;
+        if estimate >= GROUP_CHUNKS {
+            out.push(&pending[start..=i]);
+            start = i + 1;
+            estimate = 0;
+        }
+    }
+    if start < pending.len() {
+        out.push(&pending[start..]);
+    }
+    out
+}
+
+/// What the embedding model reads for a chunk: title and headings give it context.
+pub fn embedding_input(title: &str, heading_path: &str, text: &str) -> String {
+    let heading = heading_path
+        .strip_prefix(title)
+        .map(|rest| rest.trim_start_matches(" > "))
+        .unwrap_or(heading_path);
+    let mut out = String::with_capacity(title.len() + heading.len() + text.len() + 2);
+    for part in [title, heading] {
+        if !part.is_empty() {
+            out.push_str(part);
+            out.push('\n');
+        }
+    }
+    out.push_str(text);
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prepare(
+    conn: &rusqlite::Connection,
+    vec_table: &str,
+    group: &[Pending],
+    embedder: &dyn Embedder,
+    tokenizer: &Tokenizer,
+    settings: ChunkSettings,
+    collection_id: i64,
+    report: &mut IngestReport,
+) -> Result<Vec<NewDocument>, IngestError> {
+    let t = Instant::now();
+    let mut docs = Vec::with_capacity(group.len());
+    let mut to_embed: Vec<String> = Vec::new();
+    // (document index, chunk index) for each text in to_embed
+    let mut slots: Vec<(usize, usize)> = Vec::new();
+    for pending in group {
+        let doc = &pending.doc;
+        let pieces = chunker::chunk(doc, tokenizer, settings).map_err(|detail| IngestError::Chunk {
+            path: doc.source_path.clone(),
+            detail,
+        })?;
+        let reusable: HashMap<String, Vec<f32>> = match pending.change {
+            Change::Modified { id } => documents::embeddings_by_text(conn, vec_table, id)?,
+            Change::Added => HashMap::new(),
+        };
+        let mut chunks = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            let input = embedding_input(&doc.title, &piece.heading_path, &piece.text);
+            let text_sha256 = sha256_hex(input.as_bytes());
+            let embedding = match reusable.get(&text_sha256) {
+                Some(v) => {
+                    report.chunks_reused += 1;
+                    v.clone()
+                }
+                None => {
+                    slots.push((docs.len(), chunks.len()));
+                    report.tokens_embedded += piece.token_count;
+                    to_embed.push(input.clone());
+                    Vec::new()
+                }
+            };
+            chunks.push(NewChunk {
+                text: piece.text,
+                byte_start: piece.byte_start,
+                byte_end: piece.byte_end,
+                heading_path: piece.heading_path,
+                token_count: piece.token_count,
+                text_sha256,
+                indexed_text: input,
+                embedding,
+            });
+        }
+        report.chunks_written += chunks.len();
+        docs.push(NewDocument {
+            collection_id,
+            source_path: doc.source_path.clone(),
+            content_sha256: doc.content_sha256.clone(),
+            size: doc.size,
+            mtime: doc.mtime,
+            title: doc.title.clone(),
+            format: doc.format.to_string(),
+            chunks,
+        });
+    }
+    report.timings.chunk_s += t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let vectors = embedder.embed(&to_embed)?;
+    report.timings.embed_s += t.elapsed().as_secs_f64();
+    report.chunks_embedded += vectors.len();
+    for ((d, c), v) in slots.into_iter().zip(vectors) {
+        docs[d].chunks[c].embedding = v;
+    }
+    Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedding_input_does_not_repeat_the_title() {
+        assert_eq!(embedding_input("Runbook", "Runbook > Drain", "steps"), "Runbook\nDrain\nsteps");
+        assert_eq!(embedding_input("", "", "plain"), "plain");
+        assert_eq!(embedding_input("T", "Other", "x"), "T\nOther\nx");
+    }
+}

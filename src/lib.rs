@@ -1,0 +1,14 @@
+//! lmdeck: an operations console for hybrid LLM stacks (RAG + fine-tuned models).
+//!
+//! The library holds every service; `main.rs` and the front ends (CLI now, TUI later) only wire
+//! them together. Core modules never import a terminal UI crate.
+
+pub mod config;
+pub mod embed;
+pub mod onnx;
+pub mod paths;
+pub mod setup;
+pub mod store;
+pub mod util;
+pub mod ingest;
+pub mod retrieve;

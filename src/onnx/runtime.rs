@@ -1,0 +1,161 @@
+//! One ONNX Runtime environment per process, and sessions built on the requested device.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use ort::environment::Environment;
+use ort::ep::ExecutionProvider as _;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+
+use super::{Device, ExecutionProvider, LibraryChoice, OnnxError};
+
+/// A library can be loaded only once per process; remember which one and its environment.
+static LOADED: OnceLock<Result<(Environment, PathBuf), String>> = OnceLock::new();
+
+#[derive(Clone)]
+pub struct Runtime {
+    env: Environment,
+    pub library: LibraryChoice,
+    pub version: String,
+    pub device: Device,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("library", &self.library)
+            .field("version", &self.version)
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+/// What one session needs: the model file and how many intra-op threads it may use.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    pub model: PathBuf,
+    pub intra_threads: usize,
+}
+
+impl Runtime {
+    pub fn load(library: LibraryChoice, device: Device) -> Result<Runtime, OnnxError> {
+        let loaded = LOADED.get_or_init(|| {
+            let env = ort::init_from(&library.path)
+                .map_err(|e| e.to_string())?
+                .with_name("lmdeck")
+                .build()
+                .map_err(|e| e.to_string())?;
+            Ok((env, library.path.clone()))
+        });
+        let (env, path) = loaded.as_ref().map_err(|detail| OnnxError::Load {
+            path: library.path.display().to_string(),
+            detail: detail.clone(),
+        })?;
+        let library = LibraryChoice {
+            path: path.clone(),
+            source: library.source,
+        };
+        Ok(Runtime {
+            env: env.clone(),
+            version: library_version(),
+            library,
+            device,
+        })
+    }
+
+    /// Execution providers compiled into the loaded library, as ONNX Runtime names them.
+    pub fn available_providers(&self) -> Vec<&'static str> {
+        let mut out = vec!["CPUExecutionProvider"];
+        if ort::ep::CUDA::is_available().unwrap_or(false) {
+            out.push("CUDAExecutionProvider");
+        }
+        out
+    }
+
+    /// Builds a session on the requested device. An explicit CUDA request that cannot be met
+    /// is an error; `auto` falls back to CPU and says why in the returned provider.
+    pub fn session(&self, spec: &SessionSpec) -> Result<(Session, ExecutionProvider), OnnxError> {
+        let cuda_compiled = ort::ep::CUDA::is_available().unwrap_or(false);
+        match self.device {
+            Device::Cpu => Ok((self.cpu_session(spec)?, ExecutionProvider::Cpu { note: None })),
+            Device::Cuda(n) => {
+                if !cuda_compiled {
+                    return Err(OnnxError::CudaUnavailable {
+                        device: self.device.to_string(),
+                        reason: format!(
+                            "the loaded ONNX Runtime ({}) has no CUDA execution provider",
+                            self.library.path.display()
+                        ),
+                    });
+                }
+                self.cuda_session(spec, n)
+                    .map(|s| (s, ExecutionProvider::Cuda(n)))
+                    .map_err(|reason| OnnxError::CudaUnavailable {
+                        device: self.device.to_string(),
+                        reason,
+                    })
+            }
+            Device::Auto if cuda_compiled => match self.cuda_session(spec, 0) {
+                Ok(session) => Ok((session, ExecutionProvider::Cuda(0))),
+                Err(reason) => {
+                    tracing::warn!("CUDA unavailable, using CPU: {reason}");
+                    Ok((
+                        self.cpu_session(spec)?,
+                        ExecutionProvider::Cpu {
+                            note: Some(format!("auto: CUDA failed: {reason}")),
+                        },
+                    ))
+                }
+            },
+            Device::Auto => Ok((
+                self.cpu_session(spec)?,
+                ExecutionProvider::Cpu {
+                    note: Some("auto: no CUDA provider in this ONNX Runtime".into()),
+                },
+            )),
+        }
+    }
+
+    fn cpu_session(&self, spec: &SessionSpec) -> Result<Session, OnnxError> {
+        let cpu = ort::ep::CPU::default().with_arena_allocator(true).build();
+        self.build(spec, vec![cpu]).map_err(|detail| OnnxError::Session {
+            model: spec.model.display().to_string(),
+            detail,
+        })
+    }
+
+    fn cuda_session(&self, spec: &SessionSpec, device: u32) -> Result<Session, String> {
+        let cuda = ort::ep::CUDA::default()
+            .with_device_id(device as i32)
+            .build()
+            .error_on_failure();
+        self.build(spec, vec![cuda])
+    }
+
+    fn build(
+        &self,
+        spec: &SessionSpec,
+        providers: Vec<ort::ep::ExecutionProviderDispatch>,
+    ) -> Result<Session, String> {
+        let builder = Session::builder(&self.env).map_err(|e| e.to_string())?;
+        builder
+            .with_no_environment_execution_providers()
+            .and_then(|b| b.with_execution_providers(providers))
+            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::All))
+            .and_then(|b| b.with_intra_threads(spec.intra_threads.max(1)))
+            .and_then(|b| b.with_inter_threads(1))
+            .map_err(|e| e.to_string())?
+            .commit_from_file(&spec.model)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The library's version from its build-info string (`git-branch=rel-1.31.1`).
+fn library_version() -> String {
+    let info = ort::info();
+    info.split([',', ' '])
+        .find_map(|part| part.trim().strip_prefix("git-branch=rel-"))
+        .map(str::to_string)
+        .unwrap_or_else(|| info.to_string())
+}

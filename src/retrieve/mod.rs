@@ -1,0 +1,206 @@
+//! Hybrid retrieval with a full trace: vector KNN (binary index + exact re-score), BM25 over
+//! FTS5, and reciprocal-rank fusion; every hit says how each stage ranked and scored it.
+
+pub mod fusion;
+pub mod hydrate;
+pub mod query;
+pub mod stages;
+
+use serde::Serialize;
+use std::str::FromStr;
+use std::time::Instant;
+
+use crate::embed::{EmbedError, Embedder};
+use crate::store::{collections, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetrieveError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error("collection `{0}` has no vector index yet; ingest documents into it first")]
+    NoIndex(String),
+    #[error("{0} search needs the embedding model, which is not loaded")]
+    NoEmbedder(Mode),
+    #[error("invalid search mode `{0}`: use hybrid, vector or keyword")]
+    BadMode(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Hybrid,
+    Vector,
+    Keyword,
+}
+
+impl Mode {
+    pub fn uses_vectors(self) -> bool {
+        self != Mode::Keyword
+    }
+    pub fn uses_keywords(self) -> bool {
+        self != Mode::Vector
+    }
+}
+
+impl FromStr for Mode {
+    type Err = RetrieveError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "hybrid" => Ok(Mode::Hybrid),
+            "vector" => Ok(Mode::Vector),
+            "keyword" => Ok(Mode::Keyword),
+            _ => Err(RetrieveError::BadMode(s.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Hybrid => "hybrid",
+            Mode::Vector => "vector",
+            Mode::Keyword => "keyword",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchParams {
+    pub k: usize,
+    pub mode: Mode,
+    pub candidates: usize,
+    pub oversample: usize,
+    pub rrf_k: f64,
+}
+
+impl SearchParams {
+    pub fn from_config(search: &crate::config::SearchConfig) -> Result<Self, RetrieveError> {
+        Ok(Self {
+            k: search.k,
+            mode: search.mode.parse()?,
+            candidates: search.candidates,
+            oversample: search.oversample,
+            rrf_k: search.rrf_k,
+        })
+    }
+}
+
+/// How one chunk fared in each stage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trace {
+    pub vector_rank: Option<usize>,
+    /// Cosine distance (0 = same direction, 2 = opposite).
+    pub vector_distance: Option<f64>,
+    pub keyword_rank: Option<usize>,
+    /// BM25 relevance from FTS5 (higher is better).
+    pub bm25: Option<f64>,
+    pub fused_score: f64,
+    pub formula: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub rank: usize,
+    pub chunk_id: i64,
+    pub document_id: i64,
+    pub source_path: String,
+    pub title: String,
+    pub heading_path: String,
+    pub ordinal: i64,
+    pub byte_start: i64,
+    pub byte_end: i64,
+    pub text: String,
+    pub trace: Trace,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timings {
+    pub embed_ms: f64,
+    pub vector_ms: f64,
+    pub keyword_ms: f64,
+    pub fuse_ms: f64,
+    pub total_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchResult {
+    pub query: String,
+    pub collection: String,
+    pub mode: Mode,
+    pub k: usize,
+    pub rrf_k: f64,
+    /// The FTS5 expression the query became (terms quoted, so user text is never syntax).
+    pub fts_query: Option<String>,
+    pub vector_candidates: usize,
+    pub keyword_candidates: usize,
+    pub hits: Vec<Hit>,
+    pub timings: Timings,
+}
+
+pub fn search(
+    store: &Store,
+    embedder: Option<&dyn Embedder>,
+    collection: &str,
+    query_text: &str,
+    params: &SearchParams,
+) -> Result<SearchResult, RetrieveError> {
+    let started = Instant::now();
+    let conn = store.conn();
+    let coll = collections::get(conn, collection)?;
+    let mut timings = Timings::default();
+
+    let vector = if params.mode.uses_vectors() {
+        let embedder = embedder.ok_or(RetrieveError::NoEmbedder(params.mode))?;
+        let model_id = coll.model_id.ok_or_else(|| RetrieveError::NoIndex(collection.to_string()))?;
+        collections::check_model(&coll, embedder.identity())?;
+        let table = crate::store::vectors::load(conn, model_id)?
+            .ok_or_else(|| RetrieveError::NoIndex(collection.to_string()))?;
+        let t = Instant::now();
+        let q = embedder
+            .embed(&[query_text.to_string()])?
+            .pop()
+            .ok_or(EmbedError::WorkerGone)?;
+        timings.embed_ms = ms(t);
+        let t = Instant::now();
+        let list = stages::vector(conn, &table, coll.id, &q, params.candidates, params.oversample)?;
+        timings.vector_ms = ms(t);
+        list
+    } else {
+        Vec::new()
+    };
+
+    let fts = query::fts_expression(query_text, coll.id);
+    let keyword = match (&fts, params.mode.uses_keywords()) {
+        (Some(expr), true) => {
+            let t = Instant::now();
+            let list = stages::keyword(conn, expr, params.candidates)?;
+            timings.keyword_ms = ms(t);
+            list
+        }
+        _ => Vec::new(),
+    };
+
+    let t = Instant::now();
+    let fused = fusion::rrf(&vector, &keyword, params.rrf_k, params.k);
+    let hits = hydrate::hits(conn, fused)?;
+    timings.fuse_ms = ms(t);
+    timings.total_ms = ms(started);
+    Ok(SearchResult {
+        query: query_text.to_string(),
+        collection: collection.to_string(),
+        mode: params.mode,
+        k: params.k,
+        rrf_k: params.rrf_k,
+        fts_query: fts.filter(|_| params.mode.uses_keywords()),
+        vector_candidates: vector.len(),
+        keyword_candidates: keyword.len(),
+        hits,
+        timings,
+    })
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}

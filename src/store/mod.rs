@@ -1,0 +1,125 @@
+//! The embedded store: SQLite in WAL mode with foreign keys, versioned migrations, FTS5 and a
+//! sqlite-vec table per embedding model.
+
+pub mod collections;
+pub mod documents;
+pub mod migrations;
+pub mod vectors;
+pub mod write;
+
+#[cfg(test)]
+mod tests;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+pub use collections::{Collection, CollectionStats};
+pub use documents::{ChunkRow, DocumentRow};
+pub use vectors::VecTable;
+pub use write::{NewChunk, NewDocument};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database {path} has schema version {found}, newer than this lmdeck understands ({known}); upgrade lmdeck")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("embedding dimension {0} is not supported: it must be a positive multiple of 8")]
+    BadDimension(usize),
+    #[error("no collection named `{0}`; see `lmdeck collections`")]
+    NoCollection(String),
+    #[error("no document {0}")]
+    NoDocument(String),
+    #[error("collection `{collection}` was indexed with {indexed}, but the configured model is {configured}; vectors from two models cannot be mixed. Run `lmdeck reembed --collection {collection}` to re-embed it with the configured model, or set embed.model back")]
+    ModelMismatch {
+        collection: String,
+        indexed: String,
+        configured: String,
+    },
+}
+
+static REGISTER_VEC: Once = Once::new();
+
+/// Makes sqlite-vec available on every connection opened afterwards.
+fn register_sqlite_vec() {
+    REGISTER_VEC.call_once(|| {
+        // SAFETY: sqlite3_vec_init has the signature SQLite expects of an extension entry
+        // point; registering it as an auto extension is how sqlite-vec is meant to be loaded.
+        unsafe {
+            rusqlite::ffi::sqlite3_auto_extension(Some(std::mem::transmute::<
+                *const (),
+                unsafe extern "C" fn(
+                    *mut rusqlite::ffi::sqlite3,
+                    *mut *mut std::os::raw::c_char,
+                    *const rusqlite::ffi::sqlite3_api_routines,
+                ) -> std::os::raw::c_int,
+            >(sqlite_vec::sqlite3_vec_init as *const ())));
+        }
+    });
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        register_sqlite_vec();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -65536;",
+        )
+        .map_err(open_err)?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        migrations::apply(&mut store.conn, path)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub fn file_size(&self) -> u64 {
+        let wal = self.path.with_extension("db-wal");
+        [self.path.clone(), wal]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
