@@ -186,10 +186,12 @@ pub fn load(paths: &Paths, file: &Path, flags: &FlagOverrides) -> Result<Loaded,
             path: file.to_path_buf(),
             source,
         })?;
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: file.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: file.to_path_buf(),
+                message: e.to_string(),
+            })?;
         let origin = format!("config file {}", file.display());
         for (key, value) in flatten(&table) {
             let expected = values.get(&key).ok_or_else(|| ConfigError::UnknownKey {
@@ -206,7 +208,12 @@ pub fn load(paths: &Paths, file: &Path, flags: &FlagOverrides) -> Result<Loaded,
     for key in sources.keys().cloned().collect::<Vec<_>>() {
         let var = env_var_name(&key);
         if let Ok(raw) = std::env::var(&var) {
-            let value = parse_raw(&values[&key], &raw, &format!("environment variable {var}"), &key)?;
+            let value = parse_raw(
+                &values[&key],
+                &raw,
+                &format!("environment variable {var}"),
+                &key,
+            )?;
             values.insert(key.clone(), value);
             sources.insert(key, Source::Env(var));
         }
@@ -241,7 +248,9 @@ pub fn env_var_name(key: &str) -> String {
 
 fn validate(config: &Config) -> Result<(), ConfigError> {
     if config.chunk.target_tokens < 16 {
-        return Err(ConfigError::Invalid("chunk.target_tokens must be at least 16".into()));
+        return Err(ConfigError::Invalid(
+            "chunk.target_tokens must be at least 16".into(),
+        ));
     }
     if config.chunk.overlap_tokens * 2 > config.chunk.target_tokens {
         return Err(ConfigError::Invalid(
@@ -320,12 +329,14 @@ fn coerce(
 ) -> Result<toml::Value, ConfigError> {
     match (expected, value) {
         (toml::Value::Float(_), toml::Value::Integer(i)) => Ok(toml::Value::Float(i as f64)),
-        (toml::Value::Integer(_), toml::Value::Integer(i)) if i < 0 => Err(ConfigError::WrongType {
-            origin: origin.into(),
-            key: key.into(),
-            expected: "a non-negative integer",
-            got: i.to_string(),
-        }),
+        (toml::Value::Integer(_), toml::Value::Integer(i)) if i < 0 => {
+            Err(ConfigError::WrongType {
+                origin: origin.into(),
+                key: key.into(),
+                expected: "a non-negative integer",
+                got: i.to_string(),
+            })
+        }
         (e, v) if std::mem::discriminant(e) == std::mem::discriminant(&v) => Ok(v),
         (e, v) => Err(ConfigError::WrongType {
             origin: origin.into(),
@@ -394,7 +405,10 @@ mod tests {
         assert_eq!(loaded.config.search.rrf_k, 30.0);
         assert_eq!(loaded.config.runtime.device, "cpu");
         assert_eq!(loaded.sources["search.k"], Source::File(file.clone()));
-        assert_eq!(loaded.sources["runtime.device"], Source::Flag("--device".into()));
+        assert_eq!(
+            loaded.sources["runtime.device"],
+            Source::Flag("--device".into())
+        );
     }
 
     #[test]
@@ -402,11 +416,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.toml");
         std::fs::write(&file, "[search]\ntop = 5\n").unwrap();
-        let err = load(&paths(dir.path()), &file, &vec![]).unwrap_err().to_string();
+        let err = load(&paths(dir.path()), &file, &vec![])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown key `search.top`"), "{err}");
 
         std::fs::write(&file, "[search]\nk = \"ten\"\n").unwrap();
-        let err = load(&paths(dir.path()), &file, &vec![]).unwrap_err().to_string();
+        let err = load(&paths(dir.path()), &file, &vec![])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`search.k` must be an integer"), "{err}");
     }
 
@@ -415,7 +433,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.toml");
         std::fs::write(&file, "[search]\nk = = 5\n").unwrap();
-        let err = load(&paths(dir.path()), &file, &vec![]).unwrap_err().to_string();
+        let err = load(&paths(dir.path()), &file, &vec![])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2"), "{err}");
     }
 
@@ -444,7 +464,11 @@ mod tests {
         // The documented reference, uncommented, must be a valid config with every key known.
         let uncommented: String = DOCUMENTED_DEFAULTS
             .lines()
-            .map(|l| l.strip_prefix("# ").filter(|r| is_assignment(r)).unwrap_or(l))
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| is_assignment(r))
+                    .unwrap_or(l)
+            })
             .map(|l| format!("{l}\n"))
             .collect();
         std::fs::write(&file, uncommented).unwrap();

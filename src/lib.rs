@@ -3,12 +3,15 @@
 //! The library holds every service; `main.rs` and the front ends (CLI now, TUI later) only wire
 //! them together. Core modules never import a terminal UI crate.
 
+pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod embed;
+pub mod eval;
+pub mod ingest;
 pub mod onnx;
 pub mod paths;
+pub mod retrieve;
 pub mod setup;
 pub mod store;
 pub mod util;
-pub mod ingest;
-pub mod retrieve;

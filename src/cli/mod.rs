@@ -1,1 +1,46 @@
+//! Headless commands: thin wrappers over the services, one file per command.
 
+pub mod args;
+pub mod config_cmd;
+pub mod context;
+pub mod docs;
+pub mod doctor;
+pub mod eval;
+pub mod ingest;
+pub mod progress;
+pub mod reembed;
+pub mod search;
+pub mod setup;
+
+pub use args::Cli;
+pub use context::Context;
+
+use args::Command;
+
+/// Runs one command. `None` (no subcommand) prints help until the console lands.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let Some(command) = cli.command else {
+        use clap::CommandFactory;
+        Cli::command().print_help()?;
+        println!();
+        return Ok(());
+    };
+    if let Command::Config(cmd) = &command {
+        // Config commands must work even when the config itself is broken: load it inside.
+        return config_cmd::run(&cli.global, cmd);
+    }
+    let ctx = Context::new(&cli.global)?;
+    match command {
+        Command::Setup(a) => setup::run(&ctx, &a),
+        Command::Ingest(a) => ingest::run(&ctx, &a),
+        Command::Search(a) => search::run(&ctx, &a),
+        Command::Eval(args::EvalCommand::Retrieval(a)) => eval::run(&ctx, &a),
+        Command::Doctor(a) => doctor::run(&ctx, a.json),
+        Command::Collections(a) => docs::collections(&ctx, a.json),
+        Command::Docs(c) => docs::run(&ctx, c),
+        Command::Chunk(c) => docs::chunk(&ctx, c),
+        Command::Reembed(a) => reembed::run(&ctx, &a),
+        Command::Bench(c) => crate::bench::run(&ctx, c),
+        Command::Config(_) => Ok(()),
+    }
+}

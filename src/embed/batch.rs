@@ -50,7 +50,9 @@ pub fn plan(encoded: Vec<Encoded>, offset: usize, batch_size: usize) -> Vec<Batc
                 let start = row * seq;
                 batch.ids[start..start + e.ids.len()].copy_from_slice(&e.ids);
                 batch.type_ids[start..start + e.type_ids.len()].copy_from_slice(&e.type_ids);
-                batch.mask[start..start + e.ids.len()].iter_mut().for_each(|m| *m = 1);
+                batch.mask[start..start + e.ids.len()]
+                    .iter_mut()
+                    .for_each(|m| *m = 1);
                 batch.real_tokens += e.ids.len();
             }
             batch

@@ -32,7 +32,9 @@ impl ModelManifest {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| EmbedError::Model {
             dir: dir.display().to_string(),
-            detail: format!("cannot read {MANIFEST_FILE} ({e}); run `lmdeck setup` or add a manifest"),
+            detail: format!(
+                "cannot read {MANIFEST_FILE} ({e}); run `lmdeck setup` or add a manifest"
+            ),
         })?;
         serde_json::from_str(&text).map_err(|e| EmbedError::Model {
             dir: dir.display().to_string(),

@@ -68,7 +68,11 @@ impl OnnxEmbedder {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
         // The first session tells us the device, which decides the defaults for the rest.
-        let probe_threads = if options.threads > 0 { options.threads } else { 1 };
+        let probe_threads = if options.threads > 0 {
+            options.threads
+        } else {
+            1
+        };
         let spec = |threads: usize| SessionSpec {
             model: model.clone(),
             intra_threads: threads,
@@ -173,14 +177,21 @@ impl Embedder for OnnxEmbedder {
     }
 }
 
-fn tokenizer_worker(tokenizer: Tokenizer, requests: Receiver<Request>, jobs: Sender<Job>, batch_size: usize) {
+fn tokenizer_worker(
+    tokenizer: Tokenizer,
+    requests: Receiver<Request>,
+    jobs: Sender<Job>,
+    batch_size: usize,
+) {
     for request in requests {
         let mut count = 0;
         for (w, window) in request.texts.chunks(WINDOW).enumerate() {
             let encodings = match tokenizer.encode_batch(window.to_vec(), true) {
                 Ok(e) => e,
                 Err(e) => {
-                    let _ = request.reply.send(Reply::Failed(format!("tokenization failed: {e}")));
+                    let _ = request
+                        .reply
+                        .send(Reply::Failed(format!("tokenization failed: {e}")));
                     break;
                 }
             };
@@ -206,7 +217,13 @@ fn tokenizer_worker(tokenizer: Tokenizer, requests: Receiver<Request>, jobs: Sen
     }
 }
 
-fn session_worker(mut session: Session, jobs: Receiver<Job>, pooling: Pooling, dim: usize, uses_type_ids: bool) {
+fn session_worker(
+    mut session: Session,
+    jobs: Receiver<Job>,
+    pooling: Pooling,
+    dim: usize,
+    uses_type_ids: bool,
+) {
     for job in jobs {
         let vectors = run_batch(&mut session, &job.batch, pooling, dim, uses_type_ids);
         let _ = job.reply.send(Reply::Part {
@@ -228,7 +245,9 @@ fn run_batch(
     let mask = tensor(shape, &batch.mask)?;
     let outputs = if uses_type_ids {
         let types = tensor(shape, &batch.type_ids)?;
-        session.run(ort::inputs!["input_ids" => ids, "attention_mask" => mask, "token_type_ids" => types])
+        session.run(
+            ort::inputs!["input_ids" => ids, "attention_mask" => mask, "token_type_ids" => types],
+        )
     } else {
         session.run(ort::inputs!["input_ids" => ids, "attention_mask" => mask])
     }
@@ -237,7 +256,9 @@ fn run_batch(
         .try_extract_tensor::<f32>()
         .map_err(|e| e.to_string())?;
     match out_shape.len() {
-        3 if out_shape[2] as usize == dim => Ok(pool(data, &batch.mask, batch.rows, batch.seq, dim, pooling)),
+        3 if out_shape[2] as usize == dim => {
+            Ok(pool(data, &batch.mask, batch.rows, batch.seq, dim, pooling))
+        }
         // Some exports pool inside the graph: [batch, dim].
         2 if out_shape[1] as usize == dim => Ok(data
             .chunks(dim)
@@ -247,7 +268,9 @@ fn run_batch(
                 v
             })
             .collect()),
-        _ => Err(format!("unexpected output shape {out_shape:?} (model dim {dim})")),
+        _ => Err(format!(
+            "unexpected output shape {out_shape:?} (model dim {dim})"
+        )),
     }
 }
 

@@ -3,7 +3,14 @@
 use super::manifest::Pooling;
 
 /// `hidden` is `[batch, seq, dim]` row-major; `mask` is `[batch, seq]`.
-pub fn pool(hidden: &[f32], mask: &[i64], batch: usize, seq: usize, dim: usize, how: Pooling) -> Vec<Vec<f32>> {
+pub fn pool(
+    hidden: &[f32],
+    mask: &[i64],
+    batch: usize,
+    seq: usize,
+    dim: usize,
+    how: Pooling,
+) -> Vec<Vec<f32>> {
     (0..batch)
         .map(|b| {
             let mut out = vec![0f32; dim];

@@ -1,1 +1,17 @@
+//! Evaluation: datasets, metrics and runs.
 
+pub mod beir;
+pub mod metrics;
+pub mod retrieval;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("{path}: {detail}")]
+    Dataset { path: String, detail: String },
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::IngestError),
+    #[error(transparent)]
+    Retrieve(#[from] crate::retrieve::RetrieveError),
+    #[error(transparent)]
+    Embed(#[from] crate::embed::EmbedError),
+}

@@ -12,7 +12,11 @@ pub struct ChunkSettings {
     pub overlap: usize,
 }
 
-pub fn chunk(doc: &LoadedDoc, tokenizer: &Tokenizer, settings: ChunkSettings) -> Result<Vec<ChunkPiece>, String> {
+pub fn chunk(
+    doc: &LoadedDoc,
+    tokenizer: &Tokenizer,
+    settings: ChunkSettings,
+) -> Result<Vec<ChunkPiece>, String> {
     let mut pieces = Vec::new();
     for section in &doc.sections {
         let text = &doc.text[section.start..section.end];
@@ -88,7 +92,13 @@ mod tests {
     #[test]
     fn chunks_never_cut_inside_a_word_and_overlap() {
         let offsets = words(&[2, 3, 2, 3, 2, 3]);
-        let spans = spans(&offsets, ChunkSettings { target: 6, overlap: 2 });
+        let spans = spans(
+            &offsets,
+            ChunkSettings {
+                target: 6,
+                overlap: 2,
+            },
+        );
         let starts: Vec<usize> = offsets
             .iter()
             .enumerate()
@@ -97,7 +107,10 @@ mod tests {
             .collect();
         for (s, e) in &spans {
             assert!(starts.contains(s), "chunk starts inside a word: {spans:?}");
-            assert!(*e == offsets.len() || starts.contains(e), "chunk ends inside a word: {spans:?}");
+            assert!(
+                *e == offsets.len() || starts.contains(e),
+                "chunk ends inside a word: {spans:?}"
+            );
             assert!(e - s <= 6);
         }
         // consecutive chunks share tokens, and together they cover everything
@@ -110,14 +123,36 @@ mod tests {
     #[test]
     fn an_overlong_word_is_cut_rather_than_looping() {
         let offsets = words(&[20]);
-        let spans = spans(&offsets, ChunkSettings { target: 8, overlap: 2 });
+        let spans = spans(
+            &offsets,
+            ChunkSettings {
+                target: 8,
+                overlap: 2,
+            },
+        );
         assert_eq!(spans.first(), Some(&(0, 8)));
         assert_eq!(spans.last().unwrap().1, 20);
     }
 
     #[test]
     fn short_text_is_one_chunk() {
-        assert_eq!(spans(&words(&[1, 1, 1]), ChunkSettings { target: 200, overlap: 32 }), vec![(0, 3)]);
-        assert!(spans(&[], ChunkSettings { target: 10, overlap: 2 }).is_empty());
+        assert_eq!(
+            spans(
+                &words(&[1, 1, 1]),
+                ChunkSettings {
+                    target: 200,
+                    overlap: 32
+                }
+            ),
+            vec![(0, 3)]
+        );
+        assert!(spans(
+            &[],
+            ChunkSettings {
+                target: 10,
+                overlap: 2
+            }
+        )
+        .is_empty());
     }
 }

@@ -43,7 +43,10 @@ pub struct Plan {
 
 impl Plan {
     pub fn added(&self) -> usize {
-        self.pending.iter().filter(|p| p.change == Change::Added).count()
+        self.pending
+            .iter()
+            .filter(|p| p.change == Change::Added)
+            .count()
     }
 
     pub fn modified(&self) -> usize {
@@ -67,7 +70,10 @@ pub fn plan(
         c.chunk_target.is_some_and(|t| t != settings.target)
             || c.chunk_overlap.is_some_and(|o| o != settings.overlap)
     });
-    let roots_abs: Vec<String> = roots.iter().map(|r| walk::absolute(r).display().to_string()).collect();
+    let roots_abs: Vec<String> = roots
+        .iter()
+        .map(|r| walk::absolute(r).display().to_string())
+        .collect();
     let walked = walk::walk(roots);
     let mut plan = Plan {
         collection: existing,
@@ -96,7 +102,12 @@ pub fn plan(
                     reason,
                 });
                 // A file that became unreadable keeps its stored version: mark records seen.
-                seen.extend(stored.keys().filter(|p| p.starts_with(&format!("{}#", file.source))).cloned());
+                seen.extend(
+                    stored
+                        .keys()
+                        .filter(|p| p.starts_with(&format!("{}#", file.source)))
+                        .cloned(),
+                );
                 continue;
             }
             Read::Loaded(loaded) => loaded,
@@ -111,8 +122,12 @@ pub fn plan(
                     continue;
                 }
             }
-            if let Some(original) = by_hash.get(&doc.content_sha256).filter(|p| **p != doc.source_path) {
-                plan.duplicates.push((doc.source_path.clone(), original.clone()));
+            if let Some(original) = by_hash
+                .get(&doc.content_sha256)
+                .filter(|p| **p != doc.source_path)
+            {
+                plan.duplicates
+                    .push((doc.source_path.clone(), original.clone()));
                 if let Some(prior) = prior {
                     plan.removed.push((prior.id, doc.source_path.clone()));
                 }
@@ -162,8 +177,8 @@ fn read(
     };
     if meta.len() > max_file_bytes {
         return Read::Skipped(format!(
-            "file is {} MiB, over the {} MiB limit (raise ingest.max_file_mb to include it)",
-            meta.len() / (1 << 20),
+            "file is {}, over the {} MiB limit (raise ingest.max_file_mb to include it)",
+            crate::util::human_bytes(meta.len()),
             max_file_bytes / (1 << 20)
         ));
     }
@@ -187,7 +202,13 @@ fn read(
         }
     }
     match loaders::decode(bytes) {
-        Ok(text) => Read::Loaded(loaders::parse(file.format, &file.source, text, meta.len(), mtime)),
+        Ok(text) => Read::Loaded(loaders::parse(
+            file.format,
+            &file.source,
+            text,
+            meta.len(),
+            mtime,
+        )),
         Err(reason) => Read::Skipped(reason),
     }
 }

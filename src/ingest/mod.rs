@@ -5,6 +5,7 @@ pub mod chunker;
 pub mod classify;
 pub mod loaders;
 pub mod pipeline;
+pub mod reembed;
 pub mod report;
 pub mod types;
 pub mod walk;

@@ -45,7 +45,13 @@ impl Progress for NoProgress {
 
 /// Plans the run and reports what would change, writing nothing.
 pub fn dry_run(store: &Store, req: &IngestRequest) -> Result<IngestReport, IngestError> {
-    let plan = classify::plan(store.conn(), &req.collection, &req.roots, req.settings, req.max_file_bytes)?;
+    let plan = classify::plan(
+        store.conn(),
+        &req.collection,
+        &req.roots,
+        req.settings,
+        req.max_file_bytes,
+    )?;
     let mut report = base_report(&plan, req);
     report.dry_run = true;
     Ok(report)
@@ -64,9 +70,21 @@ pub fn ingest(
     collections::check_model(&collection, embedder.identity())?;
     let table = vectors::ensure_model(conn, embedder.identity())?;
     if collection.model_id.is_none() {
-        collections::set_manifest(conn, collection.id, table.model_id, req.settings.target, req.settings.overlap)?;
+        collections::set_manifest(
+            conn,
+            collection.id,
+            table.model_id,
+            req.settings.target,
+            req.settings.overlap,
+        )?;
     }
-    let plan = classify::plan(conn, &req.collection, &req.roots, req.settings, req.max_file_bytes)?;
+    let plan = classify::plan(
+        conn,
+        &req.collection,
+        &req.roots,
+        req.settings,
+        req.max_file_bytes,
+    )?;
     let mut report = base_report(&plan, req);
     report.timings.scan_s = started.elapsed().as_secs_f64();
 
@@ -82,9 +100,18 @@ pub fn ingest(
     progress.start(plan.pending.len() as u64);
     let outcome = (|| -> Result<(), IngestError> {
         for group in groups(&plan.pending) {
-            let docs = prepare(conn, &table.table, group, embedder, tokenizer, req.settings, collection.id, &mut report)?;
+            let docs = prepare(
+                conn,
+                &table.table,
+                group,
+                embedder,
+                tokenizer,
+                req.settings,
+                collection.id,
+                &mut report,
+            )?;
             for doc in docs {
-                if writer.send(WriteOp::Upsert(Box::new(doc))).is_err() {
+                if !writer.send(WriteOp::Upsert(Box::new(doc))) {
                     return Ok(()); // the writer failed; its error is returned by finish()
                 }
             }
@@ -92,7 +119,7 @@ pub fn ingest(
         }
         if req.prune {
             for (id, _) in &plan.removed {
-                if writer.send(WriteOp::Delete(*id)).is_err() {
+                if !writer.send(WriteOp::Delete(*id)) {
                     return Ok(());
                 }
             }
@@ -191,10 +218,11 @@ fn prepare(
     let mut slots: Vec<(usize, usize)> = Vec::new();
     for pending in group {
         let doc = &pending.doc;
-        let pieces = chunker::chunk(doc, tokenizer, settings).map_err(|detail| IngestError::Chunk {
-            path: doc.source_path.clone(),
-            detail,
-        })?;
+        let pieces =
+            chunker::chunk(doc, tokenizer, settings).map_err(|detail| IngestError::Chunk {
+                path: doc.source_path.clone(),
+                detail,
+            })?;
         let reusable: HashMap<String, Vec<f32>> = match pending.change {
             Change::Modified { id } => documents::embeddings_by_text(conn, vec_table, id)?,
             Change::Added => HashMap::new(),
@@ -255,7 +283,10 @@ mod tests {
 
     #[test]
     fn embedding_input_does_not_repeat_the_title() {
-        assert_eq!(embedding_input("Runbook", "Runbook > Drain", "steps"), "Runbook\nDrain\nsteps");
+        assert_eq!(
+            embedding_input("Runbook", "Runbook > Drain", "steps"),
+            "Runbook\nDrain\nsteps"
+        );
         assert_eq!(embedding_input("", "", "plain"), "plain");
         assert_eq!(embedding_input("T", "Other", "x"), "T\nOther\nx");
     }

@@ -66,10 +66,17 @@ impl IngestReport {
             self.modified,
             self.unchanged,
             self.removed.len(),
-            if self.dry_run { " (nothing written)" } else { "" }
+            if self.dry_run {
+                " (nothing written)"
+            } else {
+                ""
+            }
         ));
         if self.rechunked {
-            out.push(format!("chunker settings changed: every document {verb} re-chunked").replace("  ", " "));
+            out.push(
+                format!("chunker settings changed: every document {verb} re-chunked")
+                    .replace("  ", " "),
+            );
         }
         for path in &self.removed {
             let what = match (self.dry_run, self.pruned) {
@@ -80,13 +87,20 @@ impl IngestReport {
             out.push(format!("  removed: {path}: {what}"));
         }
         for d in &self.duplicates {
-            out.push(format!("  duplicate: {} has the same content as {} (skipped)", d.path, d.duplicate_of));
+            out.push(format!(
+                "  duplicate: {} has the same content as {} (skipped)",
+                d.path, d.duplicate_of
+            ));
         }
         for s in &self.skipped {
             out.push(format!("  skipped: {}: {}", s.path, s.reason));
         }
         if !self.unsupported.is_empty() {
-            let kinds: Vec<String> = self.unsupported.iter().map(|(e, n)| format!("{n} {e}")).collect();
+            let kinds: Vec<String> = self
+                .unsupported
+                .iter()
+                .map(|(e, n)| format!("{n} {e}"))
+                .collect();
             out.push(format!("  ignored unsupported files: {}", kinds.join(", ")));
         }
         if !self.dry_run && (self.added + self.modified) > 0 {

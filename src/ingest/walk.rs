@@ -51,7 +51,9 @@ pub fn walk(roots: &[PathBuf]) -> Walked {
             .build();
         for entry in builder {
             match entry {
-                Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => add(&mut walked, entry.path()),
+                Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
+                    add(&mut walked, entry.path())
+                }
                 Ok(_) => {}
                 Err(err) => walked.skipped.push(Skipped {
                     path: error_path(&err).unwrap_or_else(|| root.display().to_string()),
@@ -84,7 +86,9 @@ fn add(walked: &mut Walked, path: &Path) {
 fn error_path(err: &ignore::Error) -> Option<String> {
     match err {
         ignore::Error::WithPath { path, .. } => Some(path.display().to_string()),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
         _ => None,
     }
 }
@@ -106,7 +110,11 @@ mod tests {
         std::fs::write(root.join("b.txt"), "b").unwrap();
         std::fs::write(root.join("logo.png"), "p").unwrap();
         let walked = walk(&[root.to_path_buf(), root.join("missing")]);
-        let names: Vec<_> = walked.files.iter().map(|f| f.path.file_name().unwrap().to_str().unwrap()).collect();
+        let names: Vec<_> = walked
+            .files
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_str().unwrap())
+            .collect();
         assert_eq!(names, ["a.md", "b.txt"]);
         assert_eq!(walked.unsupported.get(".png"), Some(&1));
         assert_eq!(walked.skipped.len(), 1);

@@ -61,9 +61,9 @@ impl Writer {
         Ok(Self { ops, handle })
     }
 
-    /// Queues a write; an error means the writer stopped (its error comes from `finish`).
-    pub fn send(&self, op: WriteOp) -> Result<(), ()> {
-        self.ops.send(op).map_err(|_| ())
+    /// Queues a write; false means the writer stopped (its error comes from `finish`).
+    pub fn send(&self, op: WriteOp) -> bool {
+        self.ops.send(op).is_ok()
     }
 
     /// Waits for every queued write; returns the time the writer spent writing.

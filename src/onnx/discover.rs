@@ -70,7 +70,11 @@ pub fn find_library(loaded: &Loaded, paths: &Paths) -> Result<LibraryChoice, Onn
             source: LibrarySource::SetupDir,
         });
     }
-    looked.push(crate::setup::install::runtime_install_dir(paths).display().to_string());
+    looked.push(
+        crate::setup::install::runtime_install_dir(paths)
+            .display()
+            .to_string(),
+    );
     if let Some(path) = python_onnxruntime() {
         return Ok(LibraryChoice {
             path,
@@ -78,7 +82,12 @@ pub fn find_library(loaded: &Loaded, paths: &Paths) -> Result<LibraryChoice, Onn
         });
     }
     looked.push("python3 -c 'import onnxruntime'".into());
-    for dir in ["/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib64"] {
+    for dir in [
+        "/usr/local/lib",
+        "/usr/lib",
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib64",
+    ] {
         if let Some(path) = library_in(Path::new(dir)) {
             return Ok(LibraryChoice {
                 path,

@@ -58,7 +58,7 @@ impl Runtime {
         };
         Ok(Runtime {
             env: env.clone(),
-            version: library_version(),
+            version: library_version(path),
             library,
             device,
         })
@@ -78,7 +78,10 @@ impl Runtime {
     pub fn session(&self, spec: &SessionSpec) -> Result<(Session, ExecutionProvider), OnnxError> {
         let cuda_compiled = ort::ep::CUDA::is_available().unwrap_or(false);
         match self.device {
-            Device::Cpu => Ok((self.cpu_session(spec)?, ExecutionProvider::Cpu { note: None })),
+            Device::Cpu => Ok((
+                self.cpu_session(spec)?,
+                ExecutionProvider::Cpu { note: None },
+            )),
             Device::Cuda(n) => {
                 if !cuda_compiled {
                     return Err(OnnxError::CudaUnavailable {
@@ -119,10 +122,11 @@ impl Runtime {
 
     fn cpu_session(&self, spec: &SessionSpec) -> Result<Session, OnnxError> {
         let cpu = ort::ep::CPU::default().with_arena_allocator(true).build();
-        self.build(spec, vec![cpu]).map_err(|detail| OnnxError::Session {
-            model: spec.model.display().to_string(),
-            detail,
-        })
+        self.build(spec, vec![cpu])
+            .map_err(|detail| OnnxError::Session {
+                model: spec.model.display().to_string(),
+                detail,
+            })
     }
 
     fn cuda_session(&self, spec: &SessionSpec, device: u32) -> Result<Session, String> {
@@ -138,24 +142,49 @@ impl Runtime {
         spec: &SessionSpec,
         providers: Vec<ort::ep::ExecutionProviderDispatch>,
     ) -> Result<Session, String> {
-        let builder = Session::builder(&self.env).map_err(|e| e.to_string())?;
-        builder
-            .with_no_environment_execution_providers()
-            .and_then(|b| b.with_execution_providers(providers))
-            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::All))
-            .and_then(|b| b.with_intra_threads(spec.intra_threads.max(1)))
-            .and_then(|b| b.with_inter_threads(1))
+        let text = |e: ort::Error<_>| e.to_string();
+        Session::builder(&self.env)
             .map_err(|e| e.to_string())?
+            .with_no_environment_execution_providers()
+            .map_err(text)?
+            .with_execution_providers(providers)
+            .map_err(text)?
+            .with_optimization_level(GraphOptimizationLevel::All)
+            .map_err(text)?
+            .with_intra_threads(spec.intra_threads.max(1))
+            .map_err(text)?
+            .with_inter_threads(1)
+            .map_err(text)?
             .commit_from_file(&spec.model)
             .map_err(|e| e.to_string())
     }
 }
 
-/// The library's version from its build-info string (`git-branch=rel-1.31.1`).
-fn library_version() -> String {
-    let info = ort::info();
-    info.split([',', ' '])
-        .find_map(|part| part.trim().strip_prefix("git-branch=rel-"))
-        .map(str::to_string)
-        .unwrap_or_else(|| info.to_string())
+/// The loaded library's own version string (`OrtGetApiBase()->GetVersionString()`); the
+/// build-info string does not always carry it.
+fn library_version(path: &std::path::Path) -> String {
+    // SAFETY: the library is already loaded by ort (dlopen returns the same handle);
+    // OrtGetApiBase and GetVersionString are plain C functions of the stable ABI that return
+    // pointers owned by the library, which stays loaded for the process's lifetime.
+    let version = unsafe {
+        libloading::Library::new(path).ok().and_then(|lib| {
+            let get_base: libloading::Symbol<
+                unsafe extern "C" fn() -> *const ort::sys::OrtApiBase,
+            > = lib.get(b"OrtGetApiBase").ok()?;
+            let base = get_base();
+            if base.is_null() {
+                return None;
+            }
+            let text = ((*base).GetVersionString)();
+            if text.is_null() {
+                return None;
+            }
+            let version = std::ffi::CStr::from_ptr(text)
+                .to_string_lossy()
+                .into_owned();
+            std::mem::forget(lib); // keep the library mapped; ort holds it anyway
+            Some(version)
+        })
+    };
+    version.unwrap_or_else(|| "unknown".into())
 }

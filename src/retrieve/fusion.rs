@@ -37,7 +37,11 @@ pub fn rrf(vector: &Ranked, keyword: &Ranked, rrf_k: f64, k: usize) -> Vec<(i64,
             t.fused_score = terms.iter().map(|(_, v)| v).sum();
             t.formula = format!(
                 "{} = {:.5}",
-                terms.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(" + "),
+                terms
+                    .iter()
+                    .map(|(s, _)| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" + "),
                 t.fused_score
             );
             (id, t)
@@ -48,7 +52,11 @@ pub fn rrf(vector: &Ranked, keyword: &Ranked, rrf_k: f64, k: usize) -> Vec<(i64,
     fused.sort_by(|a, b| {
         b.1.fused_score
             .total_cmp(&a.1.fused_score)
-            .then(a.1.vector_rank.unwrap_or(usize::MAX).cmp(&b.1.vector_rank.unwrap_or(usize::MAX)))
+            .then(
+                a.1.vector_rank
+                    .unwrap_or(usize::MAX)
+                    .cmp(&b.1.vector_rank.unwrap_or(usize::MAX)),
+            )
             .then(a.0.cmp(&b.0))
     });
     fused.truncate(k);

@@ -139,6 +139,7 @@ pub struct SearchResult {
     pub timings: Timings,
 }
 
+/// Embeds the query (when the mode needs vectors) and searches.
 pub fn search(
     store: &Store,
     embedder: Option<&dyn Embedder>,
@@ -147,28 +148,66 @@ pub fn search(
     params: &SearchParams,
 ) -> Result<SearchResult, RetrieveError> {
     let started = Instant::now();
+    let query_vector = if params.mode.uses_vectors() {
+        let embedder = embedder.ok_or(RetrieveError::NoEmbedder(params.mode))?;
+        let coll = collections::get(store.conn(), collection)?;
+        collections::check_model(&coll, embedder.identity())?;
+        let v = embedder
+            .embed(&[query_text.to_string()])?
+            .pop()
+            .ok_or(EmbedError::WorkerGone)?;
+        Some(v)
+    } else {
+        None
+    };
+    let embed_ms = ms(started);
+    let mut result = search_embedded(
+        store,
+        collection,
+        query_text,
+        query_vector.as_deref(),
+        params,
+    )?;
+    result.timings.embed_ms = embed_ms;
+    result.timings.total_ms += embed_ms;
+    Ok(result)
+}
+
+/// Searches with an already computed query vector (batch evaluation embeds all queries at
+/// once). `query_vector` is required for modes that use vectors.
+pub fn search_embedded(
+    store: &Store,
+    collection: &str,
+    query_text: &str,
+    query_vector: Option<&[f32]>,
+    params: &SearchParams,
+) -> Result<SearchResult, RetrieveError> {
+    let started = Instant::now();
     let conn = store.conn();
     let coll = collections::get(conn, collection)?;
     let mut timings = Timings::default();
 
-    let vector = if params.mode.uses_vectors() {
-        let embedder = embedder.ok_or(RetrieveError::NoEmbedder(params.mode))?;
-        let model_id = coll.model_id.ok_or_else(|| RetrieveError::NoIndex(collection.to_string()))?;
-        collections::check_model(&coll, embedder.identity())?;
-        let table = crate::store::vectors::load(conn, model_id)?
-            .ok_or_else(|| RetrieveError::NoIndex(collection.to_string()))?;
-        let t = Instant::now();
-        let q = embedder
-            .embed(&[query_text.to_string()])?
-            .pop()
-            .ok_or(EmbedError::WorkerGone)?;
-        timings.embed_ms = ms(t);
-        let t = Instant::now();
-        let list = stages::vector(conn, &table, coll.id, &q, params.candidates, params.oversample)?;
-        timings.vector_ms = ms(t);
-        list
-    } else {
-        Vec::new()
+    let vector = match (params.mode.uses_vectors(), query_vector) {
+        (false, _) => Vec::new(),
+        (true, None) => return Err(RetrieveError::NoEmbedder(params.mode)),
+        (true, Some(q)) => {
+            let model_id = coll
+                .model_id
+                .ok_or_else(|| RetrieveError::NoIndex(collection.to_string()))?;
+            let table = crate::store::vectors::load(conn, model_id)?
+                .ok_or_else(|| RetrieveError::NoIndex(collection.to_string()))?;
+            let t = Instant::now();
+            let list = stages::vector(
+                conn,
+                &table,
+                coll.id,
+                q,
+                params.candidates,
+                params.oversample,
+            )?;
+            timings.vector_ms = ms(t);
+            list
+        }
     };
 
     let fts = query::fts_expression(query_text, coll.id);

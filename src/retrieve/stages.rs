@@ -4,6 +4,10 @@ use rusqlite::Connection;
 
 use crate::store::{vectors, StoreError, VecTable};
 
+/// A chunk that may be retrieved: neither it nor its document is excluded.
+const ACTIVE_CHUNK: &str = "SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id
+     WHERE c.id = ?1 AND c.excluded = 0 AND d.status = 'active'";
+
 /// A stage's ranked list: (chunk id, score) with the best first.
 pub type Ranked = Vec<(i64, f64)>;
 
@@ -24,10 +28,7 @@ pub fn vector(
         .map(|(id, v)| (id, 1.0 - dot(query, &v) as f64))
         .collect();
     scored.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let mut active = conn.prepare_cached(
-        "SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id
-         WHERE c.id = ?1 AND c.excluded = 0 AND d.status = 'active'",
-    )?;
+    let mut active = conn.prepare_cached(ACTIVE_CHUNK)?;
     let mut out = Vec::with_capacity(candidates);
     for (id, distance) in scored {
         if out.len() == candidates {
@@ -41,20 +42,39 @@ pub fn vector(
 }
 
 /// BM25 over FTS5 within the collection (the expression carries the collection token).
-/// Scores are BM25 relevance (higher is better).
-pub fn keyword(conn: &Connection, fts_expression: &str, candidates: usize) -> Result<Ranked, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT f.rowid, -bm25(chunks_fts, 1.0, 0.0) AS score
-         FROM chunks_fts f
-         JOIN chunks c ON c.id = f.rowid
-         JOIN documents d ON d.id = c.document_id
-         WHERE chunks_fts MATCH ?1 AND c.excluded = 0 AND d.status = 'active'
-         ORDER BY score DESC LIMIT ?2",
+/// Scores are BM25 relevance (higher is better). The top rows come from FTS5 alone (its fast
+/// ranked path); excluded content is dropped afterwards, reading further only if it must.
+pub fn keyword(
+    conn: &Connection,
+    fts_expression: &str,
+    candidates: usize,
+) -> Result<Ranked, StoreError> {
+    let mut top = conn.prepare_cached(
+        "SELECT rowid, -rank FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT ?2",
     )?;
-    let rows = stmt
-        .query_map(rusqlite::params![fts_expression, candidates as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    let mut active = conn.prepare_cached(ACTIVE_CHUNK)?;
+    let mut limit = candidates * 2;
+    loop {
+        let rows: Ranked = top
+            .query_map(rusqlite::params![fts_expression, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let exhausted = rows.len() < limit;
+        let mut out = Vec::with_capacity(candidates);
+        for (id, score) in rows {
+            if out.len() == candidates {
+                break;
+            }
+            if active.exists([id])? {
+                out.push((id, score));
+            }
+        }
+        if out.len() == candidates || exhausted {
+            return Ok(out);
+        }
+        limit *= 4;
+    }
 }
 
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {

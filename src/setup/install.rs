@@ -37,7 +37,9 @@ pub fn run(paths: &Paths, options: &SetupOptions) -> Result<Vec<StepReport>, Set
 
 /// Folder of the pinned runtime inside the data dir.
 pub fn runtime_install_dir(paths: &Paths) -> PathBuf {
-    paths.runtime_dir().join(format!("onnxruntime-{}", pins::ORT_VERSION))
+    paths
+        .runtime_dir()
+        .join(format!("onnxruntime-{}", pins::ORT_VERSION))
 }
 
 /// The installed runtime library, only if its install completed and its hash still matches.
@@ -147,10 +149,14 @@ fn done(component: String, location: PathBuf, outcome: Outcome) -> StepReport {
 
 fn staging_dir(dest: &Path) -> Result<PathBuf, SetupError> {
     let parent = dest.parent().unwrap_or(Path::new("."));
-    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("install");
+    let name = dest
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("install");
     let staging = parent.join(format!(".{name}.staging-{}", std::process::id()));
     if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|e| SetupError::io("cannot clear", &staging, e))?;
+        std::fs::remove_dir_all(&staging)
+            .map_err(|e| SetupError::io("cannot clear", &staging, e))?;
     }
     std::fs::create_dir_all(&staging).map_err(|e| SetupError::io("cannot create", &staging, e))?;
     Ok(staging)
@@ -185,7 +191,9 @@ fn read_zip_member<R: std::io::Read + std::io::Seek>(
     let mut archive = zip::ZipArchive::new(reader).map_err(|e| bad(e.to_string()))?;
     let mut entry = archive.by_name(member).map_err(|e| bad(e.to_string()))?;
     let mut bytes = Vec::with_capacity(entry.size() as usize);
-    entry.read_to_end(&mut bytes).map_err(|e| bad(e.to_string()))?;
+    entry
+        .read_to_end(&mut bytes)
+        .map_err(|e| bad(e.to_string()))?;
     Ok(bytes)
 }
 

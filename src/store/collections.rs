@@ -122,8 +122,11 @@ pub fn add_root(conn: &Connection, id: i64, root: &str) -> Result<(), StoreError
 }
 
 pub fn roots(conn: &Connection, id: i64) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare("SELECT root FROM collection_roots WHERE collection_id = ?1 ORDER BY root")?;
-    let roots = stmt.query_map([id], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
+    let mut stmt =
+        conn.prepare("SELECT root FROM collection_roots WHERE collection_id = ?1 ORDER BY root")?;
+    let roots = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(roots)
 }
 

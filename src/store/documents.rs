@@ -86,7 +86,11 @@ pub fn get(conn: &Connection, id: i64) -> Result<DocumentRow, StoreError> {
 }
 
 /// A document by numeric id or by source path within the collection.
-pub fn resolve(conn: &Connection, collection_id: i64, key: &str) -> Result<DocumentRow, StoreError> {
+pub fn resolve(
+    conn: &Connection,
+    collection_id: i64,
+    key: &str,
+) -> Result<DocumentRow, StoreError> {
     if let Ok(id) = key.parse::<i64>() {
         if let Ok(doc) = get(conn, id) {
             if doc.collection_id == collection_id {
@@ -104,7 +108,10 @@ pub fn resolve(conn: &Connection, collection_id: i64, key: &str) -> Result<Docum
 }
 
 /// Every stored document of a collection by source path.
-pub fn states(conn: &Connection, collection_id: i64) -> Result<HashMap<String, StoredState>, StoreError> {
+pub fn states(
+    conn: &Connection,
+    collection_id: i64,
+) -> Result<HashMap<String, StoredState>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT source_path, id, content_sha256, mtime, size FROM documents WHERE collection_id = ?1",
     )?;
@@ -163,7 +170,9 @@ pub fn embeddings_by_text(
         rows
     };
     let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-    let vectors: HashMap<i64, Vec<f32>> = vectors::embeddings(conn, vec_table, &ids)?.into_iter().collect();
+    let vectors: HashMap<i64, Vec<f32>> = vectors::embeddings(conn, vec_table, &ids)?
+        .into_iter()
+        .collect();
     Ok(rows
         .into_iter()
         .filter_map(|(id, hash)| vectors.get(&id).map(|v| (hash, v.clone())))
@@ -188,15 +197,25 @@ pub fn duplicate_of(
 
 pub fn set_status(conn: &Connection, id: i64, excluded: bool) -> Result<(), StoreError> {
     let status = if excluded { "excluded" } else { "active" };
-    let n = conn.execute("UPDATE documents SET status = ?2 WHERE id = ?1", params![id, status])?;
+    let n = conn.execute(
+        "UPDATE documents SET status = ?2 WHERE id = ?1",
+        params![id, status],
+    )?;
     if n == 0 {
         return Err(StoreError::NoDocument(id.to_string()));
     }
     Ok(())
 }
 
-pub fn set_chunk_excluded(conn: &Connection, chunk_id: i64, excluded: bool) -> Result<(), StoreError> {
-    let n = conn.execute("UPDATE chunks SET excluded = ?2 WHERE id = ?1", params![chunk_id, excluded])?;
+pub fn set_chunk_excluded(
+    conn: &Connection,
+    chunk_id: i64,
+    excluded: bool,
+) -> Result<(), StoreError> {
+    let n = conn.execute(
+        "UPDATE chunks SET excluded = ?2 WHERE id = ?1",
+        params![chunk_id, excluded],
+    )?;
     if n == 0 {
         return Err(StoreError::NoDocument(format!("chunk {chunk_id}")));
     }

@@ -47,7 +47,10 @@ fn migrations_are_idempotent_and_enable_wal_and_foreign_keys() {
     let path = dir.path().join("t.db");
     drop(Store::open(&path).unwrap());
     let store = Store::open(&path).unwrap();
-    let mode: String = store.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = store
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     assert_eq!(count(&store, "PRAGMA foreign_keys"), 1);
     assert_eq!(count(&store, "PRAGMA user_version"), 1);
@@ -59,19 +62,40 @@ fn upsert_replaces_chunks_and_delete_cleans_every_index() {
     let mut store = Store::open(&dir.path().join("t.db")).unwrap();
     let coll = collections::get_or_create(store.conn(), "c").unwrap();
     let table = vectors::ensure_model(store.conn(), &model(8)).unwrap();
-    let first = doc(coll.id, "a.txt", vec![chunk("one", vec![1., 0., 0., 0., 0., 0., 0., 0.]), chunk("two", vec![0., 1., 0., 0., 0., 0., 0., 0.])]);
+    let first = doc(
+        coll.id,
+        "a.txt",
+        vec![
+            chunk("one", vec![1., 0., 0., 0., 0., 0., 0., 0.]),
+            chunk("two", vec![0., 1., 0., 0., 0., 0., 0., 0.]),
+        ],
+    );
     let id = write::upsert_document(store.conn_mut(), &first, &table).unwrap();
     assert_eq!(count(&store, "SELECT count(*) FROM chunks_fts"), 2);
 
-    let second = doc(coll.id, "a.txt", vec![chunk("three", vec![0., 0., 1., 0., 0., 0., 0., 0.])]);
-    assert_eq!(write::upsert_document(store.conn_mut(), &second, &table).unwrap(), id);
+    let second = doc(
+        coll.id,
+        "a.txt",
+        vec![chunk("three", vec![0., 0., 1., 0., 0., 0., 0., 0.])],
+    );
+    assert_eq!(
+        write::upsert_document(store.conn_mut(), &second, &table).unwrap(),
+        id
+    );
     assert_eq!(count(&store, "SELECT count(*) FROM chunks"), 1);
     assert_eq!(count(&store, "SELECT count(*) FROM chunks_fts"), 1);
-    assert_eq!(count(&store, &format!("SELECT count(*) FROM {}", table.table)), 1);
+    assert_eq!(
+        count(&store, &format!("SELECT count(*) FROM {}", table.table)),
+        1
+    );
 
     write::delete_document(store.conn_mut(), id).unwrap();
     for t in ["chunks", "chunks_fts", "documents", table.table.as_str()] {
-        assert_eq!(count(&store, &format!("SELECT count(*) FROM {t}")), 0, "{t}");
+        assert_eq!(
+            count(&store, &format!("SELECT count(*) FROM {t}")),
+            0,
+            "{t}"
+        );
     }
 }
 
@@ -82,12 +106,44 @@ fn vector_search_is_scoped_to_the_collection() {
     let a = collections::get_or_create(store.conn(), "a").unwrap();
     let b = collections::get_or_create(store.conn(), "b").unwrap();
     let mut table = vectors::ensure_model(store.conn(), &model(8)).unwrap();
-    write::upsert_document(store.conn_mut(), &doc(a.id, "x", vec![chunk("x", vec![1., 0., 0., 0., 0., 0., 0., 0.])]), &table).unwrap();
-    write::upsert_document(store.conn_mut(), &doc(b.id, "y", vec![chunk("y", vec![1., 0., 0., 0., 0., 0., 0., 0.])]), &table).unwrap();
+    write::upsert_document(
+        store.conn_mut(),
+        &doc(
+            a.id,
+            "x",
+            vec![chunk("x", vec![1., 0., 0., 0., 0., 0., 0., 0.])],
+        ),
+        &table,
+    )
+    .unwrap();
+    write::upsert_document(
+        store.conn_mut(),
+        &doc(
+            b.id,
+            "y",
+            vec![chunk("y", vec![1., 0., 0., 0., 0., 0., 0., 0.])],
+        ),
+        &table,
+    )
+    .unwrap();
     vectors::maybe_recenter(store.conn(), &mut table).unwrap();
-    let exact = vectors::knn_exact(store.conn(), &table, a.id, &[1., 0., 0., 0., 0., 0., 0., 0.], 5).unwrap();
+    let exact = vectors::knn_exact(
+        store.conn(),
+        &table,
+        a.id,
+        &[1., 0., 0., 0., 0., 0., 0., 0.],
+        5,
+    )
+    .unwrap();
     assert_eq!(exact.len(), 1);
-    let codes = vectors::knn_codes(store.conn(), &table, b.id, &[1., 0., 0., 0., 0., 0., 0., 0.], 5).unwrap();
+    let codes = vectors::knn_codes(
+        store.conn(),
+        &table,
+        b.id,
+        &[1., 0., 0., 0., 0., 0., 0., 0.],
+        5,
+    )
+    .unwrap();
     assert_eq!(codes.len(), 1);
     assert_ne!(exact[0].0, codes[0].0);
 }
@@ -105,12 +161,17 @@ fn a_second_model_is_refused_with_a_reembed_hint() {
         sha256: "ffff".into(),
         ..model(16)
     };
-    let err = collections::check_model(&coll, &other).unwrap_err().to_string();
+    let err = collections::check_model(&coll, &other)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("lmdeck reembed --collection docs"), "{err}");
 }
 
 #[test]
 fn binary_codes_take_signs_around_the_center() {
     assert_eq!(vectors::binary_code(&[0.5, -0.5, 0.1], None), vec![0b101]);
-    assert_eq!(vectors::binary_code(&[0.5, -0.5, 0.1], Some(&[0.6, -0.6, 0.0])), vec![0b110]);
+    assert_eq!(
+        vectors::binary_code(&[0.5, -0.5, 0.1], Some(&[0.6, -0.6, 0.0])),
+        vec![0b110]
+    );
 }

@@ -125,7 +125,9 @@ pub fn knn_codes(
         table.table
     ))?;
     let rows = stmt
-        .query_map(params![code, k as i64, collection_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![code, k as i64, collection_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
@@ -151,11 +153,20 @@ pub fn knn_exact(
 }
 
 /// Full vectors of the given chunks.
-pub fn embeddings(conn: &Connection, table: &str, ids: &[i64]) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT embedding FROM {table} WHERE chunk_id = ?1"))?;
+pub fn embeddings(
+    conn: &Connection,
+    table: &str,
+    ids: &[i64],
+) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT embedding FROM {table} WHERE chunk_id = ?1"
+    ))?;
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
-        if let Some(bytes) = stmt.query_row([id], |r| r.get::<_, Vec<u8>>(0)).optional()? {
+        if let Some(bytes) = stmt
+            .query_row([id], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+        {
             out.push((id, from_bytes(&bytes)));
         }
     }
@@ -166,7 +177,9 @@ pub fn embeddings(conn: &Connection, table: &str, ids: &[i64]) -> Result<Vec<(i6
 /// Done when the table has grown well past the sample the current center came from, so the
 /// cost is amortised like a growing array.
 pub fn maybe_recenter(conn: &Connection, table: &mut VecTable) -> Result<bool, StoreError> {
-    let count: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", table.table), [], |r| r.get(0))?;
+    let count: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", table.table), [], |r| {
+        r.get(0)
+    })?;
     if count == 0 || (table.center.is_some() && count < table.center_n.max(64) * 2) {
         return Ok(false);
     }
@@ -177,7 +190,9 @@ pub fn maybe_recenter(conn: &Connection, table: &mut VecTable) -> Result<bool, S
             table.table
         ))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, from_bytes(&r.get::<_, Vec<u8>>(2)?))))?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, from_bytes(&r.get::<_, Vec<u8>>(2)?)))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         rows
     };
@@ -186,7 +201,10 @@ pub fn maybe_recenter(conn: &Connection, table: &mut VecTable) -> Result<bool, S
             *s += *x as f64;
         }
     }
-    let center: Vec<f32> = sum.iter().map(|s| (*s / rows.len() as f64) as f32).collect();
+    let center: Vec<f32> = sum
+        .iter()
+        .map(|s| (*s / rows.len() as f64) as f32)
+        .collect();
     conn.execute(
         "UPDATE embed_models SET center = ?2, center_n = ?3 WHERE id = ?1",
         params![table.model_id, to_bytes(&center), rows.len() as i64],

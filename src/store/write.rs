@@ -37,7 +37,11 @@ pub fn collection_token(collection_id: i64) -> String {
 }
 
 /// Inserts or replaces a document. Status and tags of an existing document are kept.
-pub fn upsert_document(conn: &mut Connection, doc: &NewDocument, table: &VecTable) -> Result<i64, StoreError> {
+pub fn upsert_document(
+    conn: &mut Connection,
+    doc: &NewDocument,
+    table: &VecTable,
+) -> Result<i64, StoreError> {
     let tx = conn.transaction()?;
     let existing: Option<i64> = tx
         .query_row(
@@ -107,22 +111,31 @@ pub fn delete_document(conn: &mut Connection, id: i64) -> Result<(), StoreError>
 
 /// Removes a document's chunks and their index rows. With `table`, only that vector table is
 /// cleaned (the usual case); without, every model table is.
-fn delete_chunks(conn: &Connection, document_id: i64, table: Option<&str>) -> Result<(), StoreError> {
+fn delete_chunks(
+    conn: &Connection,
+    document_id: i64,
+    table: Option<&str>,
+) -> Result<(), StoreError> {
     let tables: Vec<String> = match table {
         Some(t) => vec![t.to_string()],
         None => {
             let mut stmt = conn.prepare("SELECT id FROM embed_models")?;
-            let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?.collect::<Result<Vec<_>, _>>()?;
+            let ids = stmt
+                .query_map([], |r| r.get::<_, i64>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
             ids.into_iter().map(vectors::table_name).collect()
         }
     };
     let ids: Vec<i64> = {
         let mut stmt = conn.prepare_cached("SELECT id FROM chunks WHERE document_id = ?1")?;
-        let ids = stmt.query_map([document_id], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
+        let ids = stmt
+            .query_map([document_id], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
         ids
     };
     for chunk_id in ids {
-        conn.prepare_cached("DELETE FROM chunks_fts WHERE rowid = ?1")?.execute([chunk_id])?;
+        conn.prepare_cached("DELETE FROM chunks_fts WHERE rowid = ?1")?
+            .execute([chunk_id])?;
         for t in &tables {
             vectors::delete(conn, t, chunk_id)?;
         }

@@ -24,10 +24,32 @@ pub fn to_markdown(html: &str) -> (Option<String>, String) {
     (title, cleaned + "\n")
 }
 
-const SKIP: &[&str] = &["script", "style", "noscript", "head", "template", "svg", "nav"];
+const SKIP: &[&str] = &[
+    "script", "style", "noscript", "head", "template", "svg", "nav",
+];
 const BLOCK: &[&str] = &[
-    "p", "div", "section", "article", "main", "header", "footer", "aside", "ul", "ol", "li", "table",
-    "tr", "pre", "blockquote", "br", "hr", "dl", "dt", "dd", "figure", "body",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "aside",
+    "ul",
+    "ol",
+    "li",
+    "table",
+    "tr",
+    "pre",
+    "blockquote",
+    "br",
+    "hr",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "body",
 ];
 
 fn walk(element: ElementRef, out: &mut String) {
@@ -43,12 +65,18 @@ fn walk(element: ElementRef, out: &mut String) {
                 }
             }
             Node::Element(e) => {
-                let Some(child) = ElementRef::wrap(child) else { continue };
+                let Some(child) = ElementRef::wrap(child) else {
+                    continue;
+                };
                 let name = e.name();
                 if SKIP.contains(&name) {
                     continue;
                 }
-                if let Some(level) = name.strip_prefix('h').and_then(|l| l.parse::<usize>().ok()).filter(|l| (1..=6).contains(l)) {
+                if let Some(level) = name
+                    .strip_prefix('h')
+                    .and_then(|l| l.parse::<usize>().ok())
+                    .filter(|l| (1..=6).contains(l))
+                {
                     let text = crate::util::one_line(&child.text().collect::<String>());
                     out.push_str(&format!("\n\n{} {}\n\n", "#".repeat(level), text));
                 } else if BLOCK.contains(&name) {

@@ -42,18 +42,24 @@ pub fn parse(path: &str, content: &str, size: u64, mtime: i64) -> Loaded {
             Some(serde_json::Value::String(s)) if !s.is_empty() => s,
             Some(serde_json::Value::Number(n)) => n.to_string(),
             _ => {
-                loaded.skipped.push(skip(format!("line {line_no}: missing `_id` (or `id`)")));
+                loaded
+                    .skipped
+                    .push(skip(format!("line {line_no}: missing `_id` (or `id`)")));
                 continue;
             }
         };
         let text = record.text.unwrap_or_default();
         let title = record.title.unwrap_or_default().trim().to_string();
         if text.trim().is_empty() && title.is_empty() {
-            loaded.skipped.push(skip(format!("line {line_no}: record {id} has no text")));
+            loaded
+                .skipped
+                .push(skip(format!("line {line_no}: record {id} has no text")));
             continue;
         }
         if !seen.insert(id.clone()) {
-            loaded.skipped.push(skip(format!("line {line_no}: duplicate id {id}")));
+            loaded
+                .skipped
+                .push(skip(format!("line {line_no}: duplicate id {id}")));
             continue;
         }
         loaded.docs.push(LoadedDoc {

@@ -24,7 +24,11 @@ pub fn sections(text: &str) -> (Option<String>, Vec<Section>) {
             }
             stack.retain(|(l, _)| *l < level);
             stack.push((level, heading));
-            current_path = stack.iter().map(|(_, h)| h.as_str()).collect::<Vec<_>>().join(" > ");
+            current_path = stack
+                .iter()
+                .map(|(_, h)| h.as_str())
+                .collect::<Vec<_>>()
+                .join(" > ");
             start = offset + line.len();
         }
         offset += line.len();
@@ -67,7 +71,15 @@ mod tests {
         let (title, sections) = sections(text);
         assert_eq!(title.as_deref(), Some("Runbook"));
         let paths: Vec<_> = sections.iter().map(|s| s.heading_path.as_str()).collect();
-        assert_eq!(paths, ["Runbook", "Runbook > Drain", "Runbook > Drain > Verify", "Runbook > Undrain"]);
+        assert_eq!(
+            paths,
+            [
+                "Runbook",
+                "Runbook > Drain",
+                "Runbook > Drain > Verify",
+                "Runbook > Undrain"
+            ]
+        );
         assert!(text[sections[1].start..sections[1].end].contains("# not a heading"));
         assert_eq!(&text[sections[3].start..sections[3].end], "back\n");
     }

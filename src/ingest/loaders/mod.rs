@@ -131,9 +131,15 @@ mod tests {
 
     #[test]
     fn formats_come_from_extensions() {
-        assert_eq!(Format::from_path(Path::new("a/B.MD")), Some(Format::Markdown));
+        assert_eq!(
+            Format::from_path(Path::new("a/B.MD")),
+            Some(Format::Markdown)
+        );
         assert_eq!(Format::from_path(Path::new("x.htm")), Some(Format::Html));
-        assert_eq!(Format::from_path(Path::new("c.jsonl")), Some(Format::JsonLines));
+        assert_eq!(
+            Format::from_path(Path::new("c.jsonl")),
+            Some(Format::JsonLines)
+        );
         assert_eq!(Format::from_path(Path::new("img.png")), None);
         assert_eq!(Format::from_path(Path::new("Makefile")), None);
     }
@@ -155,7 +161,13 @@ mod tests {
 
     #[test]
     fn text_title_is_the_first_line() {
-        let loaded = parse(Format::Text, "notes/on-call.txt", "On-call guide\n\nBody text.".into(), 10, 0);
+        let loaded = parse(
+            Format::Text,
+            "notes/on-call.txt",
+            "On-call guide\n\nBody text.".into(),
+            10,
+            0,
+        );
         assert_eq!(loaded.docs[0].title, "On-call guide");
         assert_eq!(loaded.docs[0].format, "text");
     }

@@ -65,3 +65,6 @@ CREATE TABLE chunks (
 -- Standalone FTS5 index keyed by chunk id. `coll` holds a per-collection token so the
 -- collection filter runs inside the full-text match instead of after it.
 CREATE VIRTUAL TABLE chunks_fts USING fts5(body, coll, tokenize = 'porter unicode61 remove_diacritics 2');
+-- Rank by BM25 over the body only, as the table's default, so `ORDER BY rank LIMIT n` takes
+-- FTS5's fast top-n path.
+INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)');

@@ -1,0 +1,143 @@
+//! Search latency (end to end, query embedding included) and vector-stage recall@10 against
+//! exact search, at several collection sizes.
+
+use std::path::PathBuf;
+
+use super::percentile;
+use super::synthetic::{self, Rng, VectorGen};
+use crate::cli::args::BenchSearchArgs;
+use crate::cli::Context;
+use crate::embed::Embedder;
+use crate::retrieve::{self, stages};
+use crate::store::{collections, vectors, Store};
+
+const COLLECTION: &str = "bench";
+
+pub fn run(ctx: &Context, args: &BenchSearchArgs) -> anyhow::Result<()> {
+    let embedder = ctx.embedder()?;
+    let params = ctx.search_params()?;
+    let tmp;
+    let dir: PathBuf = match &args.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile_dir()?;
+            tmp.clone()
+        }
+    };
+    std::fs::create_dir_all(&dir)?;
+    println!(
+        "hybrid search, k={} candidates={} oversample={} (binary index reads {}), {} queries per size, provider {}",
+        params.k,
+        params.candidates,
+        params.oversample,
+        params.candidates * params.oversample,
+        args.queries,
+        embedder.provider()
+    );
+    println!(
+        "{:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>8} {:>10}",
+        "chunks", "p50 ms", "p95 ms", "embed ms", "vector ms", "keyword ms", "fuse ms", "recall@10"
+    );
+    for &size in &args.sizes {
+        let db = dir.join(format!("bench-{size}.db"));
+        let mut store = Store::open(&db)?;
+        let existing = collections::find(store.conn(), COLLECTION)?
+            .map(|c| collections::stats(store.conn(), c))
+            .transpose()?;
+        if existing.as_ref().map(|s| s.chunks as usize) != Some(size) {
+            drop(store);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+            store = Store::open(&db)?;
+            eprintln!("building {size} synthetic chunks in {} ...", db.display());
+            synthetic::build(&mut store, COLLECTION, embedder.identity(), size, 7)?;
+        }
+        let mut rng = Rng::new(99);
+        let mut totals = Vec::with_capacity(args.queries);
+        let mut stage = [0f64; 4];
+        for _ in 0..args.queries {
+            let query = synthetic::text(&mut rng, 8);
+            let r = retrieve::search(&store, Some(&embedder), COLLECTION, &query, &params)?;
+            totals.push(r.timings.total_ms);
+            stage[0] += r.timings.embed_ms;
+            stage[1] += r.timings.vector_ms;
+            stage[2] += r.timings.keyword_ms;
+            stage[3] += r.timings.fuse_ms;
+        }
+        let n = args.queries.max(1) as f64;
+        let recall = vector_recall(
+            &store,
+            embedder.identity(),
+            params.candidates,
+            params.oversample,
+            50,
+        )?;
+        println!(
+            "{:>8} {:>8.1} {:>8.1} {:>9.1} {:>9.1} {:>10.1} {:>8.1} {:>10.3}",
+            size,
+            percentile(&totals, 50.0),
+            percentile(&totals, 95.0),
+            stage[0] / n,
+            stage[1] / n,
+            stage[2] / n,
+            stage[3] / n,
+            recall
+        );
+    }
+    Ok(())
+}
+
+/// Recall@10 of the vector stage against exact KNN, with fresh queries from the data's own
+/// distribution.
+fn vector_recall(
+    store: &Store,
+    model: &crate::embed::ModelIdentity,
+    candidates: usize,
+    oversample: usize,
+    queries: usize,
+) -> anyhow::Result<f64> {
+    let coll = collections::get(store.conn(), COLLECTION)?;
+    let table = vectors::ensure_model(store.conn(), model)?;
+    let mut gen = VectorGen::with_stream(model.dim, 7, 0x5EED);
+    let mut sum = 0.0;
+    for _ in 0..queries {
+        let q = gen.draw();
+        sum += recall_at_10(store, &table, coll.id, &q, candidates, oversample)?;
+    }
+    Ok(sum / queries.max(1) as f64)
+}
+
+pub fn recall_at_10(
+    store: &Store,
+    table: &vectors::VecTable,
+    collection_id: i64,
+    query: &[f32],
+    candidates: usize,
+    oversample: usize,
+) -> anyhow::Result<f64> {
+    let exact: Vec<i64> = vectors::knn_exact(store.conn(), table, collection_id, query, 10)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let fast: Vec<i64> = stages::vector(
+        store.conn(),
+        table,
+        collection_id,
+        query,
+        candidates,
+        oversample,
+    )?
+    .into_iter()
+    .take(10)
+    .map(|(id, _)| id)
+    .collect();
+    let found = exact.iter().filter(|id| fast.contains(id)).count();
+    Ok(found as f64 / exact.len().max(1) as f64)
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("lmdeck-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

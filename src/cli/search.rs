@@ -1,0 +1,93 @@
+//! `lmdeck search "query"`: a readable table with traces, or stable JSON.
+
+use super::args::SearchArgs;
+use super::Context;
+use crate::embed::Embedder;
+use crate::retrieve::{self, Mode, SearchResult};
+use crate::util::{one_line, truncate_chars};
+
+pub fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<()> {
+    let mut params = ctx.search_params()?;
+    if let Some(k) = args.k {
+        params.k = k.max(1);
+    }
+    if let Some(mode) = &args.mode {
+        params.mode = mode.parse()?;
+    }
+    if let Some(c) = args.candidates {
+        params.candidates = c.max(1);
+    }
+    if let Some(r) = args.rrf_k {
+        params.rrf_k = r;
+    }
+    let store = ctx.open_store()?;
+    // Fail on a missing collection before paying for the model.
+    crate::store::collections::get(store.conn(), &args.collection)?;
+    let embedder = if params.mode.uses_vectors() {
+        Some(ctx.embedder()?)
+    } else {
+        None
+    };
+    let result = retrieve::search(
+        &store,
+        embedder.as_ref().map(|e| e as &dyn Embedder),
+        &args.collection,
+        &args.query,
+        &params,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print!("{}", render(&result));
+    }
+    Ok(())
+}
+
+pub fn render(r: &SearchResult) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{} results for \"{}\" in `{}` ({} mode, rrf_k {})\n",
+        r.hits.len(),
+        r.query,
+        r.collection,
+        r.mode,
+        r.rrf_k
+    ));
+    if r.hits.is_empty() {
+        out.push_str("no matches\n");
+    }
+    for h in &r.hits {
+        let t = &h.trace;
+        let vec = match (t.vector_rank, t.vector_distance) {
+            (Some(rank), Some(d)) => format!("#{rank} dist {d:.4}"),
+            _ if r.mode == Mode::Keyword => "off".into(),
+            _ => "-".into(),
+        };
+        let kw = match (t.keyword_rank, t.bm25) {
+            (Some(rank), Some(s)) => format!("#{rank} bm25 {s:.3}"),
+            _ if r.mode == Mode::Vector => "off".into(),
+            _ => "-".into(),
+        };
+        out.push_str(&format!(
+            "\n{:>2}. {:.5}  {}  [chunk {} of doc {}]\n",
+            h.rank, t.fused_score, h.source_path, h.chunk_id, h.document_id
+        ));
+        if !h.heading_path.is_empty() {
+            out.push_str(&format!("    section: {}\n", h.heading_path));
+        }
+        out.push_str(&format!(
+            "    vector {vec} | keyword {kw} | fused {}\n",
+            t.formula
+        ));
+        out.push_str(&format!(
+            "    {}\n",
+            truncate_chars(&one_line(&h.text), 160)
+        ));
+    }
+    let tm = &r.timings;
+    out.push_str(&format!(
+        "\ntimings: embed {:.1} ms, vector {:.1} ms ({} candidates), keyword {:.1} ms ({} candidates), fuse {:.1} ms, total {:.1} ms\n",
+        tm.embed_ms, tm.vector_ms, r.vector_candidates, tm.keyword_ms, r.keyword_candidates, tm.fuse_ms, tm.total_ms
+    ));
+    out
+}

@@ -1,0 +1,27 @@
+//! `lmdeck setup`
+
+use super::args::SetupArgs;
+use super::Context;
+use crate::setup::install::{self, SetupOptions};
+use crate::setup::Outcome;
+
+pub fn run(ctx: &Context, args: &SetupArgs) -> anyhow::Result<()> {
+    let options = SetupOptions {
+        from: args.from.as_deref(),
+        force: args.force,
+    };
+    for step in install::run(&ctx.paths, &options)? {
+        let what = match &step.outcome {
+            Outcome::AlreadyInstalled => "already installed (verified)".to_string(),
+            Outcome::Installed => "installed".to_string(),
+            Outcome::Skipped(why) => format!("skipped: {why}"),
+        };
+        println!(
+            "{}: {} -> {}",
+            step.component,
+            what,
+            step.location.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! The real ONNX embedder on the default model (installed by `lmdeck setup`).
+
+mod common;
+use lmdeck::cli::args::GlobalArgs;
+use lmdeck::cli::Context;
+use lmdeck::embed::Embedder;
+
+fn embedder() -> lmdeck::embed::OnnxEmbedder {
+    let global = GlobalArgs {
+        db: None,
+        config: Some("/nonexistent/lmdeck-test-config.toml".into()),
+        device: Some("cpu".into()),
+        ort_dylib: None,
+    };
+    Context::new(&global).unwrap().embedder().unwrap()
+}
+
+#[test]
+fn similar_sentences_are_close_and_unrelated_ones_are_not() {
+    let e = embedder();
+    let texts: Vec<String> = [
+        "How do I reset my password?",
+        "Steps to recover account credentials",
+        "The cat sat on the mat",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let v = e.embed(&texts).unwrap();
+    assert_eq!(v.len(), 3);
+    assert_eq!(v[0].len(), 384);
+    let norm: f32 = v[0].iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4);
+    let related = common::cosine(&v[0], &v[1]);
+    let unrelated = common::cosine(&v[0], &v[2]);
+    // reference values for this int8 model: 0.61 and about 0.09
+    assert!((related - 0.61).abs() < 0.03, "related {related}");
+    assert!(unrelated.abs() < 0.15, "unrelated {unrelated}");
+}
+
+#[test]
+fn batching_and_padding_do_not_change_vectors() {
+    let e = embedder();
+    let texts: Vec<String> = (0..37)
+        .map(|i| format!("sentence {i} {}", "with more words ".repeat(i % 9)))
+        .collect();
+    let together = e.embed(&texts).unwrap();
+    for (i, text) in texts.iter().enumerate().step_by(6) {
+        let alone = e.embed(std::slice::from_ref(text)).unwrap();
+        let cos = common::cosine(&alone[0], &together[i]);
+        assert!(cos > 0.9999, "text {i}: cosine {cos}");
+    }
+}
+
+#[test]
+fn long_inputs_are_truncated_not_rejected() {
+    let e = embedder();
+    let long = "word ".repeat(5000);
+    let v = e.embed(&[long, String::new()]).unwrap();
+    assert_eq!(v.len(), 2);
+    assert!(v[0].iter().all(|x| x.is_finite()));
+}
