@@ -169,8 +169,8 @@ pub struct Loaded {
     pub file: PathBuf,
 }
 
-/// Flag overrides, as (dotted key, flag name, raw value).
-pub type FlagOverrides = Vec<(&'static str, &'static str, String)>;
+/// Overrides from the command line, as (dotted key, where it came from, raw value).
+pub type FlagOverrides = Vec<(&'static str, Source, String)>;
 
 /// Loads the layered configuration. `file` is the config file to read (absent is fine).
 pub fn load(paths: &Paths, file: &Path, flags: &FlagOverrides) -> Result<Loaded, ConfigError> {
@@ -219,15 +219,15 @@ pub fn load(paths: &Paths, file: &Path, flags: &FlagOverrides) -> Result<Loaded,
         }
     }
 
-    for (key, flag, raw) in flags {
+    for (key, source, raw) in flags {
         let expected = values.get(*key).ok_or_else(|| ConfigError::UnknownKey {
-            origin: format!("flag {flag}"),
+            origin: source.to_string(),
             key: key.to_string(),
             known: known_keys(&sources),
         })?;
-        let value = parse_raw(expected, raw, &format!("flag {flag}"), key)?;
+        let value = parse_raw(expected, raw, &source.to_string(), key)?;
         values.insert(key.to_string(), value);
-        sources.insert(key.to_string(), Source::Flag(flag.to_string()));
+        sources.insert(key.to_string(), source.clone());
     }
 
     let config: Config = unflatten(&values)
@@ -261,6 +261,12 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::Invalid(format!(
             "search.mode must be hybrid, vector or keyword, got `{}`",
             config.search.mode
+        )));
+    }
+    if !(config.search.rrf_k > 0.0 && config.search.rrf_k.is_finite()) {
+        return Err(ConfigError::Invalid(format!(
+            "search.rrf_k must be a positive number, got {}",
+            config.search.rrf_k
         )));
     }
     if config.search.k == 0 || config.search.candidates == 0 || config.search.oversample == 0 {
@@ -399,7 +405,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.toml");
         std::fs::write(&file, "[search]\nk = 5\nrrf_k = 30\n").unwrap();
-        let flags = vec![("runtime.device", "--device", "cpu".to_string())];
+        let flags = vec![(
+            "runtime.device",
+            Source::Flag("--device".into()),
+            "cpu".to_string(),
+        )];
         let loaded = load(&paths(dir.path()), &file, &flags).unwrap();
         assert_eq!(loaded.config.search.k, 5);
         assert_eq!(loaded.config.search.rrf_k, 30.0);
@@ -442,7 +452,11 @@ mod tests {
     #[test]
     fn invalid_values_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let flags = vec![("search.mode", "--mode", "fuzzy".to_string())];
+        let flags = vec![(
+            "search.mode",
+            Source::Flag("--mode".into()),
+            "fuzzy".to_string(),
+        )];
         let err = load(&paths(dir.path()), &dir.path().join("x"), &flags).unwrap_err();
         assert!(err.to_string().contains("search.mode"));
     }

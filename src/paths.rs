@@ -2,6 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+#[derive(Debug, thiserror::Error)]
+#[error("no home directory found; set {0} to a writable directory")]
+pub struct NoHome(&'static str);
+
 /// The three directory roots. Environment overrides exist so tests and air-gapped hosts can
 /// relocate everything without touching the user's real home.
 #[derive(Debug, Clone)]
@@ -14,15 +18,13 @@ pub struct Paths {
 impl Paths {
     /// Resolves the directories: `LMDECK_CONFIG_DIR`, `LMDECK_DATA_DIR`, `LMDECK_CACHE_DIR` win,
     /// otherwise the platform defaults from the `directories` crate.
-    pub fn resolve() -> anyhow::Result<Self> {
+    pub fn resolve() -> Result<Self, NoHome> {
         let dirs = directories::ProjectDirs::from("dev", "lmdeck", "lmdeck");
-        let pick = |var: &str, default: Option<&Path>| -> anyhow::Result<PathBuf> {
+        let pick = |var: &'static str, default: Option<&Path>| -> Result<PathBuf, NoHome> {
             if let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty()) {
                 return Ok(PathBuf::from(value));
             }
-            default.map(Path::to_path_buf).ok_or_else(|| {
-                anyhow::anyhow!("no home directory found; set {var} to a writable directory")
-            })
+            default.map(Path::to_path_buf).ok_or(NoHome(var))
         };
         Ok(Self {
             config_dir: pick("LMDECK_CONFIG_DIR", dirs.as_ref().map(|d| d.config_dir()))?,

@@ -202,3 +202,124 @@ fn a_collection_built_with_another_model_is_refused() {
         .unwrap()
         .ends_with("gpu-drain.md"));
 }
+
+#[test]
+fn a_moved_file_keeps_its_document_tags_and_vectors() {
+    let env = Env::new();
+    let docs = write_corpus(&env);
+    let docs = docs.to_str().unwrap();
+    env.ok(&["ingest", docs]);
+    let old = env.path("docs/gpu-drain.md").canonicalize().unwrap();
+    env.ok(&["docs", "tag", old.to_str().unwrap(), "runbook"]);
+    std::fs::create_dir_all(env.path("docs/runbooks")).unwrap();
+    std::fs::rename(&old, env.path("docs/runbooks/drain.md")).unwrap();
+
+    let report = env.json(&["ingest", docs, "--prune", "--json"]);
+    assert_eq!(report["renamed"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(
+        (
+            report["added"].as_u64(),
+            report["removed"].as_array().unwrap().len()
+        ),
+        (Some(0), 0)
+    );
+    assert_eq!(report["chunks_embedded"], 0);
+    assert!(report["duplicates"].as_array().unwrap().is_empty());
+    let new = env.path("docs/runbooks/drain.md").canonicalize().unwrap();
+    let doc = env.json(&["docs", "show", new.to_str().unwrap(), "--json"]);
+    assert_eq!(doc["tags"][0], "runbook", "{doc}");
+}
+
+#[test]
+fn a_missing_root_never_prunes_its_documents() {
+    let env = Env::new();
+    let docs = write_corpus(&env);
+    env.ok(&["ingest", docs.to_str().unwrap()]);
+    let renamed = env.path("moved-away");
+    std::fs::rename(&docs, &renamed).unwrap();
+    let report = env.json(&["ingest", docs.to_str().unwrap(), "--prune", "--json"]);
+    assert!(report["removed"].as_array().unwrap().is_empty(), "{report}");
+    assert!(report["skipped"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
+    assert_eq!(env.sql_count("SELECT count(*) FROM documents"), 5);
+}
+
+#[test]
+fn chunk_exclusions_survive_a_modified_document() {
+    let env = Env::new();
+    let body = "# Guide\n\n## Keep\n\nThis section stays exactly as it is.\n\n## Change\n\nThis section will be edited.\n";
+    let path = env.write("docs/guide.md", body);
+    let docs = env.path("docs");
+    env.ok(&["ingest", docs.to_str().unwrap()]);
+    let doc = env.json(&[
+        "docs",
+        "show",
+        path.canonicalize().unwrap().to_str().unwrap(),
+        "--json",
+    ]);
+    let keep = doc["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["heading_path"] == "Guide > Keep")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    env.ok(&["chunk", "exclude", &keep.to_string()]);
+
+    std::fs::write(&path, body.replace("will be edited", "was edited")).unwrap();
+    env.ok(&["ingest", docs.to_str().unwrap()]);
+    let doc = env.json(&[
+        "docs",
+        "show",
+        path.canonicalize().unwrap().to_str().unwrap(),
+        "--json",
+    ]);
+    let chunks = doc["chunks"].as_array().unwrap();
+    let keep = chunks
+        .iter()
+        .find(|c| c["heading_path"] == "Guide > Keep")
+        .unwrap();
+    let changed = chunks
+        .iter()
+        .find(|c| c["heading_path"] == "Guide > Change")
+        .unwrap();
+    assert_eq!(keep["excluded"], true);
+    assert_eq!(changed["excluded"], false);
+}
+
+#[test]
+fn new_chunker_settings_need_every_root_of_the_collection() {
+    let env = Env::new();
+    env.write("a/one.md", "# One\n\nFirst folder.\n");
+    env.write("b/two.md", "# Two\n\nSecond folder.\n");
+    let (a, b) = (env.path("a"), env.path("b"));
+    env.ok(&["ingest", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let out = env
+        .cmd()
+        .env("LMDECK_CHUNK_TARGET_TOKENS", "120")
+        .args(["ingest", a.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("must be re-chunked as a whole"), "{err}");
+    let out = env
+        .cmd()
+        .env("LMDECK_CHUNK_TARGET_TOKENS", "120")
+        .args(["ingest", a.to_str().unwrap(), b.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rechunked"], true);
+    assert_eq!(report["modified"], 2);
+    let err = env
+        .cmd()
+        .env("LMDECK_CHUNK_TARGET_TOKENS", "250")
+        .args(["ingest", a.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&err.stderr).contains("leaves no room for titles and headings"));
+}

@@ -120,18 +120,12 @@ pub fn recall_at_10(
         .into_iter()
         .map(|(id, _)| id)
         .collect();
-    let fast: Vec<i64> = stages::vector(
-        store.conn(),
-        table,
-        collection_id,
-        query,
-        candidates,
-        oversample,
-    )?
-    .into_iter()
-    .take(10)
-    .map(|(id, _)| id)
-    .collect();
+    let fast: Vec<i64> =
+        stages::vector(store, table, collection_id, query, candidates, oversample)?
+            .into_iter()
+            .take(10)
+            .map(|(id, _)| id)
+            .collect();
     let found = exact.iter().filter(|id| fast.contains(id)).count();
     Ok(found as f64 / exact.len().max(1) as f64)
 }

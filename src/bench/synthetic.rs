@@ -29,121 +29,68 @@ impl Rng {
     }
 }
 
-pub const WORDS: &[&str] = &[
-    "gpu",
-    "node",
-    "drain",
-    "cluster",
-    "training",
-    "job",
-    "checkpoint",
-    "storage",
-    "quota",
-    "billing",
-    "invoice",
-    "network",
-    "latency",
-    "nccl",
-    "timeout",
-    "driver",
-    "cuda",
-    "kernel",
-    "memory",
-    "disk",
-    "scheduler",
-    "queue",
-    "priority",
-    "region",
-    "zone",
-    "instance",
-    "price",
-    "hour",
-    "support",
-    "ticket",
-    "incident",
-    "severity",
-    "postmortem",
-    "root",
-    "cause",
-    "outage",
-    "restart",
-    "service",
-    "api",
-    "key",
-    "rotation",
-    "token",
-    "limit",
-    "rate",
-    "request",
-    "endpoint",
-    "inference",
-    "model",
-    "fine",
-    "tune",
-    "dataset",
-    "upload",
-    "download",
-    "bucket",
-    "snapshot",
-    "backup",
-    "restore",
-    "retention",
-    "policy",
-    "data",
-    "security",
-    "access",
-    "role",
-    "admin",
-    "user",
-    "team",
-    "project",
-    "budget",
-    "alert",
-    "monitor",
-    "metric",
-    "dashboard",
-    "log",
-    "error",
-    "warning",
-    "failure",
-    "retry",
-    "health",
-    "check",
-    "status",
+/// The most frequent words, as in English text: stopwords first (dropped from queries, like
+/// real ones), then domain words; rarer made-up words extend the vocabulary to VOCABULARY.
+const COMMON: &[&str] = &[
     "the",
-    "a",
     "of",
-    "to",
     "and",
+    "to",
+    "a",
     "in",
     "is",
     "for",
     "on",
     "with",
-    "when",
-    "after",
-    "before",
-    "each",
-    "every",
-    "run",
-    "use",
-    "set",
-    "see",
-    "must",
-    "should",
-    "can",
-    "will",
-    "new",
-    "old",
-    "first",
-    "last",
+    "that",
+    "by",
+    "this",
+    "be",
+    "are",
+    "gpu",
+    "node",
+    "cluster",
+    "training",
+    "job",
+    "storage",
+    "quota",
+    "network",
+    "driver",
+    "memory",
+    "scheduler",
+    "region",
+    "instance",
+    "incident",
+    "service",
+    "model",
+    "dataset",
+    "checkpoint",
+    "latency",
+];
+const VOCABULARY: usize = 20_000;
+const SYLLABLES: &[&str] = &[
+    "ka", "ro", "mi", "tel", "van", "sor", "dex", "lu", "pra", "nim", "qua", "zet", "bo", "ris",
+    "fen", "tar",
 ];
 
-/// Zipf-like word choice: low indices are much more frequent.
-fn word(rng: &mut Rng) -> &'static str {
-    let u = rng.uniform();
-    let idx = ((WORDS.len() as f64).powf(u) - 1.0) as usize;
-    WORDS[(WORDS.len() - 1).min(idx)]
+/// Word of rank `r`: a common word, or a made-up word spelled from the rank.
+fn word_of_rank(r: usize) -> String {
+    if let Some(w) = COMMON.get(r) {
+        return w.to_string();
+    }
+    let mut n = r;
+    let mut out = String::new();
+    while n > 0 || out.is_empty() {
+        out.push_str(SYLLABLES[n % SYLLABLES.len()]);
+        n /= SYLLABLES.len();
+    }
+    out
+}
+
+/// Zipf-distributed word (probability of rank r about 1/r).
+fn word(rng: &mut Rng) -> String {
+    let r = ((VOCABULARY as f64).powf(rng.uniform()) - 1.0) as usize;
+    word_of_rank(r.min(VOCABULARY - 1))
 }
 
 pub fn text(rng: &mut Rng, words: usize) -> String {

@@ -6,13 +6,17 @@ use std::path::PathBuf;
 use tokenizers::Tokenizer;
 
 use super::args::GlobalArgs;
-use crate::config::{self, Loaded};
+use crate::config::{self, Loaded, Source};
 use crate::embed::manifest::{resolve_model_dir, ModelManifest};
 use crate::embed::{tokenizer, EmbedOptions, OnnxEmbedder};
+use crate::ingest::{ChunkSettings, IngestError};
 use crate::onnx::{discover, Device, Runtime};
 use crate::paths::Paths;
 use crate::retrieve::SearchParams;
 use crate::store::Store;
+
+/// Tokens kept free for the title, headings and special tokens the embedder adds to a chunk.
+const HEADROOM_TOKENS: usize = 40;
 
 pub struct Context {
     pub paths: Paths,
@@ -25,20 +29,25 @@ impl Context {
         let file = global.config.clone().unwrap_or_else(|| paths.config_file());
         let mut flags: config::FlagOverrides = Vec::new();
         if let Some(db) = &global.db {
+            // clap fills --db from LMDECK_DB too; say which it was.
             let source = if std::env::var_os("LMDECK_DB").is_some_and(|v| v == db.as_os_str()) {
-                "env LMDECK_DB"
+                Source::Env("LMDECK_DB".into())
             } else {
-                "--db"
+                Source::Flag("--db".into())
             };
             flags.push(("store.db", source, db.display().to_string()));
         }
         if let Some(device) = &global.device {
-            flags.push(("runtime.device", "--device", device.clone()));
+            flags.push((
+                "runtime.device",
+                Source::Flag("--device".into()),
+                device.clone(),
+            ));
         }
         if let Some(lib) = &global.ort_dylib {
             flags.push((
                 "runtime.ort_dylib",
-                "--ort-dylib",
+                Source::Flag("--ort-dylib".into()),
                 lib.display().to_string(),
             ));
         }
@@ -98,6 +107,26 @@ impl Context {
             &self.model_dir().join("tokenizer.json"),
             None,
         )?)
+    }
+
+    /// Chunker settings, checked against the model: a chunk plus its title and headings
+    /// must fit the model's input, or the end of the chunk would never be embedded.
+    pub fn chunk_settings(&self) -> anyhow::Result<ChunkSettings> {
+        let chunk = &self.config().chunk;
+        let max = self.model_manifest()?.max_tokens;
+        let limit = max.saturating_sub(HEADROOM_TOKENS);
+        if chunk.target_tokens > limit {
+            return Err(IngestError::ChunkTooLarge {
+                target: chunk.target_tokens,
+                max,
+                limit,
+            }
+            .into());
+        }
+        Ok(ChunkSettings {
+            target: chunk.target_tokens,
+            overlap: chunk.overlap_tokens,
+        })
     }
 
     pub fn search_params(&self) -> anyhow::Result<SearchParams> {

@@ -4,7 +4,6 @@ use super::args::EvalRetrievalArgs;
 use super::progress::CliProgress;
 use super::Context;
 use crate::eval::{beir, retrieval};
-use crate::ingest::ChunkSettings;
 
 /// Published reference on SciFact's training split (see README).
 const REFERENCE: &str = "reference (SciFact train, whole documents, same int8 model): dense nDCG@10 0.660, FTS5 bm25 0.670, plain RRF 0.690 (Recall@100 0.953)";
@@ -23,13 +22,9 @@ pub fn run(ctx: &Context, args: &EvalRetrievalArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     let embedder = ctx.embedder()?;
     let tokenizer = ctx.chunk_tokenizer()?;
-    let chunk = &ctx.config().chunk;
     let setup = retrieval::EvalSetup {
         collection: &name,
-        settings: ChunkSettings {
-            target: chunk.target_tokens,
-            overlap: chunk.overlap_tokens,
-        },
+        settings: ctx.chunk_settings()?,
         params: ctx.search_params()?,
         limit: args.limit,
     };

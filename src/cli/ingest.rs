@@ -3,23 +3,20 @@
 use super::args::IngestArgs;
 use super::progress::CliProgress;
 use super::Context;
-use crate::ingest::{pipeline, ChunkSettings, IngestRequest};
+use crate::ingest::{pipeline, IngestRequest};
 
 pub fn run(ctx: &Context, args: &IngestArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
-    let chunk = &ctx.config().chunk;
     let request = IngestRequest {
         collection: args.collection.clone(),
         roots: args.paths.clone(),
-        settings: ChunkSettings {
-            target: chunk.target_tokens,
-            overlap: chunk.overlap_tokens,
-        },
+        settings: ctx.chunk_settings()?,
         max_file_bytes: ctx.config().ingest.max_file_mb * 1024 * 1024,
         prune: args.prune,
     };
     let report = if args.dry_run {
-        pipeline::dry_run(&store, &request)?
+        let model = ctx.model_manifest().ok().map(|m| m.identity());
+        pipeline::dry_run(&store, &request, model.as_ref())?
     } else {
         let embedder = ctx.embedder()?;
         let tokenizer = ctx.chunk_tokenizer()?;

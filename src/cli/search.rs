@@ -18,6 +18,10 @@ pub fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<()> {
         params.candidates = c.max(1);
     }
     if let Some(r) = args.rrf_k {
+        anyhow::ensure!(
+            r > 0.0 && r.is_finite(),
+            "--rrf-k must be a positive number, got {r}"
+        );
         params.rrf_k = r;
     }
     let store = ctx.open_store()?;

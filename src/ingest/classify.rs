@@ -19,6 +19,16 @@ pub enum Change {
     Modified { id: i64 },
 }
 
+/// A stored document whose file moved: same content under a new path. Its row (tags,
+/// status, chunks, vectors) is kept and only the path changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rename {
+    pub id: i64,
+    pub from: String,
+    pub to: String,
+    pub mtime: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Pending {
     pub doc: LoadedDoc,
@@ -29,6 +39,7 @@ pub struct Pending {
 pub struct Plan {
     pub collection: Option<Collection>,
     pub pending: Vec<Pending>,
+    pub renamed: Vec<Rename>,
     pub unchanged: usize,
     /// Stored documents under the given roots that are gone from disk: (id, path).
     pub removed: Vec<(i64, String)>,
@@ -70,8 +81,11 @@ pub fn plan(
         c.chunk_target.is_some_and(|t| t != settings.target)
             || c.chunk_overlap.is_some_and(|o| o != settings.overlap)
     });
+    // A root that does not exist (a typo, an unmounted share) must not make its stored
+    // documents look removed: only existing roots bound the removal scope.
     let roots_abs: Vec<String> = roots
         .iter()
+        .filter(|r| r.exists())
         .map(|r| walk::absolute(r).display().to_string())
         .collect();
     let walked = walk::walk(roots);
@@ -84,13 +98,27 @@ pub fn plan(
         ..Plan::default()
     };
     let mut seen: HashSet<String> = HashSet::new();
-    let mut by_hash: HashMap<String, String> = stored
-        .iter()
-        .map(|(path, s)| (s.content_sha256.clone(), path.clone()))
-        .collect();
+    // Paths the walker could not read keep their stored documents.
+    for skipped in &plan.skipped {
+        let prefix = format!("{}/", skipped.path);
+        seen.extend(stored.keys().filter(|p| p.starts_with(&prefix)).cloned());
+    }
 
+    // First pass: read everything, so duplicate detection knows which stored documents are
+    // still present and unchanged.
+    let mut candidates: Vec<LoadedDoc> = Vec::new();
     for file in &walked.files {
-        seen.insert(file.source.clone());
+        if !seen.insert(file.source.clone()) {
+            continue; // named twice (overlapping roots)
+        }
+        let records_of_file = |stored: &HashMap<String, documents::StoredState>| -> Vec<String> {
+            let prefix = format!("{}#", file.source);
+            stored
+                .keys()
+                .filter(|p| p.starts_with(&prefix))
+                .cloned()
+                .collect()
+        };
         let loaded = match read(file, max_file_bytes, &stored, rechunk) {
             Read::Unchanged => {
                 plan.unchanged += 1;
@@ -101,44 +129,26 @@ pub fn plan(
                     path: file.source.clone(),
                     reason,
                 });
-                // A file that became unreadable keeps its stored version: mark records seen.
-                seen.extend(
-                    stored
-                        .keys()
-                        .filter(|p| p.starts_with(&format!("{}#", file.source)))
-                        .cloned(),
-                );
+                // An unreadable file keeps its stored records.
+                seen.extend(records_of_file(&stored));
                 continue;
             }
             Read::Loaded(loaded) => loaded,
         };
+        if !loaded.skipped.is_empty() {
+            // A malformed line may be a record we hold: keep the file's records until it is fixed.
+            seen.extend(records_of_file(&stored));
+        }
         plan.skipped.extend(loaded.skipped);
         for doc in loaded.docs {
             seen.insert(doc.source_path.clone());
-            let prior = stored.get(&doc.source_path);
-            if let Some(prior) = prior {
+            if let Some(prior) = stored.get(&doc.source_path) {
                 if prior.content_sha256 == doc.content_sha256 && !rechunk {
                     plan.unchanged += 1;
                     continue;
                 }
             }
-            if let Some(original) = by_hash
-                .get(&doc.content_sha256)
-                .filter(|p| **p != doc.source_path)
-            {
-                plan.duplicates
-                    .push((doc.source_path.clone(), original.clone()));
-                if let Some(prior) = prior {
-                    plan.removed.push((prior.id, doc.source_path.clone()));
-                }
-                continue;
-            }
-            by_hash.insert(doc.content_sha256.clone(), doc.source_path.clone());
-            let change = match prior {
-                Some(p) => Change::Modified { id: p.id },
-                None => Change::Added,
-            };
-            plan.pending.push(Pending { doc, change });
+            candidates.push(doc);
         }
     }
 
@@ -149,11 +159,59 @@ pub fn plan(
                 || path.starts_with(&format!("{root}#"))
         })
     };
-    let mut removed: Vec<(i64, String)> = stored
+    let mut removed: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+    for (path, s) in stored
         .iter()
         .filter(|(path, _)| !seen.contains(*path) && under_roots(path))
-        .map(|(path, s)| (s.id, path.clone()))
+    {
+        removed
+            .entry(s.content_sha256.clone())
+            .or_default()
+            .push((s.id, path.clone()));
+    }
+    // Content already present: stored documents that are still on disk and not being changed.
+    let changing: HashSet<&str> = candidates.iter().map(|d| d.source_path.as_str()).collect();
+    let mut by_hash: HashMap<String, String> = stored
+        .iter()
+        .filter(|(path, _)| seen.contains(*path) && !changing.contains(path.as_str()))
+        .map(|(path, s)| (s.content_sha256.clone(), path.clone()))
         .collect();
+
+    // Second pass: renames, duplicates, additions and modifications.
+    for doc in candidates {
+        let prior = stored.get(&doc.source_path);
+        if prior.is_none() && !rechunk {
+            if let Some((id, from)) = removed.get_mut(&doc.content_sha256).and_then(Vec::pop) {
+                by_hash.insert(doc.content_sha256.clone(), doc.source_path.clone());
+                plan.renamed.push(Rename {
+                    id,
+                    from,
+                    to: doc.source_path,
+                    mtime: doc.mtime,
+                });
+                continue;
+            }
+        }
+        if let Some(original) = by_hash
+            .get(&doc.content_sha256)
+            .filter(|p| **p != doc.source_path)
+        {
+            plan.duplicates
+                .push((doc.source_path.clone(), original.clone()));
+            if let Some(prior) = prior {
+                // It changed into a copy of another document: its old version is outdated.
+                plan.removed.push((prior.id, doc.source_path.clone()));
+            }
+            continue;
+        }
+        by_hash.insert(doc.content_sha256.clone(), doc.source_path.clone());
+        let change = match prior {
+            Some(p) => Change::Modified { id: p.id },
+            None => Change::Added,
+        };
+        plan.pending.push(Pending { doc, change });
+    }
+    let mut removed: Vec<(i64, String)> = removed.into_values().flatten().collect();
     removed.sort_by(|a, b| a.1.cmp(&b.1));
     plan.removed.extend(removed);
     Ok(plan)

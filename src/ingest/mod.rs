@@ -21,8 +21,14 @@ pub enum IngestError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Embed(#[from] crate::embed::EmbedError),
-    #[error("chunking {path}: {detail}")]
-    Chunk { path: String, detail: String },
+    #[error("the chunker settings of collection `{collection}` changed, so it must be re-chunked as a whole: run the ingest again with all of its roots: {roots}")]
+    RechunkScope { collection: String, roots: String },
+    #[error("chunk.target_tokens ({target}) leaves no room for titles and headings within the model's {max} tokens; use at most {limit}")]
+    ChunkTooLarge {
+        target: usize,
+        max: usize,
+        limit: usize,
+    },
     #[error("the database writer stopped: {0}")]
     Writer(String),
 }

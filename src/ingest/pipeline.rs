@@ -11,7 +11,7 @@ use super::classify::{self, Change, Pending, Plan};
 use super::report::{Duplicate, IngestReport, SkippedInput};
 use super::writer::{Finish, WriteOp, Writer};
 use super::IngestError;
-use crate::embed::Embedder;
+use crate::embed::{Embedder, ModelIdentity};
 use crate::store::{collections, documents, vectors, NewChunk, NewDocument, Store};
 use crate::util::sha256_hex;
 
@@ -43,8 +43,18 @@ impl Progress for NoProgress {
     fn finish(&self) {}
 }
 
-/// Plans the run and reports what would change, writing nothing.
-pub fn dry_run(store: &Store, req: &IngestRequest) -> Result<IngestReport, IngestError> {
+/// Plans the run and reports what would change, writing nothing. `model`, when given, is
+/// checked against the collection's manifest, as a real run would.
+pub fn dry_run(
+    store: &Store,
+    req: &IngestRequest,
+    model: Option<&ModelIdentity>,
+) -> Result<IngestReport, IngestError> {
+    if let (Some(model), Some(collection)) =
+        (model, collections::find(store.conn(), &req.collection)?)
+    {
+        collections::check_model(&collection, model)?;
+    }
     let plan = classify::plan(
         store.conn(),
         &req.collection,
@@ -52,6 +62,7 @@ pub fn dry_run(store: &Store, req: &IngestRequest) -> Result<IngestReport, Inges
         req.settings,
         req.max_file_bytes,
     )?;
+    check_rechunk_scope(&plan, store, &req.collection)?;
     let mut report = base_report(&plan, req);
     report.dry_run = true;
     Ok(report)
@@ -85,20 +96,24 @@ pub fn ingest(
         req.settings,
         req.max_file_bytes,
     )?;
+    check_rechunk_scope(&plan, store, &req.collection)?;
     let mut report = base_report(&plan, req);
     report.timings.scan_s = started.elapsed().as_secs_f64();
 
-    let writer = Writer::spawn(
-        store.path().to_path_buf(),
-        table.clone(),
-        Finish {
-            collection_id: collection.id,
-            roots: plan.roots.clone(),
-            manifest: (table.model_id, req.settings.target, req.settings.overlap),
-        },
-    )?;
+    let writer = Writer::spawn(store.path().to_path_buf(), table.clone())?;
     progress.start(plan.pending.len() as u64);
     let outcome = (|| -> Result<(), IngestError> {
+        // `false` from send means the writer stopped; its error is returned by finish().
+        for rename in &plan.renamed {
+            let op = WriteOp::Rename {
+                id: rename.id,
+                to: rename.to.clone(),
+                mtime: rename.mtime,
+            };
+            if !writer.send(op) {
+                return Ok(());
+            }
+        }
         for group in groups(&plan.pending) {
             let docs = prepare(
                 conn,
@@ -112,7 +127,7 @@ pub fn ingest(
             )?;
             for doc in docs {
                 if !writer.send(WriteOp::Upsert(Box::new(doc))) {
-                    return Ok(()); // the writer failed; its error is returned by finish()
+                    return Ok(());
                 }
             }
             progress.advance(group.len() as u64);
@@ -124,6 +139,12 @@ pub fn ingest(
                 }
             }
         }
+        // Only a run that got this far records its manifest, roots and sync time.
+        writer.send(WriteOp::Finish(Finish {
+            collection_id: collection.id,
+            roots: plan.roots.clone(),
+            manifest: (table.model_id, req.settings.target, req.settings.overlap),
+        }));
         Ok(())
     })();
     let write_time = writer.finish();
@@ -134,9 +155,37 @@ pub fn ingest(
     Ok(report)
 }
 
+/// New chunker settings re-chunk only the documents under the given roots, so every root
+/// the collection was built from must be given; otherwise the manifest would lie.
+fn check_rechunk_scope(plan: &Plan, store: &Store, collection: &str) -> Result<(), IngestError> {
+    let Some(coll) = plan.collection.as_ref().filter(|_| plan.rechunk) else {
+        return Ok(());
+    };
+    let recorded = collections::roots(store.conn(), coll.id)?;
+    let missing: Vec<&String> = recorded
+        .iter()
+        .filter(|r| !plan.roots.contains(r))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(IngestError::RechunkScope {
+        collection: collection.to_string(),
+        roots: recorded.join(" "),
+    })
+}
+
 fn base_report(plan: &Plan, req: &IngestRequest) -> IngestReport {
     IngestReport {
         collection: req.collection.clone(),
+        renamed: plan
+            .renamed
+            .iter()
+            .map(|r| super::report::Renamed {
+                from: r.from.clone(),
+                to: r.to.clone(),
+            })
+            .collect(),
         added: plan.added(),
         modified: plan.modified(),
         unchanged: plan.unchanged,
@@ -218,11 +267,17 @@ fn prepare(
     let mut slots: Vec<(usize, usize)> = Vec::new();
     for pending in group {
         let doc = &pending.doc;
-        let pieces =
-            chunker::chunk(doc, tokenizer, settings).map_err(|detail| IngestError::Chunk {
-                path: doc.source_path.clone(),
-                detail,
-            })?;
+        let pieces = match chunker::chunk(doc, tokenizer, settings) {
+            Ok(p) if !p.is_empty() => p,
+            Ok(_) => {
+                report.skip(&doc.source_path, "no text left after chunking");
+                continue;
+            }
+            Err(reason) => {
+                report.skip(&doc.source_path, &reason);
+                continue;
+            }
+        };
         let reusable: HashMap<String, Vec<f32>> = match pending.change {
             Change::Modified { id } => documents::embeddings_by_text(conn, vec_table, id)?,
             Change::Added => HashMap::new(),

@@ -10,6 +10,8 @@ pub struct IngestReport {
     pub added: usize,
     pub modified: usize,
     pub unchanged: usize,
+    /// Files that moved: their stored documents (tags, status, vectors) were kept.
+    pub renamed: Vec<Renamed>,
     /// Documents gone from disk; deleted only with --prune.
     pub removed: Vec<String>,
     pub pruned: bool,
@@ -22,6 +24,12 @@ pub struct IngestReport {
     pub chunks_reused: usize,
     pub tokens_embedded: usize,
     pub timings: Timings,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Renamed {
+    pub from: String,
+    pub to: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +54,13 @@ pub struct Timings {
 }
 
 impl IngestReport {
+    pub fn skip(&mut self, path: &str, reason: &str) {
+        self.skipped.push(SkippedInput {
+            path: path.to_string(),
+            reason: reason.to_string(),
+        });
+    }
+
     /// Share of the run's wall time spent embedding.
     pub fn embed_share(&self) -> f64 {
         if self.timings.total_s > 0.0 {
@@ -77,6 +92,12 @@ impl IngestReport {
                 format!("chunker settings changed: every document {verb} re-chunked")
                     .replace("  ", " "),
             );
+        }
+        for r in &self.renamed {
+            out.push(format!(
+                "  renamed: {} -> {} (kept its tags, status and vectors)",
+                r.from, r.to
+            ));
         }
         for path in &self.removed {
             let what = match (self.dry_run, self.pruned) {

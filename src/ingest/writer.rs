@@ -12,6 +12,13 @@ use crate::store::{collections, vectors, write, NewDocument, Store, StoreError, 
 pub enum WriteOp {
     Upsert(Box<NewDocument>),
     Delete(i64),
+    Rename {
+        id: i64,
+        to: String,
+        mtime: i64,
+    },
+    /// Sent last, only when the run succeeded: records the manifest, roots and sync time.
+    Finish(Finish),
 }
 
 /// Bookkeeping applied once every document is written.
@@ -28,7 +35,7 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn spawn(db: PathBuf, mut table: VecTable, finish: Finish) -> Result<Self, IngestError> {
+    pub fn spawn(db: PathBuf, mut table: VecTable) -> Result<Self, IngestError> {
         let (ops, rx) = bounded::<WriteOp>(8);
         let handle = std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -42,20 +49,30 @@ impl Writer {
                             write::upsert_document(store.conn_mut(), &doc, &table)?;
                         }
                         WriteOp::Delete(id) => write::delete_document(store.conn_mut(), id)?,
+                        WriteOp::Rename { id, to, mtime } => {
+                            write::rename_document(store.conn(), id, &to, mtime)?
+                        }
+                        WriteOp::Finish(finish) => {
+                            let tx = store.conn_mut().transaction()?;
+                            vectors::maybe_recenter(&tx, &mut table)?;
+                            for root in &finish.roots {
+                                collections::add_root(&tx, finish.collection_id, root)?;
+                            }
+                            let (model_id, target, overlap) = finish.manifest;
+                            collections::set_manifest(
+                                &tx,
+                                finish.collection_id,
+                                model_id,
+                                target,
+                                overlap,
+                            )?;
+                            collections::touch_sync(&tx, finish.collection_id)?;
+                            tx.commit()?;
+                        }
                     }
                     busy += started.elapsed();
                 }
-                let started = Instant::now();
-                let tx = store.conn_mut().transaction()?;
-                vectors::maybe_recenter(&tx, &mut table)?;
-                for root in &finish.roots {
-                    collections::add_root(&tx, finish.collection_id, root)?;
-                }
-                let (model_id, target, overlap) = finish.manifest;
-                collections::set_manifest(&tx, finish.collection_id, model_id, target, overlap)?;
-                collections::touch_sync(&tx, finish.collection_id)?;
-                tx.commit()?;
-                Ok(busy + started.elapsed())
+                Ok(busy)
             })
             .map_err(|e| IngestError::Writer(e.to_string()))?;
         Ok(Self { ops, handle })

@@ -12,6 +12,7 @@ pub fn hits(conn: &Connection, fused: Vec<(i64, Trace)>) -> Result<Vec<Hit>, Sto
     )?;
     let mut out = Vec::with_capacity(fused.len());
     for (id, trace) in fused {
+        // A chunk deleted by a concurrent ingest since the stages ran is skipped.
         let hit = stmt.query_row([id], |r| {
             Ok(Hit {
                 rank: out.len() + 1,
@@ -26,8 +27,12 @@ pub fn hits(conn: &Connection, fused: Vec<(i64, Trace)>) -> Result<Vec<Hit>, Sto
                 text: r.get(7)?,
                 trace: trace.clone(),
             })
-        })?;
-        out.push(hit);
+        });
+        match hit {
+            Ok(hit) => out.push(hit),
+            Err(rusqlite::Error::QueryReturnedNoRows) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(out)
 }

@@ -198,7 +198,7 @@ pub fn search_embedded(
                 .ok_or_else(|| RetrieveError::NoIndex(collection.to_string()))?;
             let t = Instant::now();
             let list = stages::vector(
-                conn,
+                store,
                 &table,
                 coll.id,
                 q,

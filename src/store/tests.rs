@@ -136,14 +136,9 @@ fn vector_search_is_scoped_to_the_collection() {
     )
     .unwrap();
     assert_eq!(exact.len(), 1);
-    let codes = vectors::knn_codes(
-        store.conn(),
-        &table,
-        b.id,
-        &[1., 0., 0., 0., 0., 0., 0., 0.],
-        5,
-    )
-    .unwrap();
+    let codes = store
+        .nearest_codes(&table, b.id, &[1., 0., 0., 0., 0., 0., 0., 0.], 5)
+        .unwrap();
     assert_eq!(codes.len(), 1);
     assert_ne!(exact[0].0, codes[0].0);
 }
@@ -174,4 +169,31 @@ fn binary_codes_take_signs_around_the_center() {
         vectors::binary_code(&[0.5, -0.5, 0.1], Some(&[0.6, -0.6, 0.0])),
         vec![0b110]
     );
+}
+
+#[test]
+fn the_in_memory_code_copy_follows_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let a = collections::get_or_create(store.conn(), "a").unwrap();
+    let table = vectors::ensure_model(store.conn(), &model(8)).unwrap();
+    let q = [1., 0., 0., 0., 0., 0., 0., 0.];
+    assert!(store.nearest_codes(&table, a.id, &q, 5).unwrap().is_empty());
+    write::upsert_document(
+        store.conn_mut(),
+        &doc(a.id, "x", vec![chunk("x", q.to_vec())]),
+        &table,
+    )
+    .unwrap();
+    assert_eq!(store.nearest_codes(&table, a.id, &q, 5).unwrap().len(), 1);
+
+    // a write from another connection is seen too
+    let mut other = Store::open(&dir.path().join("t.db")).unwrap();
+    write::upsert_document(
+        other.conn_mut(),
+        &doc(a.id, "y", vec![chunk("y", q.to_vec())]),
+        &table,
+    )
+    .unwrap();
+    assert_eq!(store.nearest_codes(&table, a.id, &q, 5).unwrap().len(), 2);
 }

@@ -111,27 +111,6 @@ pub fn delete(conn: &Connection, table: &str, chunk_id: i64) -> Result<(), Store
     Ok(())
 }
 
-/// Nearest codes by Hamming distance within a collection.
-pub fn knn_codes(
-    conn: &Connection,
-    table: &VecTable,
-    collection_id: i64,
-    query: &[f32],
-    k: usize,
-) -> Result<Vec<(i64, f64)>, StoreError> {
-    let code = binary_code(query, table.center.as_deref());
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT chunk_id, distance FROM {} WHERE code MATCH vec_bit(?1) AND k = ?2 AND collection_id = ?3",
-        table.table
-    ))?;
-    let rows = stmt
-        .query_map(params![code, k as i64, collection_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
-
 /// Exact cosine KNN over the full vectors (the reference for recall measurements).
 pub fn knn_exact(
     conn: &Connection,

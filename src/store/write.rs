@@ -50,8 +50,16 @@ pub fn upsert_document(
             |r| r.get(0),
         )
         .optional()?;
+    // Chunk exclusions survive a re-write for chunks whose text did not change.
+    let mut excluded: std::collections::HashSet<String> = std::collections::HashSet::new();
     if let Some(id) = existing {
-        delete_chunks(&tx, id, Some(&table.table))?;
+        let mut stmt =
+            tx.prepare("SELECT text_sha256 FROM chunks WHERE document_id = ?1 AND excluded = 1")?;
+        excluded = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        drop(stmt);
+        delete_chunks(&tx, id)?;
     }
     let id: i64 = tx.query_row(
         "INSERT INTO documents (collection_id, source_path, content_sha256, size, mtime, title, format, ingested_at)
@@ -76,8 +84,8 @@ pub fn upsert_document(
     for (ordinal, chunk) in doc.chunks.iter().enumerate() {
         let chunk_id: i64 = tx
             .prepare_cached(
-                "INSERT INTO chunks (document_id, ordinal, text, byte_start, byte_end, heading_path, token_count, text_sha256)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+                "INSERT INTO chunks (document_id, ordinal, text, byte_start, byte_end, heading_path, token_count, text_sha256, excluded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
             )?
             .query_row(
                 params![
@@ -88,7 +96,8 @@ pub fn upsert_document(
                     chunk.byte_end as i64,
                     chunk.heading_path,
                     chunk.token_count as i64,
-                    chunk.text_sha256
+                    chunk.text_sha256,
+                    excluded.contains(&chunk.text_sha256)
                 ],
                 |r| r.get(0),
             )?;
@@ -103,28 +112,30 @@ pub fn upsert_document(
 /// Deletes a document with its chunks, full-text rows and vectors in every model table.
 pub fn delete_document(conn: &mut Connection, id: i64) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
-    delete_chunks(&tx, id, None)?;
+    delete_chunks(&tx, id)?;
     tx.execute("DELETE FROM documents WHERE id = ?1", [id])?;
     tx.commit()?;
     Ok(())
 }
 
-/// Removes a document's chunks and their index rows. With `table`, only that vector table is
-/// cleaned (the usual case); without, every model table is.
-fn delete_chunks(
-    conn: &Connection,
-    document_id: i64,
-    table: Option<&str>,
-) -> Result<(), StoreError> {
-    let tables: Vec<String> = match table {
-        Some(t) => vec![t.to_string()],
-        None => {
-            let mut stmt = conn.prepare("SELECT id FROM embed_models")?;
-            let ids = stmt
-                .query_map([], |r| r.get::<_, i64>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            ids.into_iter().map(vectors::table_name).collect()
-        }
+/// A moved file: same content, new path; everything else about the document is kept.
+pub fn rename_document(conn: &Connection, id: i64, to: &str, mtime: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE documents SET source_path = ?2, mtime = ?3 WHERE id = ?1",
+        params![id, to, mtime],
+    )?;
+    Ok(())
+}
+
+/// Removes a document's chunks and their index rows in every model's vector table (chunk
+/// ids can be reused, so no table may keep a vector of a deleted chunk).
+fn delete_chunks(conn: &Connection, document_id: i64) -> Result<(), StoreError> {
+    let tables: Vec<String> = {
+        let mut stmt = conn.prepare_cached("SELECT id FROM embed_models")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, i64>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.into_iter().map(vectors::table_name).collect()
     };
     let ids: Vec<i64> = {
         let mut stmt = conn.prepare_cached("SELECT id FROM chunks WHERE document_id = ?1")?;

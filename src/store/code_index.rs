@@ -1,0 +1,161 @@
+//! An in-memory copy of a collection's binary codes, scanned with popcount.
+//!
+//! sqlite-vec 0.1.6 selects its k nearest codes by repeated linear scans (cost grows with
+//! n x k), so reading the 200 candidates the re-scorer needs costs ~30 ms at 100k chunks. The
+//! codes of 100k chunks are only 4.8 MB, so a long-lived process keeps them in memory and
+//! selects candidates in O(n) with a distance histogram. The copy is rebuilt when the
+//! database changes (another connection's commit moves `PRAGMA data_version`; our own writes
+//! move `total_changes`).
+
+use rusqlite::Connection;
+
+use super::vectors::{self, VecTable};
+use super::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Version {
+    model_id: i64,
+    collection_id: i64,
+    data_version: i64,
+    total_changes: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct CodeIndex {
+    version: Option<Version>,
+    words: usize,
+    ids: Vec<i64>,
+    codes: Vec<u64>,
+}
+
+impl CodeIndex {
+    /// Makes sure the copy matches the database for this table and collection.
+    pub fn refresh(
+        &mut self,
+        conn: &Connection,
+        table: &VecTable,
+        collection_id: i64,
+    ) -> Result<(), StoreError> {
+        let version = Version {
+            model_id: table.model_id,
+            collection_id,
+            data_version: conn.query_row("PRAGMA data_version", [], |r| r.get(0))?,
+            total_changes: conn.total_changes(),
+        };
+        if self.version.as_ref() == Some(&version) {
+            return Ok(());
+        }
+        self.words = table.dim.div_ceil(64);
+        self.ids.clear();
+        self.codes.clear();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT chunk_id, code FROM {} WHERE collection_id = ?1",
+            table.table
+        ))?;
+        let mut rows = stmt.query([collection_id])?;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            let bytes: Vec<u8> = row.get(1)?;
+            self.ids.push(id);
+            pack(&bytes, self.words, &mut self.codes);
+        }
+        self.version = Some(version);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The `k` chunks whose codes are nearest (Hamming) to the query's code, nearest first;
+    /// ties go to the chunk stored first.
+    pub fn nearest(&self, query: &[f32], center: Option<&[f32]>, k: usize) -> Vec<(i64, u32)> {
+        let mut q = Vec::with_capacity(self.words);
+        pack(&vectors::binary_code(query, center), self.words, &mut q);
+        let distances: Vec<u16> = self
+            .codes
+            .chunks_exact(self.words.max(1))
+            .map(|code| {
+                code.iter()
+                    .zip(&q)
+                    .map(|(a, b)| (a ^ b).count_ones())
+                    .sum::<u32>() as u16
+            })
+            .collect();
+        select(&distances, k)
+            .into_iter()
+            .map(|i| (self.ids[i], distances[i] as u32))
+            .collect()
+    }
+}
+
+/// Packs code bytes into little-endian u64 words (Hamming distance is order-independent as
+/// long as query and rows are packed alike).
+fn pack(bytes: &[u8], words: usize, out: &mut Vec<u64>) {
+    for w in 0..words {
+        let mut word = [0u8; 8];
+        let start = (w * 8).min(bytes.len());
+        let end = (start + 8).min(bytes.len());
+        word[..end - start].copy_from_slice(&bytes[start..end]);
+        out.push(u64::from_le_bytes(word));
+    }
+}
+
+/// Indices of the `k` smallest distances, smallest first, in O(n): a histogram finds the
+/// cut-off distance, one pass collects, and only the k survivors are sorted.
+fn select(distances: &[u16], k: usize) -> Vec<usize> {
+    if k == 0 || distances.is_empty() {
+        return Vec::new();
+    }
+    let max = distances.iter().copied().max().unwrap_or(0) as usize;
+    let mut histogram = vec![0usize; max + 1];
+    for &d in distances {
+        histogram[d as usize] += 1;
+    }
+    let (mut cutoff, mut below) = (max, 0);
+    for (d, &count) in histogram.iter().enumerate() {
+        if below + count >= k {
+            cutoff = d;
+            break;
+        }
+        below += count;
+    }
+    let mut at_cutoff = k.saturating_sub(below);
+    let mut picked: Vec<usize> = Vec::with_capacity(k);
+    for (i, &d) in distances.iter().enumerate() {
+        let d = d as usize;
+        if d < cutoff {
+            picked.push(i);
+        } else if d == cutoff && at_cutoff > 0 {
+            picked.push(i);
+            at_cutoff -= 1;
+        }
+    }
+    picked.sort_by_key(|&i| (distances[i], i));
+    picked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_keeps_the_k_smallest_with_stable_ties() {
+        let d = [5, 1, 3, 1, 9, 3, 0];
+        assert_eq!(select(&d, 3), vec![6, 1, 3]);
+        assert_eq!(select(&d, 4), vec![6, 1, 3, 2]);
+        assert_eq!(select(&d, 10).len(), 7);
+        assert!(select(&d, 0).is_empty());
+    }
+
+    #[test]
+    fn packing_pads_the_last_word() {
+        let mut out = Vec::new();
+        pack(&[1, 0, 0, 0, 0, 0, 0, 0, 2], 2, &mut out);
+        assert_eq!(out, vec![1, 2]);
+    }
+}
