@@ -30,6 +30,7 @@ pub fn run(ctx: &Context, args: &BenchRecallArgs) -> anyhow::Result<()> {
         args.collection,
         queries.len()
     );
+    let all = vectors::all_embeddings(store.conn(), &table.table, coll.id)?;
     for oversample in [1, 2, 3, 4] {
         let mut sum = 0.0;
         for v in &vectors {
@@ -37,6 +38,7 @@ pub fn run(ctx: &Context, args: &BenchRecallArgs) -> anyhow::Result<()> {
                 &store,
                 &table,
                 coll.id,
+                &all,
                 v,
                 params.candidates,
                 oversample,

@@ -11,7 +11,8 @@ use std::str::FromStr;
 use std::time::Instant;
 
 use crate::embed::{EmbedError, Embedder};
-use crate::store::{collections, Store, StoreError};
+use crate::store::{collections, Collection, Store, StoreError, VecTable};
+use stages::Ranked;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RetrieveError {
@@ -139,7 +140,9 @@ pub struct SearchResult {
     pub timings: Timings,
 }
 
-/// Embeds the query (when the mode needs vectors) and searches.
+/// Embeds the query (when the mode needs vectors) and searches. The keyword stage runs on
+/// the store's second connection, on its own thread, while the query is embedded and the
+/// vector stage runs: end-to-end latency is the slower of the two paths, not their sum.
 pub fn search(
     store: &Store,
     embedder: Option<&dyn Embedder>,
@@ -147,34 +150,70 @@ pub fn search(
     query_text: &str,
     params: &SearchParams,
 ) -> Result<SearchResult, RetrieveError> {
+    if !params.mode.uses_vectors() {
+        return search_embedded(store, collection, query_text, None, params);
+    }
     let started = Instant::now();
-    let query_vector = if params.mode.uses_vectors() {
-        let embedder = embedder.ok_or(RetrieveError::NoEmbedder(params.mode))?;
-        let coll = collections::get(store.conn(), collection)?;
-        collections::check_model(&coll, embedder.identity())?;
-        let v = embedder
-            .embed(&[query_text.to_string()])?
-            .pop()
-            .ok_or(EmbedError::WorkerGone)?;
-        Some(v)
-    } else {
-        None
+    let embedder = embedder.ok_or(RetrieveError::NoEmbedder(params.mode))?;
+    let coll = collections::get(store.conn(), collection)?;
+    collections::check_model(&coll, embedder.identity())?;
+    let table = vector_table(store, &coll)?;
+    let fts = query::fts_expression(query_text, coll.id).filter(|_| params.mode.uses_keywords());
+    let mut timings = Timings::default();
+
+    let (vector, keyword) = store.with_side(|side| {
+        std::thread::scope(|scope| {
+            let keyword = fts.as_deref().map(|expr| {
+                scope.spawn(move || {
+                    let t = Instant::now();
+                    stages::keyword(side, expr, params.candidates).map(|list| (list, ms(t)))
+                })
+            });
+            let vector = (|| -> Result<Ranked, RetrieveError> {
+                let t = Instant::now();
+                let q = embedder
+                    .embed(&[query_text.to_string()])?
+                    .pop()
+                    .ok_or(EmbedError::WorkerGone)?;
+                timings.embed_ms = ms(t);
+                let t = Instant::now();
+                let list = stages::vector(
+                    store,
+                    &table,
+                    coll.id,
+                    &q,
+                    params.candidates,
+                    params.oversample,
+                )?;
+                timings.vector_ms = ms(t);
+                Ok(list)
+            })();
+            let keyword = match keyword {
+                Some(handle) => match handle.join() {
+                    Ok(result) => Some(result),
+                    Err(_) => Some(Err(StoreError::Sql(rusqlite::Error::InvalidQuery))),
+                },
+                None => None,
+            };
+            (vector, keyword)
+        })
+    })?;
+    let vector = vector?;
+    let keyword = match keyword {
+        Some(result) => {
+            let (list, keyword_ms) = result?;
+            timings.keyword_ms = keyword_ms;
+            list
+        }
+        None => Vec::new(),
     };
-    let embed_ms = ms(started);
-    let mut result = search_embedded(
-        store,
-        collection,
-        query_text,
-        query_vector.as_deref(),
-        params,
-    )?;
-    result.timings.embed_ms = embed_ms;
-    result.timings.total_ms += embed_ms;
-    Ok(result)
+    finish(
+        store, &coll, query_text, params, fts, vector, keyword, timings, started,
+    )
 }
 
 /// Searches with an already computed query vector (batch evaluation embeds all queries at
-/// once). `query_vector` is required for modes that use vectors.
+/// once), one stage after the other. `query_vector` is required for modes that use vectors.
 pub fn search_embedded(
     store: &Store,
     collection: &str,
@@ -183,19 +222,13 @@ pub fn search_embedded(
     params: &SearchParams,
 ) -> Result<SearchResult, RetrieveError> {
     let started = Instant::now();
-    let conn = store.conn();
-    let coll = collections::get(conn, collection)?;
+    let coll = collections::get(store.conn(), collection)?;
     let mut timings = Timings::default();
-
     let vector = match (params.mode.uses_vectors(), query_vector) {
         (false, _) => Vec::new(),
         (true, None) => return Err(RetrieveError::NoEmbedder(params.mode)),
         (true, Some(q)) => {
-            let model_id = coll
-                .model_id
-                .ok_or_else(|| RetrieveError::NoIndex(collection.to_string()))?;
-            let table = crate::store::vectors::load(conn, model_id)?
-                .ok_or_else(|| RetrieveError::NoIndex(collection.to_string()))?;
+            let table = vector_table(store, &coll)?;
             let t = Instant::now();
             let list = stages::vector(
                 store,
@@ -209,30 +242,52 @@ pub fn search_embedded(
             list
         }
     };
-
-    let fts = query::fts_expression(query_text, coll.id);
-    let keyword = match (&fts, params.mode.uses_keywords()) {
-        (Some(expr), true) => {
+    let fts = query::fts_expression(query_text, coll.id).filter(|_| params.mode.uses_keywords());
+    let keyword = match &fts {
+        Some(expr) => {
             let t = Instant::now();
-            let list = stages::keyword(conn, expr, params.candidates)?;
+            let list = stages::keyword(store.conn(), expr, params.candidates)?;
             timings.keyword_ms = ms(t);
             list
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     };
+    finish(
+        store, &coll, query_text, params, fts, vector, keyword, timings, started,
+    )
+}
 
+fn vector_table(store: &Store, coll: &Collection) -> Result<VecTable, RetrieveError> {
+    let no_index = || RetrieveError::NoIndex(coll.name.clone());
+    let model_id = coll.model_id.ok_or_else(no_index)?;
+    crate::store::vectors::load(store.conn(), model_id)?.ok_or_else(no_index)
+}
+
+/// Fuses the stage lists, loads the hits and packs the result with its timings.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    store: &Store,
+    coll: &Collection,
+    query_text: &str,
+    params: &SearchParams,
+    fts: Option<String>,
+    vector: Ranked,
+    keyword: Ranked,
+    mut timings: Timings,
+    started: Instant,
+) -> Result<SearchResult, RetrieveError> {
     let t = Instant::now();
     let fused = fusion::rrf(&vector, &keyword, params.rrf_k, params.k);
-    let hits = hydrate::hits(conn, fused)?;
+    let hits = hydrate::hits(store.conn(), fused)?;
     timings.fuse_ms = ms(t);
     timings.total_ms = ms(started);
     Ok(SearchResult {
         query: query_text.to_string(),
-        collection: collection.to_string(),
+        collection: coll.name.clone(),
         mode: params.mode,
         k: params.k,
         rrf_k: params.rrf_k,
-        fts_query: fts.filter(|_| params.mode.uses_keywords()),
+        fts_query: fts,
         vector_candidates: vector.len(),
         keyword_candidates: keyword.len(),
         hits,

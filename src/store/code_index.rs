@@ -1,4 +1,5 @@
-//! An in-memory copy of a collection's binary codes, scanned with popcount.
+//! An in-memory copy of a collection's binary codes, scanned with popcount, for processes that
+//! search repeatedly (the console, evaluations, benchmarks).
 //!
 //! sqlite-vec 0.1.6 selects its k nearest codes by repeated linear scans (cost grows with
 //! n x k), so reading the 200 candidates the re-scorer needs costs ~30 ms at 100k chunks. The
@@ -29,6 +30,29 @@ pub struct CodeIndex {
 }
 
 impl CodeIndex {
+    fn current(
+        conn: &Connection,
+        table: &VecTable,
+        collection_id: i64,
+    ) -> Result<Version, StoreError> {
+        Ok(Version {
+            model_id: table.model_id,
+            collection_id,
+            data_version: conn.query_row("PRAGMA data_version", [], |r| r.get(0))?,
+            total_changes: conn.total_changes(),
+        })
+    }
+
+    /// Whether the copy matches the database for this table and collection.
+    pub fn is_fresh(
+        &self,
+        conn: &Connection,
+        table: &VecTable,
+        collection_id: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self.version.as_ref() == Some(&Self::current(conn, table, collection_id)?))
+    }
+
     /// Makes sure the copy matches the database for this table and collection.
     pub fn refresh(
         &mut self,
@@ -36,12 +60,7 @@ impl CodeIndex {
         table: &VecTable,
         collection_id: i64,
     ) -> Result<(), StoreError> {
-        let version = Version {
-            model_id: table.model_id,
-            collection_id,
-            data_version: conn.query_row("PRAGMA data_version", [], |r| r.get(0))?,
-            total_changes: conn.total_changes(),
-        };
+        let version = Self::current(conn, table, collection_id)?;
         if self.version.as_ref() == Some(&version) {
             return Ok(());
         }

@@ -76,6 +76,11 @@ pub struct Store {
     path: PathBuf,
     /// Binary codes of the collection searched last, kept for the life of this handle.
     codes: std::cell::RefCell<code_index::CodeIndex>,
+    /// Code searches served so far: the first goes to sqlite-vec (a one-shot command should
+    /// not pay for copying every code), later ones to the in-memory copy.
+    code_searches: std::cell::Cell<u64>,
+    /// A second read connection, so the keyword stage can run beside the vector stage.
+    side: std::cell::RefCell<Option<Connection>>,
 }
 
 impl Store {
@@ -104,6 +109,8 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             codes: Default::default(),
+            code_searches: Default::default(),
+            side: Default::default(),
         };
         migrations::apply(&mut store.conn, path)?;
         Ok(store)
@@ -131,8 +138,35 @@ impl Store {
         k: usize,
     ) -> Result<Vec<(i64, u32)>, StoreError> {
         let mut codes = self.codes.borrow_mut();
+        let first = self.code_searches.replace(self.code_searches.get() + 1) == 0;
+        if first && !codes.is_fresh(&self.conn, table, collection_id)? {
+            return vectors::knn_codes(&self.conn, table, collection_id, query, k);
+        }
         codes.refresh(&self.conn, table, collection_id)?;
         Ok(codes.nearest(query, table.center.as_deref(), k))
+    }
+
+    /// Runs `work` on the second read connection (opened on first use), typically on another
+    /// thread while this handle's own connection serves the vector stage.
+    pub fn with_side<T>(&self, work: impl FnOnce(&mut Connection) -> T) -> Result<T, StoreError> {
+        let mut side = self.side.borrow_mut();
+        if side.is_none() {
+            let conn = Connection::open_with_flags(
+                &self.path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|source| StoreError::Open {
+                path: self.path.clone(),
+                source,
+            })?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            *side = Some(conn);
+        }
+        match side.as_mut() {
+            Some(conn) => Ok(work(conn)),
+            None => Err(StoreError::Sql(rusqlite::Error::InvalidQuery)),
+        }
     }
 
     pub fn file_size(&self) -> u64 {

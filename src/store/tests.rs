@@ -127,14 +127,8 @@ fn vector_search_is_scoped_to_the_collection() {
     )
     .unwrap();
     vectors::maybe_recenter(store.conn(), &mut table).unwrap();
-    let exact = vectors::knn_exact(
-        store.conn(),
-        &table,
-        a.id,
-        &[1., 0., 0., 0., 0., 0., 0., 0.],
-        5,
-    )
-    .unwrap();
+    let all = vectors::all_embeddings(store.conn(), &table.table, a.id).unwrap();
+    let exact = vectors::exact_knn(&all, &[1., 0., 0., 0., 0., 0., 0., 0.], 5);
     assert_eq!(exact.len(), 1);
     let codes = store
         .nearest_codes(&table, b.id, &[1., 0., 0., 0., 0., 0., 0., 0.], 5)
@@ -196,4 +190,35 @@ fn the_in_memory_code_copy_follows_writes() {
     )
     .unwrap();
     assert_eq!(store.nearest_codes(&table, a.id, &q, 5).unwrap().len(), 2);
+}
+
+#[test]
+fn sqlite_vec_and_the_in_memory_copy_rank_codes_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let coll = collections::get_or_create(store.conn(), "c").unwrap();
+    let table = vectors::ensure_model(store.conn(), &model(16)).unwrap();
+    let mut seed = 7u64;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+    };
+    for d in 0..40 {
+        let chunks = (0..3)
+            .map(|c| chunk(&format!("d{d}c{c}"), (0..16).map(|_| next()).collect()))
+            .collect();
+        write::upsert_document(
+            store.conn_mut(),
+            &doc(coll.id, &format!("d{d}"), chunks),
+            &table,
+        )
+        .unwrap();
+    }
+    let query: Vec<f32> = (0..16).map(|_| next()).collect();
+    let first = store.nearest_codes(&table, coll.id, &query, 15).unwrap(); // sqlite-vec
+    let second = store.nearest_codes(&table, coll.id, &query, 15).unwrap(); // memory
+    let distances = |v: &[(i64, u32)]| v.iter().map(|(_, d)| *d).collect::<Vec<_>>();
+    assert_eq!(distances(&first), distances(&second));
 }

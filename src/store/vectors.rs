@@ -1,6 +1,8 @@
-//! One sqlite-vec table per embedding model. Each row holds the full-precision vector and a
-//! binary code (sign bits around the model's mean vector): search scans the codes, then
-//! re-scores the best candidates with the full vectors.
+//! One sqlite-vec table per embedding model. Each row holds a binary code (sign bits around
+//! the model's mean vector), which KNN scans, and the full-precision vector as an auxiliary
+//! column, which re-scores the best candidates. (An auxiliary column is a plain rowid table,
+//! so reading 200 vectors costs 200 B-tree lookups; reading them from a vector column would
+//! walk the overflow pages of sqlite-vec's 1024-vector chunk blobs for each one.)
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -40,8 +42,8 @@ pub fn ensure_model(conn: &Connection, model: &ModelIdentity) -> Result<VecTable
         "CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING vec0(
              chunk_id INTEGER PRIMARY KEY,
              collection_id INTEGER PARTITION KEY,
-             embedding float[{dim}] distance_metric=cosine,
-             code bit[{dim}]
+             code bit[{dim}],
+             +embedding blob
          )",
         dim = model.dim
     ))?;
@@ -111,24 +113,58 @@ pub fn delete(conn: &Connection, table: &str, chunk_id: i64) -> Result<(), Store
     Ok(())
 }
 
-/// Exact cosine KNN over the full vectors (the reference for recall measurements).
-pub fn knn_exact(
+/// Nearest codes by Hamming distance within a collection, through sqlite-vec's KNN.
+pub fn knn_codes(
     conn: &Connection,
     table: &VecTable,
     collection_id: i64,
     query: &[f32],
     k: usize,
-) -> Result<Vec<(i64, f64)>, StoreError> {
+) -> Result<Vec<(i64, u32)>, StoreError> {
+    let code = binary_code(query, table.center.as_deref());
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT chunk_id, distance FROM {} WHERE embedding MATCH ?1 AND k = ?2 AND collection_id = ?3",
+        "SELECT chunk_id, distance FROM {} WHERE code MATCH vec_bit(?1) AND k = ?2 AND collection_id = ?3",
         table.table
     ))?;
     let rows = stmt
-        .query_map(params![to_bytes(query), k as i64, collection_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+        .query_map(params![code, k as i64, collection_id], |r| {
+            Ok((r.get(0)?, r.get::<_, f64>(1)? as u32))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// Every full vector of a collection (exact-search references in benchmarks and tests).
+pub fn all_embeddings(
+    conn: &Connection,
+    table: &str,
+    collection_id: i64,
+) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT chunk_id, embedding FROM {table} WHERE collection_id = ?1"
+    ))?;
+    let rows = stmt
+        .query_map([collection_id], |r| {
+            Ok((r.get(0)?, from_bytes(&r.get::<_, Vec<u8>>(1)?)))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Exact cosine KNN by brute force over `vectors` (the reference for recall).
+pub fn exact_knn(vectors: &[(i64, Vec<f32>)], query: &[f32], k: usize) -> Vec<(i64, f64)> {
+    let mut scored: Vec<(i64, f64)> = vectors
+        .iter()
+        .map(|(id, v)| {
+            (
+                *id,
+                1.0 - v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>() as f64,
+            )
+        })
+        .collect();
+    scored.sort_by(|a, b| a.1.total_cmp(&b.1));
+    scored.truncate(k);
+    scored
 }
 
 /// Full vectors of the given chunks.
