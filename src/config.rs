@@ -74,6 +74,9 @@ pub struct SearchConfig {
     pub oversample: usize,
     /// Reciprocal-rank-fusion constant: score = sum 1 / (rrf_k + rank).
     pub rrf_k: f64,
+    /// Query terms found in more chunks than this are left out of the keyword stage (they
+    /// barely change BM25 ranks but dominate its cost); 0 keeps every term.
+    pub common_term_chunks: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -107,8 +110,9 @@ impl Config {
                 k: 10,
                 mode: "hybrid".into(),
                 candidates: 100,
-                oversample: 2,
+                oversample: 3,
                 rrf_k: 60.0,
+                common_term_chunks: 5000,
             },
             ingest: IngestConfig { max_file_mb: 20 },
         }

@@ -65,6 +65,7 @@ fn every_hit_carries_its_trace_and_timings() {
         assert!(r["timings"][key].is_number(), "{key}");
     }
     assert!(r["fts_query"].as_str().unwrap().contains("\"drain\""));
+    assert_eq!(r["dropped_terms"], serde_json::json!([]));
     let human = env.ok(&["search", "drain the GPU node", "-c", "kb"]);
     assert!(human.contains("vector #1 dist"), "{human}");
     assert!(human.contains("fused 1/(60+1) + 1/(60+1)"), "{human}");

@@ -57,6 +57,12 @@ pub fn render(r: &SearchResult) -> String {
         r.mode,
         r.rrf_k
     ));
+    if !r.dropped_terms.is_empty() {
+        out.push_str(&format!(
+            "keyword stage left out common terms: {} (search.common_term_chunks)\n",
+            r.dropped_terms.join(", ")
+        ));
+    }
     if r.hits.is_empty() {
         out.push_str("no matches\n");
     }

@@ -74,6 +74,7 @@ pub struct SearchParams {
     pub candidates: usize,
     pub oversample: usize,
     pub rrf_k: f64,
+    pub common_term_chunks: usize,
 }
 
 impl SearchParams {
@@ -84,6 +85,7 @@ impl SearchParams {
             candidates: search.candidates,
             oversample: search.oversample,
             rrf_k: search.rrf_k,
+            common_term_chunks: search.common_term_chunks,
         })
     }
 }
@@ -134,6 +136,8 @@ pub struct SearchResult {
     pub rrf_k: f64,
     /// The FTS5 expression the query became (terms quoted, so user text is never syntax).
     pub fts_query: Option<String>,
+    /// Query terms the keyword stage left out as too common (search.common_term_chunks).
+    pub dropped_terms: Vec<String>,
     pub vector_candidates: usize,
     pub keyword_candidates: usize,
     pub hits: Vec<Hit>,
@@ -158,7 +162,8 @@ pub fn search(
     let coll = collections::get(store.conn(), collection)?;
     collections::check_model(&coll, embedder.identity())?;
     let table = vector_table(store, &coll)?;
-    let fts = query::fts_expression(query_text, coll.id).filter(|_| params.mode.uses_keywords());
+    let keyword_query = keyword_query(store, &coll, query_text, params)?;
+    let fts = keyword_query.as_ref().map(|q| q.expression.clone());
     let mut timings = Timings::default();
 
     let (vector, keyword) = store.with_side(|side| {
@@ -208,7 +213,15 @@ pub fn search(
         None => Vec::new(),
     };
     finish(
-        store, &coll, query_text, params, fts, vector, keyword, timings, started,
+        store,
+        &coll,
+        query_text,
+        params,
+        keyword_query,
+        vector,
+        keyword,
+        timings,
+        started,
     )
 }
 
@@ -242,19 +255,45 @@ pub fn search_embedded(
             list
         }
     };
-    let fts = query::fts_expression(query_text, coll.id).filter(|_| params.mode.uses_keywords());
-    let keyword = match &fts {
-        Some(expr) => {
+    let keyword_query = keyword_query(store, &coll, query_text, params)?;
+    let keyword = match &keyword_query {
+        Some(q) => {
             let t = Instant::now();
-            let list = stages::keyword(store.conn(), expr, params.candidates)?;
+            let list = stages::keyword(store.conn(), &q.expression, params.candidates)?;
             timings.keyword_ms = ms(t);
             list
         }
         None => Vec::new(),
     };
     finish(
-        store, &coll, query_text, params, fts, vector, keyword, timings, started,
+        store,
+        &coll,
+        query_text,
+        params,
+        keyword_query,
+        vector,
+        keyword,
+        timings,
+        started,
     )
+}
+
+/// The keyword stage's query for this collection, when the mode uses keywords.
+fn keyword_query(
+    store: &Store,
+    coll: &Collection,
+    text: &str,
+    params: &SearchParams,
+) -> Result<Option<query::KeywordQuery>, RetrieveError> {
+    if !params.mode.uses_keywords() {
+        return Ok(None);
+    }
+    Ok(query::keyword_query(
+        store.conn(),
+        text,
+        coll.id,
+        params.common_term_chunks,
+    )?)
 }
 
 fn vector_table(store: &Store, coll: &Collection) -> Result<VecTable, RetrieveError> {
@@ -270,7 +309,7 @@ fn finish(
     coll: &Collection,
     query_text: &str,
     params: &SearchParams,
-    fts: Option<String>,
+    keyword_query: Option<query::KeywordQuery>,
     vector: Ranked,
     keyword: Ranked,
     mut timings: Timings,
@@ -287,7 +326,11 @@ fn finish(
         mode: params.mode,
         k: params.k,
         rrf_k: params.rrf_k,
-        fts_query: fts,
+        dropped_terms: keyword_query
+            .as_ref()
+            .map(|q| q.dropped.clone())
+            .unwrap_or_default(),
+        fts_query: keyword_query.map(|q| q.expression),
         vector_candidates: vector.len(),
         keyword_candidates: keyword.len(),
         hits,

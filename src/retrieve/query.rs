@@ -1,7 +1,11 @@
 //! User text to an FTS5 expression. Every term is quoted and OR-ed, so no input can be FTS5
 //! syntax (quotes, `NEAR`, `*`, `-`, column filters): it is always just words to look for.
 
+use rusqlite::{Connection, OptionalExtension};
+use rust_stemmers::{Algorithm, Stemmer};
+
 use crate::store::write::collection_token;
+use crate::store::StoreError;
 
 /// Function words whose posting lists span nearly every chunk: BM25 gives them almost no
 /// weight, yet OR-ing them makes FTS5 visit most of the index.
@@ -39,7 +43,66 @@ pub fn terms(text: &str) -> Vec<String> {
 
 /// `coll : "lmdeckcoll3" AND body : ("gpu" OR "drain")`, or None when the text has no words.
 pub fn fts_expression(text: &str, collection_id: i64) -> Option<String> {
-    let terms = terms(text);
+    expression(&terms(text), collection_id)
+}
+
+/// The keyword stage's query: the expression, and the terms left out as too common.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeywordQuery {
+    pub expression: String,
+    pub dropped: Vec<String>,
+}
+
+/// Like `fts_expression`, leaving out terms found in more than `common_term_chunks` chunks
+/// (0 = keep all); the rarest term is always kept. Counts come from the FTS5 vocabulary,
+/// looked up by the Porter stem the index stores (a stem that is not found keeps its term).
+pub fn keyword_query(
+    conn: &Connection,
+    text: &str,
+    collection_id: i64,
+    common_term_chunks: usize,
+) -> Result<Option<KeywordQuery>, StoreError> {
+    let all = terms(text);
+    let mut dropped = Vec::new();
+    let mut kept = all.clone();
+    if common_term_chunks > 0 && !all.is_empty() {
+        let stemmer = Stemmer::create(Algorithm::English);
+        let mut lookup = conn.prepare_cached("SELECT doc FROM chunks_fts_vocab WHERE term = ?1")?;
+        let mut counts = Vec::with_capacity(all.len());
+        for term in &all {
+            let stem = stemmer.stem(term);
+            let count: i64 = lookup
+                .query_row([stem.as_ref()], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            counts.push(count as usize);
+        }
+        let rarest = counts.iter().copied().min().unwrap_or(0);
+        kept.clear();
+        for (term, count) in all.iter().zip(&counts) {
+            if *count > common_term_chunks {
+                dropped.push(term.clone());
+            } else {
+                kept.push(term.clone());
+            }
+        }
+        if kept.is_empty() {
+            // every term is common: keep the rarest so the stage still ranks something
+            if let Some(i) = counts.iter().position(|c| *c == rarest) {
+                kept.push(all[i].clone());
+                dropped.retain(|t| *t != all[i]);
+            }
+        }
+    }
+    Ok(
+        expression(&kept, collection_id).map(|expression| KeywordQuery {
+            expression,
+            dropped,
+        }),
+    )
+}
+
+fn expression(terms: &[String], collection_id: i64) -> Option<String> {
     if terms.is_empty() {
         return None;
     }
@@ -63,6 +126,37 @@ mod tests {
             "coll : \"lmdeckcoll2\" AND body : (\"drain\" OR \"near\" OR \"gpu\" OR \"node\" OR \"body\" OR \"x\")"
         );
         assert_eq!(fts_expression("?!  ***", 1), None);
+    }
+
+    #[test]
+    fn common_terms_are_left_out_but_never_all() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE VIRTUAL TABLE chunks_fts USING fts5(body, coll, tokenize = 'porter unicode61 remove_diacritics 2');
+             CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab(chunks_fts, 'row');",
+        )
+        .unwrap();
+        for i in 0..10 {
+            let body = if i == 0 {
+                "gpu nodes draining"
+            } else {
+                "gpu nodes"
+            };
+            conn.execute(
+                "INSERT INTO chunks_fts (body, coll) VALUES (?1, 'c')",
+                [body],
+            )
+            .unwrap();
+        }
+        let q = keyword_query(&conn, "draining GPU nodes", 1, 5)
+            .unwrap()
+            .unwrap();
+        assert_eq!(q.dropped, ["gpu", "nodes"]);
+        assert!(q.expression.ends_with("(\"draining\")"), "{}", q.expression);
+        let q = keyword_query(&conn, "GPU nodes", 1, 5).unwrap().unwrap();
+        assert_eq!(q.dropped, ["nodes"]);
+        let q = keyword_query(&conn, "GPU nodes", 1, 0).unwrap().unwrap();
+        assert!(q.dropped.is_empty());
     }
 
     #[test]

@@ -68,3 +68,5 @@ CREATE VIRTUAL TABLE chunks_fts USING fts5(body, coll, tokenize = 'porter unicod
 -- Rank by BM25 over the body only, as the table's default, so `ORDER BY rank LIMIT n` takes
 -- FTS5's fast top-n path.
 INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)');
+-- Per-term document counts, to drop terms too common to rank by from large collections.
+CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab(chunks_fts, 'row');
