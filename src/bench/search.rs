@@ -48,7 +48,11 @@ pub fn run(ctx: &Context, args: &BenchSearchArgs) -> anyhow::Result<()> {
     );
     println!("(stage columns are medians; embedding and vector run beside the keyword stage)");
     for &size in &args.sizes {
-        let db = dir.join(format!("bench-{size}.db"));
+        // The name carries the schema version, so a database built by an older lmdeck is not reused.
+        let db = dir.join(format!(
+            "bench-s{}-{size}.db",
+            crate::store::migrations::VERSION
+        ));
         let mut store = Store::open(&db)?;
         let existing = collections::find(store.conn(), COLLECTION)?
             .map(|c| collections::stats(store.conn(), c))

@@ -7,6 +7,9 @@ use super::StoreError;
 
 const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
 
+/// Schema version this build creates.
+pub const VERSION: usize = MIGRATIONS.len();
+
 pub fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;

@@ -1,7 +1,7 @@
 //! Helpers for tests that drive the real binary against a temporary database.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 pub struct Env {
@@ -122,8 +122,4 @@ pub fn write_corpus(env: &Env) -> PathBuf {
 
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-pub fn is_root(path: &Path) -> bool {
-    path.parent().is_none()
 }
