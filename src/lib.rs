@@ -14,4 +14,5 @@ pub mod paths;
 pub mod retrieve;
 pub mod setup;
 pub mod store;
+pub mod tui;
 pub mod util;

@@ -1,0 +1,3 @@
+//! The interactive console's building blocks. Nothing in the core modules imports this.
+
+pub mod theme;
