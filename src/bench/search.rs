@@ -69,27 +69,23 @@ pub fn run(ctx: &Context, args: &BenchSearchArgs) -> anyhow::Result<()> {
         let mut rng = Rng::new(99);
         // The first query of a process also copies the binary codes into memory; it is
         // reported on its own, the steady state is what the percentiles describe.
-        let cold = retrieve::search(
-            &store,
-            Some(&embedder),
-            COLLECTION,
-            &synthetic::text(&mut rng, 8),
-            &params,
-        )?;
-        for _ in 0..4 {
+        let query = |rng: &mut Rng| {
             retrieve::search(
                 &store,
                 Some(&embedder),
                 COLLECTION,
-                &synthetic::text(&mut rng, 8),
+                &synthetic::text(rng, 8),
                 &params,
-            )?;
+            )
+        };
+        let cold = query(&mut rng)?;
+        for _ in 0..4 {
+            query(&mut rng)?;
         }
         let mut totals = Vec::with_capacity(args.queries);
         let mut stage: [Vec<f64>; 4] = Default::default();
         for _ in 0..args.queries {
-            let query = synthetic::text(&mut rng, 8);
-            let r = retrieve::search(&store, Some(&embedder), COLLECTION, &query, &params)?;
+            let r = query(&mut rng)?;
             totals.push(r.timings.total_ms);
             stage[0].push(r.timings.embed_ms);
             stage[1].push(r.timings.vector_ms);

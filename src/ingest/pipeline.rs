@@ -55,14 +55,7 @@ pub fn dry_run(
     {
         collections::check_model(&collection, model)?;
     }
-    let plan = classify::plan(
-        store.conn(),
-        &req.collection,
-        &req.roots,
-        req.settings,
-        req.max_file_bytes,
-    )?;
-    check_rechunk_scope(&plan, store, &req.collection)?;
+    let plan = checked_plan(store, req)?;
     let mut report = base_report(&plan, req);
     report.dry_run = true;
     Ok(report)
@@ -89,14 +82,7 @@ pub fn ingest(
             req.settings.overlap,
         )?;
     }
-    let plan = classify::plan(
-        conn,
-        &req.collection,
-        &req.roots,
-        req.settings,
-        req.max_file_bytes,
-    )?;
-    check_rechunk_scope(&plan, store, &req.collection)?;
+    let plan = checked_plan(store, req)?;
     let mut report = base_report(&plan, req);
     report.timings.scan_s = started.elapsed().as_secs_f64();
 
@@ -153,6 +139,20 @@ pub fn ingest(
     report.timings.write_s = write_time?.as_secs_f64();
     report.timings.total_s = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The run's plan, refused when new chunker settings would re-chunk only part of the
+/// collection (shared by real and dry runs, so a dry run says what the real run would).
+fn checked_plan(store: &Store, req: &IngestRequest) -> Result<Plan, IngestError> {
+    let plan = classify::plan(
+        store.conn(),
+        &req.collection,
+        &req.roots,
+        req.settings,
+        req.max_file_bytes,
+    )?;
+    check_rechunk_scope(&plan, store, &req.collection)?;
+    Ok(plan)
 }
 
 /// New chunker settings re-chunk only the documents under the given roots, so every root
