@@ -21,6 +21,7 @@ pub struct Config {
     pub chunk: ChunkConfig,
     pub search: SearchConfig,
     pub ingest: IngestConfig,
+    pub ui: UiConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -86,6 +87,13 @@ pub struct IngestConfig {
     pub max_file_mb: u64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    /// Console theme: dark, light, high-contrast, or NAME for <config dir>/themes/NAME.toml.
+    pub theme: String,
+}
+
 impl Config {
     pub fn defaults(paths: &Paths) -> Self {
         Self {
@@ -115,6 +123,9 @@ impl Config {
                 common_term_chunks: 5000,
             },
             ingest: IngestConfig { max_file_mb: 20 },
+            ui: UiConfig {
+                theme: crate::tui::theme::DEFAULT_THEME.into(),
+            },
         }
     }
 }

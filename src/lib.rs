@@ -1,11 +1,12 @@
 //! lmdeck: an operations console for hybrid LLM stacks (RAG + fine-tuned models).
 //!
-//! The library holds every service; `main.rs` and the front ends (CLI now, TUI later) only wire
+//! The library holds every service; `main.rs` and the front ends (CLI and console) only wire
 //! them together. Core modules never import a terminal UI crate.
 
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod curate;
 pub mod embed;
 pub mod eval;
 pub mod ingest;

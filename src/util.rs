@@ -85,3 +85,33 @@ mod tests {
         );
     }
 }
+
+/// `2026-11-28 20:19 UTC` from Unix seconds (civil-from-days, proleptic Gregorian).
+pub fn format_unix(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+#[cfg(test)]
+mod format_tests {
+    #[test]
+    fn formats_unix_seconds_as_utc() {
+        assert_eq!(super::format_unix(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::format_unix(1_795_897_140), "2026-11-28 20:19 UTC");
+        assert_eq!(super::format_unix(951_782_400), "2000-02-29 00:00 UTC");
+    }
+}

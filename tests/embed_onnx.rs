@@ -11,6 +11,7 @@ fn embedder() -> lmdeck::embed::OnnxEmbedder {
         config: Some("/nonexistent/lmdeck-test-config.toml".into()),
         device: Some("cpu".into()),
         ort_dylib: None,
+        theme: None,
     };
     Context::new(&global).unwrap().embedder().unwrap()
 }

@@ -31,6 +31,9 @@ pub struct GlobalArgs {
     /// Path to libonnxruntime.so (overrides runtime.ort_dylib and ORT_DYLIB_PATH).
     #[arg(long, global = true)]
     pub ort_dylib: Option<PathBuf>,
+    /// Console theme (overrides ui.theme): dark, light, high-contrast or a user theme.
+    #[arg(long, global = true)]
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +60,12 @@ pub enum Command {
     /// Exclude or include a single chunk.
     #[command(subcommand)]
     Chunk(ChunkCommand),
+    /// Re-sync a collection from the folders it was ingested from (dry run first with --dry-run).
+    Sync(SyncArgs),
+    /// Near-duplicate chunk pairs of a collection (cosine similarity above a threshold).
+    Dupes(DupesArgs),
+    /// Chunk-length histogram of a collection, in tokens.
+    Histogram(HistogramArgs),
     /// Re-embed a collection with the configured embedding model.
     Reembed(ReembedArgs),
     /// Benchmarks (throughput and latency), printed as ratios against baselines.
@@ -201,6 +210,39 @@ pub enum ChunkCommand {
     Exclude { chunk_id: i64 },
     /// Include a previously excluded chunk.
     Include { chunk_id: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+    /// Show what would change (added, modified, renamed, removed) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DupesArgs {
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+    /// Cosine similarity from which two chunks count as near duplicates.
+    #[arg(long, default_value_t = 0.95)]
+    pub threshold: f32,
+    /// Pairs to list at most.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistogramArgs {
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+    #[arg(long, default_value_t = 12)]
+    pub buckets: usize,
 }
 
 #[derive(Debug, Args)]

@@ -51,6 +51,9 @@ impl Context {
                 lib.display().to_string(),
             ));
         }
+        if let Some(theme) = &global.theme {
+            flags.push(("ui.theme", Source::Flag("--theme".into()), theme.clone()));
+        }
         let loaded = config::load(&paths, &file, &flags)?;
         Ok(Self { paths, loaded })
     }

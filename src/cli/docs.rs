@@ -2,7 +2,8 @@
 
 use super::args::{ChunkCommand, DocsCommand};
 use super::Context;
-use crate::store::{collections, documents, write};
+use crate::curate;
+use crate::store::{collections, documents};
 use crate::util::{human_bytes, one_line, truncate_chars};
 
 pub fn collections(ctx: &Context, json: bool) -> anyhow::Result<()> {
@@ -126,21 +127,15 @@ pub fn run(ctx: &Context, cmd: DocsCommand) -> anyhow::Result<()> {
         DocsCommand::Exclude(r) => set_status(&store, &r.collection, &r.document, true)?,
         DocsCommand::Include(r) => set_status(&store, &r.collection, &r.document, false)?,
         DocsCommand::Tag(t) => {
-            let coll = collections::get(store.conn(), &t.collection)?;
-            let doc = documents::resolve(store.conn(), coll.id, &t.document)?;
-            documents::add_tag(store.conn(), doc.id, t.tag.trim())?;
+            let doc = curate::add_tag(store.conn(), &t.collection, &t.document, &t.tag)?;
             println!("tagged document {} with `{}`", doc.id, t.tag.trim());
         }
         DocsCommand::Untag(t) => {
-            let coll = collections::get(store.conn(), &t.collection)?;
-            let doc = documents::resolve(store.conn(), coll.id, &t.document)?;
-            documents::remove_tag(store.conn(), doc.id, t.tag.trim())?;
+            let doc = curate::remove_tag(store.conn(), &t.collection, &t.document, &t.tag)?;
             println!("removed tag `{}` from document {}", t.tag.trim(), doc.id);
         }
         DocsCommand::Rm(r) => {
-            let coll = collections::get(store.conn(), &r.collection)?;
-            let doc = documents::resolve(store.conn(), coll.id, &r.document)?;
-            write::delete_document(store.conn_mut(), doc.id)?;
+            let doc = curate::delete_document(store.conn_mut(), &r.collection, &r.document)?;
             println!(
                 "deleted document {} ({}) and its {} chunks",
                 doc.id, doc.source_path, doc.chunks
@@ -156,9 +151,7 @@ fn set_status(
     key: &str,
     excluded: bool,
 ) -> anyhow::Result<()> {
-    let coll = collections::get(store.conn(), collection)?;
-    let doc = documents::resolve(store.conn(), coll.id, key)?;
-    documents::set_status(store.conn(), doc.id, excluded)?;
+    let doc = curate::set_document_excluded(store.conn(), collection, key, excluded)?;
     println!(
         "document {} ({}) {}",
         doc.id,
@@ -178,7 +171,7 @@ pub fn chunk(ctx: &Context, cmd: ChunkCommand) -> anyhow::Result<()> {
         ChunkCommand::Exclude { chunk_id } => (chunk_id, true),
         ChunkCommand::Include { chunk_id } => (chunk_id, false),
     };
-    documents::set_chunk_excluded(store.conn(), id, excluded)?;
+    curate::set_chunk_excluded(store.conn(), id, excluded)?;
     println!(
         "chunk {id} {}",
         if excluded { "excluded" } else { "included" }

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod config_cmd;
 pub mod context;
+pub mod curate_cmd;
 pub mod docs;
 pub mod doctor;
 pub mod eval;
@@ -17,13 +18,10 @@ pub use context::Context;
 
 use args::Command;
 
-/// Runs one command. `None` (no subcommand) prints help until the console lands.
+/// Runs one command; no subcommand opens the console.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let Some(command) = cli.command else {
-        use clap::CommandFactory;
-        Cli::command().print_help()?;
-        println!();
-        return Ok(());
+        return crate::tui::run(Context::new(&cli.global)?);
     };
     if let Command::Config(cmd) = &command {
         // Config commands must work even when the config itself is broken: load it inside.
@@ -39,6 +37,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Collections(a) => docs::collections(&ctx, a.json),
         Command::Docs(c) => docs::run(&ctx, c),
         Command::Chunk(c) => docs::chunk(&ctx, c),
+        Command::Sync(a) => curate_cmd::sync(&ctx, &a),
+        Command::Dupes(a) => curate_cmd::dupes(&ctx, &a),
+        Command::Histogram(a) => curate_cmd::histogram(&ctx, &a),
         Command::Reembed(a) => reembed::run(&ctx, &a),
         Command::Bench(c) => crate::bench::run(&ctx, c),
         Command::Config(_) => Ok(()),

@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-use super::{Hit, Trace};
+use super::{Hit, StageHit, Trace};
 use crate::store::StoreError;
 
 pub fn hits(conn: &Connection, fused: Vec<(i64, Trace)>) -> Result<Vec<Hit>, StoreError> {
@@ -30,6 +30,28 @@ pub fn hits(conn: &Connection, fused: Vec<(i64, Trace)>) -> Result<Vec<Hit>, Sto
         });
         match hit {
             Ok(hit) => out.push(hit),
+            Err(rusqlite::Error::QueryReturnedNoRows) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+/// A stage's ranked (chunk id, score) list with each chunk's document.
+pub fn stage_hits(conn: &Connection, ranked: &[(i64, f64)]) -> Result<Vec<StageHit>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.document_id, d.source_path FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
+    )?;
+    let mut out = Vec::with_capacity(ranked.len());
+    for (i, &(id, score)) in ranked.iter().enumerate() {
+        match stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))) {
+            Ok((document_id, source_path)) => out.push(StageHit {
+                rank: i + 1,
+                chunk_id: id,
+                document_id,
+                source_path,
+                score,
+            }),
             Err(rusqlite::Error::QueryReturnedNoRows) => continue,
             Err(e) => return Err(e.into()),
         }

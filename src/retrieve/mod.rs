@@ -5,6 +5,7 @@ pub mod fusion;
 pub mod hydrate;
 pub mod query;
 pub mod stages;
+pub mod why;
 
 use serde::Serialize;
 use std::str::FromStr;
@@ -141,7 +142,21 @@ pub struct SearchResult {
     pub vector_candidates: usize,
     pub keyword_candidates: usize,
     pub hits: Vec<Hit>,
+    /// Each stage's own top k before fusion, for side-by-side inspection.
+    pub vector_ranking: Vec<StageHit>,
+    pub keyword_ranking: Vec<StageHit>,
     pub timings: Timings,
+}
+
+/// One entry of a single stage's ranking.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageHit {
+    pub rank: usize,
+    pub chunk_id: i64,
+    pub document_id: i64,
+    pub source_path: String,
+    /// Cosine distance for the vector stage, BM25 for the keyword stage.
+    pub score: f64,
 }
 
 /// Embeds the query (when the mode needs vectors) and searches. The keyword stage runs on
@@ -319,6 +334,9 @@ fn finish(
     let fused = fusion::rrf(&vector, &keyword, params.rrf_k, params.k);
     let hits = hydrate::hits(store.conn(), fused)?;
     timings.fuse_ms = ms(t);
+    let vector_ranking = hydrate::stage_hits(store.conn(), &vector[..vector.len().min(params.k)])?;
+    let keyword_ranking =
+        hydrate::stage_hits(store.conn(), &keyword[..keyword.len().min(params.k)])?;
     timings.total_ms = ms(started);
     Ok(SearchResult {
         query: query_text.to_string(),
@@ -334,6 +352,8 @@ fn finish(
         vector_candidates: vector.len(),
         keyword_candidates: keyword.len(),
         hits,
+        vector_ranking,
+        keyword_ranking,
         timings,
     })
 }

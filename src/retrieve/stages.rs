@@ -71,7 +71,7 @@ pub fn keyword(
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let exhausted = rows.len() < limit;
-        let mut out = Vec::with_capacity(candidates);
+        let mut out = Vec::with_capacity(candidates.min(rows.len()));
         for (id, score) in rows {
             if out.len() == candidates {
                 break;

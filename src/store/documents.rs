@@ -98,13 +98,31 @@ pub fn resolve(
             }
         }
     }
-    conn.query_row(
-        &format!("{DOC_SELECT} WHERE d.collection_id = ?1 AND d.source_path = ?2"),
-        params![collection_id, key],
-        doc_from_row,
-    )
-    .optional()?
-    .ok_or_else(|| StoreError::NoDocument(key.to_string()))
+    if let Some(doc) = conn
+        .query_row(
+            &format!("{DOC_SELECT} WHERE d.collection_id = ?1 AND d.source_path = ?2"),
+            params![collection_id, key],
+            doc_from_row,
+        )
+        .optional()?
+    {
+        return Ok(doc);
+    }
+    // A path relative to a source folder (`runbooks/drain.md`), if it names one document.
+    let suffix = format!("/{}", key.trim_start_matches("./"));
+    let mut stmt = conn.prepare(&format!(
+        "{DOC_SELECT} WHERE d.collection_id = ?1 AND substr(d.source_path, -length(?2)) = ?2 LIMIT 2"
+    ))?;
+    let mut found = stmt
+        .query_map(params![collection_id, suffix], doc_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(StoreError::NoDocument(key.to_string())),
+        _ => Err(StoreError::NoDocument(format!(
+            "{key} (several documents end with it; give more of the path)"
+        ))),
+    }
 }
 
 /// Every stored document of a collection by source path.
@@ -236,4 +254,41 @@ pub fn remove_tag(conn: &Connection, id: i64, tag: &str) -> Result<(), StoreErro
         params![id, tag],
     )?;
     Ok(())
+}
+
+/// A chunk with the document it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkInDoc {
+    pub chunk: ChunkRow,
+    pub source_path: String,
+    pub title: String,
+}
+
+pub fn chunk(conn: &Connection, chunk_id: i64) -> Result<ChunkInDoc, StoreError> {
+    conn.query_row(
+        "SELECT c.id, c.document_id, c.ordinal, c.text, c.byte_start, c.byte_end, c.heading_path,
+                c.token_count, c.text_sha256, c.excluded, d.source_path, d.title
+         FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
+        [chunk_id],
+        |r| {
+            Ok(ChunkInDoc {
+                chunk: ChunkRow {
+                    id: r.get(0)?,
+                    document_id: r.get(1)?,
+                    ordinal: r.get(2)?,
+                    text: r.get(3)?,
+                    byte_start: r.get(4)?,
+                    byte_end: r.get(5)?,
+                    heading_path: r.get(6)?,
+                    token_count: r.get(7)?,
+                    text_sha256: r.get(8)?,
+                    excluded: r.get(9)?,
+                },
+                source_path: r.get(10)?,
+                title: r.get(11)?,
+            })
+        },
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NoDocument(format!("chunk {chunk_id}")))
 }

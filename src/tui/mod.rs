@@ -1,3 +1,78 @@
-//! The interactive console's building blocks. Nothing in the core modules imports this.
+//! The interactive console. Elm-style: `state` is plain data changed by `update(msg)`, `view`
+//! draws it, `app` (the shell) does all I/O, `worker` runs effects in the background. Nothing
+//! in the core modules imports this.
 
+pub mod action;
+pub mod app;
+pub mod effect;
+#[cfg(test)]
+pub mod fixtures;
+pub mod key;
+pub mod keymap;
+pub mod msg;
+pub mod state;
 pub mod theme;
+pub mod view;
+pub mod worker;
+
+use std::sync::Arc;
+
+use crate::cli::Context;
+use keymap::Keymap;
+use state::App;
+use theme::Theme;
+
+/// Opens the console on the configured database and returns when the user quits. The
+/// terminal is restored on every way out, panics included.
+pub fn run(ctx: Context) -> anyhow::Result<()> {
+    let ctx = Arc::new(ctx);
+    let config = ctx.config().clone();
+    let user_themes = ctx.paths.config_dir.join("themes");
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mut startup_errors = Vec::new();
+    let theme = Theme::load(&config.ui.theme, Some(&user_themes), no_color).unwrap_or_else(|e| {
+        startup_errors.push(format!("{e}; using the default theme"));
+        Theme::load(theme::DEFAULT_THEME, None, no_color).unwrap_or_else(|_| Theme::fallback())
+    });
+    let (keymap, keymap_error) = Keymap::load(&ctx.paths.config_dir.join("keymap.toml"));
+    startup_errors.extend(keymap_error);
+    let params = ctx.search_params()?;
+    let model_name = config.embed.model.clone();
+    let mut app = App::new(
+        &config.store.db.display().to_string(),
+        &model_name,
+        params,
+        keymap,
+        &config.ui.theme,
+    );
+    for e in startup_errors {
+        app.toast(e, true);
+    }
+
+    let app::Channels {
+        jobs: (jobs_tx, jobs_rx),
+        messages: (msg_tx, msg_rx),
+    } = app::channels();
+    let worker = worker::WorkerConfig {
+        db: config.store.db.clone(),
+        chunk: ctx.chunk_settings().ok(),
+        max_file_bytes: config.ingest.max_file_mb * 1024 * 1024,
+    };
+    worker::spawn(worker, jobs_rx, msg_tx.clone());
+
+    let mut terminal = ratatui::try_init()?;
+    let size = terminal.size()?;
+    app.update(msg::Msg::Resize {
+        width: size.width,
+        height: size.height,
+    });
+    let input = app::spawn_input();
+    // The model loads after the first frame is up.
+    app::spawn_engine(Arc::clone(&ctx), jobs_tx.clone(), msg_tx);
+    let mut shell = app::Shell::new(app, theme, jobs_tx, msg_rx);
+    shell.user_themes = Some(user_themes);
+    shell.no_color = no_color;
+    let result = shell.run(&mut terminal, input);
+    ratatui::restore();
+    Ok(result?)
+}

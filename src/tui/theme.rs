@@ -123,6 +123,15 @@ impl Theme {
         }
     }
 
+    /// A theme with no styles at all (plain terminal text), for when even the built-in
+    /// default cannot be read.
+    pub fn fallback() -> Theme {
+        Theme {
+            name: "plain".into(),
+            styles: HashMap::new(),
+        }
+    }
+
     pub fn built_in_names() -> impl Iterator<Item = &'static str> {
         BUILT_IN.iter().map(|(n, _)| *n)
     }

@@ -1,0 +1,99 @@
+//! `lmdeck sync`, `lmdeck dupes`, `lmdeck histogram`: the console's curation tools, headless.
+
+use super::args::{DupesArgs, HistogramArgs, SyncArgs};
+use super::progress::CliProgress;
+use super::Context;
+use crate::curate::{self, dupes, histogram::Histogram};
+use crate::ingest::pipeline;
+use crate::store::documents;
+use crate::util::{one_line, truncate_chars};
+
+pub fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let request = curate::sync_request(
+        store.conn(),
+        &args.collection,
+        ctx.chunk_settings()?,
+        ctx.config().ingest.max_file_mb * 1024 * 1024,
+    )?;
+    let report = if args.dry_run {
+        let model = ctx.model_manifest().ok().map(|m| m.identity());
+        pipeline::dry_run(&store, &request, model.as_ref())?
+    } else {
+        let embedder = ctx.embedder()?;
+        let tokenizer = ctx.chunk_tokenizer()?;
+        pipeline::ingest(&store, &embedder, &tokenizer, &request, &CliProgress::new())?
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for line in report.lines() {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+pub fn dupes(ctx: &Context, args: &DupesArgs) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let report = dupes::near_duplicates(
+        store.conn(),
+        &args.collection,
+        args.threshold,
+        args.limit,
+        dupes::DEFAULT_MAX_CHUNKS,
+    )?;
+    if args.json {
+        let pairs: Vec<_> = report
+            .pairs
+            .iter()
+            .map(|p| serde_json::json!({"a": p.a, "b": p.b, "similarity": p.similarity}))
+            .collect();
+        let value = serde_json::json!({"pairs": pairs, "chunks_compared": report.chunks_compared, "truncated": report.truncated});
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!(
+        "{} pairs at similarity >= {} among {} chunks{}",
+        report.pairs.len(),
+        args.threshold,
+        report.chunks_compared,
+        if report.truncated {
+            " (collection truncated)"
+        } else {
+            ""
+        }
+    );
+    for pair in &report.pairs {
+        let a = documents::chunk(store.conn(), pair.a)?;
+        let b = documents::chunk(store.conn(), pair.b)?;
+        println!(
+            "\n{:.3}  chunk {} ({})  ~  chunk {} ({})",
+            pair.similarity, a.chunk.id, a.source_path, b.chunk.id, b.source_path
+        );
+        println!("  a: {}", truncate_chars(&one_line(&a.chunk.text), 160));
+        println!("  b: {}", truncate_chars(&one_line(&b.chunk.text), 160));
+    }
+    Ok(())
+}
+
+pub fn histogram(ctx: &Context, args: &HistogramArgs) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let lengths = curate::histogram::chunk_lengths(store.conn(), &args.collection)?;
+    let h = Histogram::build(&lengths, args.buckets);
+    println!(
+        "{} chunks, tokens min {} median {} max {}",
+        h.total, h.min, h.median, h.max
+    );
+    let peak = h.counts.iter().copied().max().unwrap_or(0).max(1);
+    for (bound, count) in h.bounds.iter().zip(&h.counts) {
+        let bar = "#".repeat((*count * 50 / peak) as usize);
+        println!(
+            "{:>5}-{:<5} {:>7}  {bar}",
+            bound,
+            bound + h.bucket_width - 1,
+            count
+        );
+    }
+    Ok(())
+}

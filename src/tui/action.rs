@@ -1,0 +1,372 @@
+//! The one registry of actions: name, description, where it applies and its default keys.
+//! The keymap, the `?` help overlay and the `:` palette all read this table, so they can
+//! never disagree.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Global,
+    /// Any list: movement and filtering.
+    List,
+    Corpus,
+    Inspector,
+}
+
+impl Scope {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::List => "lists",
+            Scope::Corpus => "corpus",
+            Scope::Inspector => "inspector",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Quit,
+    Help,
+    Palette,
+    Back,
+    ScreenCorpus,
+    ScreenInspector,
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    Open,
+    Filter,
+    NextPane,
+    PrevPane,
+    Refresh,
+    ToggleExclude,
+    ToggleDocExclude,
+    Tag,
+    Untag,
+    Delete,
+    Sort,
+    Sync,
+    Dupes,
+    Histogram,
+    ExcludeLeft,
+    ExcludeRight,
+    EditQuery,
+    CycleMode,
+    MoreResults,
+    FewerResults,
+    MoreCandidates,
+    FewerCandidates,
+    RaiseRrfK,
+    LowerRrfK,
+    WhyNot,
+    Theme,
+    Collection,
+}
+
+pub struct ActionSpec {
+    pub action: Action,
+    pub name: &'static str,
+    pub desc: &'static str,
+    pub scope: Scope,
+    /// Default key sequences; each inner slice is one sequence (`["g", "g"]`).
+    pub keys: &'static [&'static [&'static str]],
+    /// What the palette form takes after the name, if anything (`:tag NAME`).
+    pub arg: Option<&'static str>,
+}
+
+macro_rules! spec {
+    ($action:ident, $name:literal, $scope:ident, [$([$($k:literal),+]),*], $desc:literal) => {
+        ActionSpec { action: Action::$action, name: $name, desc: $desc, scope: Scope::$scope, keys: &[$(&[$($k),+]),*], arg: None }
+    };
+    ($action:ident, $name:literal, $scope:ident, [$([$($k:literal),+]),*], $desc:literal, $arg:literal) => {
+        ActionSpec { action: Action::$action, name: $name, desc: $desc, scope: Scope::$scope, keys: &[$(&[$($k),+]),*], arg: Some($arg) }
+    };
+}
+
+pub const REGISTRY: &[ActionSpec] = &[
+    spec!(Quit, "quit", Global, [["q"], ["<C-c>"]], "Quit lmdeck"),
+    spec!(
+        Help,
+        "help",
+        Global,
+        [["?"], ["<F1>"]],
+        "Show the keys for this screen"
+    ),
+    spec!(
+        Palette,
+        "palette",
+        Global,
+        [[":"]],
+        "Open the command palette"
+    ),
+    spec!(
+        Back,
+        "back",
+        Global,
+        [["<Esc>"]],
+        "Back out of the current view or overlay"
+    ),
+    spec!(
+        ScreenCorpus,
+        "corpus",
+        Global,
+        [["1"]],
+        "Corpus screen: collections, documents, chunks"
+    ),
+    spec!(
+        ScreenInspector,
+        "inspector",
+        Global,
+        [["2"]],
+        "Retrieval inspector"
+    ),
+    spec!(Theme, "theme", Global, [], "Switch theme", "NAME"),
+    spec!(
+        Collection,
+        "collection",
+        Global,
+        [],
+        "Make a collection the active one",
+        "NAME"
+    ),
+    spec!(Up, "up", List, [["k"], ["<Up>"]], "Move up"),
+    spec!(Down, "down", List, [["j"], ["<Down>"]], "Move down"),
+    spec!(
+        Top,
+        "top",
+        List,
+        [["g", "g"], ["<Home>"]],
+        "Go to the first row"
+    ),
+    spec!(
+        Bottom,
+        "bottom",
+        List,
+        [["G"], ["<End>"]],
+        "Go to the last row"
+    ),
+    spec!(
+        PageUp,
+        "page-up",
+        List,
+        [["<C-u>"], ["<PageUp>"]],
+        "Page up"
+    ),
+    spec!(
+        PageDown,
+        "page-down",
+        List,
+        [["<C-d>"], ["<PageDown>"]],
+        "Page down"
+    ),
+    spec!(
+        Open,
+        "open",
+        List,
+        [["<Enter>"], ["l"]],
+        "Open the selected row"
+    ),
+    spec!(
+        Filter,
+        "filter",
+        List,
+        [["/"]],
+        "Filter the list (re: for a regex, ! to invert, tag:/status: for fields)"
+    ),
+    spec!(
+        NextPane,
+        "next-pane",
+        List,
+        [["<Tab>"]],
+        "Focus the next pane"
+    ),
+    spec!(
+        PrevPane,
+        "prev-pane",
+        List,
+        [["<S-Tab>"]],
+        "Focus the previous pane"
+    ),
+    spec!(
+        Refresh,
+        "refresh",
+        Global,
+        [["<C-r>"]],
+        "Reload the current view"
+    ),
+    spec!(
+        ToggleExclude,
+        "exclude",
+        Corpus,
+        [["x"]],
+        "Exclude or include the selected document or chunk"
+    ),
+    spec!(
+        ToggleDocExclude,
+        "exclude-document",
+        Corpus,
+        [["X"]],
+        "Exclude or include the whole document"
+    ),
+    spec!(
+        Tag,
+        "tag",
+        Corpus,
+        [["t"]],
+        "Add a tag to the selected document",
+        "TAG"
+    ),
+    spec!(
+        Untag,
+        "untag",
+        Corpus,
+        [["T"]],
+        "Remove a tag from the selected document",
+        "TAG"
+    ),
+    spec!(
+        Delete,
+        "delete",
+        Corpus,
+        [["D"]],
+        "Delete the selected document (asks first)"
+    ),
+    spec!(
+        Sort,
+        "sort",
+        Corpus,
+        [["s"]],
+        "Sort documents by the next column"
+    ),
+    spec!(
+        Sync,
+        "sync",
+        Corpus,
+        [["S"]],
+        "Sync the collection from its folders (dry-run diff first)"
+    ),
+    spec!(
+        Dupes,
+        "dupes",
+        Corpus,
+        [["d"]],
+        "Find near-duplicate chunks",
+        "THRESHOLD"
+    ),
+    spec!(
+        Histogram,
+        "histogram",
+        Corpus,
+        [["H"]],
+        "Chunk-length histogram of the collection"
+    ),
+    spec!(
+        ExcludeLeft,
+        "exclude-a",
+        Corpus,
+        [["a"]],
+        "Duplicates: exclude the left chunk"
+    ),
+    spec!(
+        ExcludeRight,
+        "exclude-b",
+        Corpus,
+        [["b"]],
+        "Duplicates: exclude the right chunk"
+    ),
+    spec!(
+        EditQuery,
+        "query",
+        Inspector,
+        [["i"], ["e"]],
+        "Edit the query (Enter runs it, Up/Down recall history)",
+        "TEXT"
+    ),
+    spec!(
+        CycleMode,
+        "mode",
+        Inspector,
+        [["m"]],
+        "Cycle hybrid, vector, keyword",
+        "MODE"
+    ),
+    spec!(
+        MoreResults,
+        "k+",
+        Inspector,
+        [["+"], ["="]],
+        "More results (k)"
+    ),
+    spec!(FewerResults, "k-", Inspector, [["-"]], "Fewer results (k)"),
+    spec!(
+        MoreCandidates,
+        "candidates+",
+        Inspector,
+        [[">"]],
+        "More candidates per stage"
+    ),
+    spec!(
+        FewerCandidates,
+        "candidates-",
+        Inspector,
+        [["<"]],
+        "Fewer candidates per stage"
+    ),
+    spec!(
+        RaiseRrfK,
+        "rrf+",
+        Inspector,
+        [["]"]],
+        "Raise the fusion constant rrf_k by 10"
+    ),
+    spec!(
+        LowerRrfK,
+        "rrf-",
+        Inspector,
+        [["["]],
+        "Lower the fusion constant rrf_k by 10"
+    ),
+    spec!(
+        WhyNot,
+        "why",
+        Inspector,
+        [["w"]],
+        "Why not? Where a document or chunk fell out",
+        "DOC|chunk:ID"
+    ),
+];
+
+pub fn by_name(name: &str) -> Option<&'static ActionSpec> {
+    REGISTRY.iter().find(|s| s.name == name)
+}
+
+pub fn spec(action: Action) -> &'static ActionSpec {
+    // Every variant has a row: the registry test below checks it.
+    REGISTRY
+        .iter()
+        .find(|s| s.action == action)
+        .unwrap_or(&REGISTRY[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::key::Key;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique_and_keys_parse() {
+        let mut names = HashSet::new();
+        for s in REGISTRY {
+            assert!(names.insert(s.name), "duplicate name {}", s.name);
+            assert_eq!(spec(s.action).name, s.name, "one row per action");
+            for seq in s.keys {
+                for k in *seq {
+                    Key::parse(k).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+                }
+            }
+        }
+    }
+}

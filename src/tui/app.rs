@@ -1,0 +1,195 @@
+//! The shell: the only part of the console that does I/O. It owns the terminal, turns
+//! terminal events into messages, runs effects on the worker, and draws a frame only when the
+//! state changed, at most about 60 times a second. Idle, it blocks: no timers, no redraws.
+
+use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
+use crossterm::event::{self, Event, KeyEventKind};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::effect::Effect;
+use super::key::Key;
+use super::msg::{Msg, Reply};
+use super::state::App;
+use super::theme::Theme;
+use super::worker::Job;
+use crate::embed::Embedder;
+
+const FRAME: Duration = Duration::from_millis(16);
+/// How often the clock ticks while something on screen depends on it (toasts, progress).
+const TICK: Duration = Duration::from_millis(250);
+
+pub struct Shell {
+    pub app: App,
+    pub theme: Theme,
+    pub user_themes: Option<std::path::PathBuf>,
+    pub no_color: bool,
+    pub jobs: Sender<Job>,
+    pub inbox: Receiver<Msg>,
+    started: Instant,
+}
+
+impl Shell {
+    pub fn new(app: App, theme: Theme, jobs: Sender<Job>, inbox: Receiver<Msg>) -> Shell {
+        Shell {
+            app,
+            theme,
+            user_themes: None,
+            no_color: false,
+            jobs,
+            inbox,
+            started: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Runs one message through the reducer and hands its effects out.
+    pub fn dispatch(&mut self, msg: Msg) {
+        let now_ms = self.now_ms();
+        self.app.update(Msg::Tick { now_ms });
+        let effects = self.app.update(msg);
+        self.execute(effects);
+    }
+
+    pub fn execute(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::SetTheme { name } => self.set_theme(&name),
+                other => {
+                    if self.jobs.send(Job::Run(other)).is_err() {
+                        self.app
+                            .toast("the background worker stopped; see the log file", true);
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_theme(&mut self, name: &str) {
+        match Theme::load(name, self.user_themes.as_deref(), self.no_color) {
+            Ok(theme) => {
+                self.theme = theme;
+                self.app.theme_name = name.to_string();
+                self.app.toast(format!("theme {name}"), false);
+            }
+            Err(e) => self.app.toast(e.to_string(), true),
+        }
+        self.app.dirty = true;
+    }
+
+    /// The event loop. Returns when the user quits.
+    pub fn run<B: Backend>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        input: Receiver<Msg>,
+    ) -> std::io::Result<()> {
+        let start = self.app.start();
+        self.execute(start);
+        let mut last_draw: Option<Instant> = None;
+        loop {
+            if self.app.quit {
+                return Ok(());
+            }
+            if self.app.dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+                terminal.draw(|f| super::view::render(&self.app, &self.theme, f))?;
+                self.app.dirty = false;
+                last_draw = Some(Instant::now());
+            }
+            let wait = if self.app.dirty {
+                Some(FRAME.saturating_sub(last_draw.map_or(Duration::ZERO, |t| t.elapsed())))
+            } else if !self.app.toasts.is_empty() || self.app.status.sync.is_some() {
+                Some(TICK)
+            } else {
+                None // idle: sleep until something happens
+            };
+            let timeout = wait.map_or_else(crossbeam_channel::never, crossbeam_channel::after);
+            select! {
+                recv(input) -> msg => match msg {
+                    Ok(msg) => self.dispatch(msg),
+                    Err(_) => return Ok(()), // the terminal is gone
+                },
+                recv(self.inbox) -> msg => if let Ok(msg) = msg { self.dispatch(msg) },
+                recv(timeout) -> _ => {
+                    let now_ms = self.now_ms();
+                    self.app.update(Msg::Tick { now_ms });
+                }
+            }
+        }
+    }
+}
+
+/// Reads terminal events on their own thread and sends them as messages.
+pub fn spawn_input() -> Receiver<Msg> {
+    let (tx, rx) = bounded(256);
+    let spawned = std::thread::Builder::new()
+        .name("lmdeck-input".into())
+        .spawn(move || loop {
+            let msg = match event::read() {
+                Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => {
+                    Msg::Key(Key::from_event(k))
+                }
+                Ok(Event::Resize(width, height)) => Msg::Resize { width, height },
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!("reading the terminal failed: {e}");
+                    return;
+                }
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("could not start the input thread: {e}");
+    }
+    rx
+}
+
+/// Loads the embedding model in the background and hands it to the worker.
+pub fn spawn_engine(ctx: Arc<crate::cli::Context>, jobs: Sender<Job>, out: Sender<Msg>) {
+    let spawned = std::thread::Builder::new()
+        .name("lmdeck-engine".into())
+        .spawn(move || {
+            let loaded = (|| -> anyhow::Result<_> {
+                let embedder = ctx.embedder()?;
+                let tokenizer = ctx.chunk_tokenizer()?;
+                Ok((embedder, tokenizer))
+            })();
+            let reply = match loaded {
+                Ok((embedder, tokenizer)) => {
+                    let model = embedder.identity().name.clone();
+                    let provider = embedder.provider().to_string();
+                    let _ = jobs.send(Job::Engine {
+                        embedder: Arc::new(embedder),
+                        tokenizer: Arc::new(tokenizer),
+                    });
+                    Reply::EngineReady { model, provider }
+                }
+                Err(e) => Reply::EngineFailed {
+                    message: format!("{e:#}"),
+                },
+            };
+            let _ = out.send(Msg::reply(reply));
+        });
+    if let Err(e) = spawned {
+        tracing::error!("could not start the model thread: {e}");
+    }
+}
+
+/// The channels between the shell and its background threads: jobs out, messages back.
+pub struct Channels {
+    pub jobs: (Sender<Job>, Receiver<Job>),
+    pub messages: (Sender<Msg>, Receiver<Msg>),
+}
+
+pub fn channels() -> Channels {
+    Channels {
+        jobs: unbounded(),
+        messages: unbounded(),
+    }
+}

@@ -1,0 +1,113 @@
+//! Messages into the reducer: keys, resizes, the clock, and replies from background work.
+//! Replies carry the id of the request they answer; the state drops stale ones.
+
+use crate::curate::histogram::Histogram;
+use crate::ingest::IngestReport;
+use crate::retrieve::why::WhyNot;
+use crate::retrieve::SearchResult;
+use crate::store::collections::CollectionStats;
+use crate::store::documents::{ChunkInDoc, ChunkRow, DocumentRow};
+
+use super::key::Key;
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(Key),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// The clock moved on (expires toasts).
+    Tick {
+        now_ms: u64,
+    },
+    Reply(Box<Reply>),
+}
+
+impl Msg {
+    pub fn reply(reply: Reply) -> Msg {
+        Msg::Reply(Box::new(reply))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocDetail {
+    pub doc: DocumentRow,
+    pub chunks: Vec<ChunkRow>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DupPairView {
+    pub similarity: f32,
+    pub a: ChunkInDoc,
+    pub b: ChunkInDoc,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DupView {
+    pub threshold: f32,
+    pub pairs: Vec<DupPairView>,
+    pub chunks_compared: usize,
+    pub truncated: bool,
+}
+
+pub type Answer<T> = Result<T, String>;
+
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Collections {
+        id: u64,
+        result: Answer<Vec<CollectionStats>>,
+    },
+    Documents {
+        id: u64,
+        result: Answer<Vec<DocumentRow>>,
+    },
+    Document {
+        id: u64,
+        result: Answer<DocDetail>,
+    },
+    Search {
+        id: u64,
+        result: Answer<SearchResult>,
+    },
+    WhyNot {
+        id: u64,
+        result: Answer<WhyNot>,
+    },
+    Dupes {
+        id: u64,
+        result: Answer<DupView>,
+    },
+    Histogram {
+        id: u64,
+        result: Answer<Histogram>,
+    },
+    SyncPlan {
+        id: u64,
+        collection: String,
+        result: Answer<IngestReport>,
+    },
+    SyncProgress {
+        done: u64,
+        total: u64,
+    },
+    SyncDone {
+        collection: String,
+        result: Answer<IngestReport>,
+    },
+    /// A curation change went through.
+    Changed {
+        message: String,
+    },
+    Failed {
+        message: String,
+    },
+    EngineReady {
+        model: String,
+        provider: String,
+    },
+    EngineFailed {
+        message: String,
+    },
+}

@@ -1,0 +1,471 @@
+//! Reducer tests: messages in, state and effects out.
+
+use super::corpus::CorpusView;
+use super::inspector::Pane;
+use super::*;
+use crate::ingest::IngestReport;
+use crate::tui::fixtures;
+use crate::tui::msg::Reply;
+use crossterm::event::KeyCode;
+
+fn key(app: &mut App, k: Key) -> Vec<Effect> {
+    app.update(Msg::Key(k))
+}
+
+fn keys(app: &mut App, text: &str) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for c in text.chars() {
+        effects = key(app, Key::char(c));
+    }
+    effects
+}
+
+fn enter(app: &mut App) -> Vec<Effect> {
+    key(app, Key::plain(KeyCode::Enter))
+}
+
+fn esc(app: &mut App) -> Vec<Effect> {
+    key(app, Key::plain(KeyCode::Esc))
+}
+
+fn request_id(effects: &[Effect]) -> u64 {
+    match effects.first() {
+        Some(Effect::LoadCollections { id })
+        | Some(Effect::LoadDocuments { id, .. })
+        | Some(Effect::LoadDocument { id, .. })
+        | Some(Effect::Search { id, .. })
+        | Some(Effect::WhyNot { id, .. })
+        | Some(Effect::FindDupes { id, .. })
+        | Some(Effect::LoadHistogram { id, .. })
+        | Some(Effect::PlanSync { id, .. }) => *id,
+        other => panic!("no request in {other:?}"),
+    }
+}
+
+/// An app with the collection list and the documents of `handbook` loaded. Sorted by path,
+/// the first row is document 4 (faq/quotas.md).
+fn with_documents() -> App {
+    let mut app = fixtures::app();
+    let start = app.start();
+    let id = request_id(&start);
+    app.update(Msg::reply(Reply::Collections {
+        id,
+        result: Ok(vec![fixtures::collection("handbook", 4)]),
+    }));
+    let open = enter(&mut app);
+    assert!(
+        matches!(&open[..], [Effect::LoadDocuments { collection, .. }] if collection == "handbook")
+    );
+    let id = request_id(&open);
+    app.update(Msg::reply(Reply::Documents {
+        id,
+        result: Ok(fixtures::documents()),
+    }));
+    app
+}
+
+fn toast_texts(app: &App) -> Vec<String> {
+    app.toasts.iter().map(|t| t.text.clone()).collect()
+}
+
+#[test]
+fn start_loads_collections_and_the_first_becomes_active() {
+    let mut app = fixtures::app();
+    let effects = app.start();
+    assert!(matches!(effects[..], [Effect::LoadCollections { .. }]));
+    assert_eq!(app.corpus.collections, Loadable::Loading);
+    let id = request_id(&effects);
+    app.update(Msg::reply(Reply::Collections {
+        id,
+        result: Ok(vec![fixtures::collection("handbook", 4)]),
+    }));
+    assert_eq!(app.collection(), Some("handbook"));
+    assert!(app.dirty);
+}
+
+#[test]
+fn stale_replies_are_dropped() {
+    let mut app = fixtures::app();
+    let first = request_id(&app.start());
+    let second = request_id(&app.corpus.start_collections(first + 100));
+    app.update(Msg::reply(Reply::Collections {
+        id: first,
+        result: Err("old".into()),
+    }));
+    assert_eq!(
+        app.corpus.collections,
+        Loadable::Loading,
+        "an older request's reply is ignored"
+    );
+    app.update(Msg::reply(Reply::Collections {
+        id: second,
+        result: Ok(vec![]),
+    }));
+    assert_eq!(app.corpus.collections, Loadable::Ready(vec![]));
+}
+
+#[test]
+fn documents_table_filters_sorts_and_reports_bad_regex() {
+    let mut app = with_documents();
+    assert_eq!(app.corpus.view, CorpusView::Documents);
+    assert_eq!(app.corpus.visible.len(), 4);
+    key(&mut app, Key::char('/'));
+    keys(&mut app, "gpu");
+    assert_eq!(app.corpus.visible.len(), 2, "filters while typing");
+    enter(&mut app);
+    assert!(app.corpus.filter_edit.is_none());
+    key(&mut app, Key::char('/'));
+    key(&mut app, Key::ctrl('u'));
+    keys(&mut app, "!status:excluded");
+    enter(&mut app);
+    assert_eq!(app.corpus.visible.len(), 3);
+    key(&mut app, Key::char('/'));
+    key(&mut app, Key::ctrl('u'));
+    keys(&mut app, "re:gpu-x(");
+    enter(&mut app);
+    assert!(
+        toast_texts(&app)
+            .iter()
+            .any(|t| t.starts_with("invalid regex `gpu-x(`")),
+        "{:?}",
+        app.toasts
+    );
+    assert_eq!(
+        app.corpus.visible.len(),
+        1,
+        "the last good filter (re:gpu-x) stays"
+    );
+    esc(&mut app);
+    assert!(app.corpus.filter.is_none(), "Esc clears the filter first");
+    assert_eq!(app.corpus.visible.len(), 4);
+    key(&mut app, Key::char('s'));
+    let docs = app.corpus.docs.ready().unwrap();
+    let chunks: Vec<i64> = app.corpus.visible.iter().map(|&i| docs[i].chunks).collect();
+    assert!(
+        chunks.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by chunks: {chunks:?}"
+    );
+}
+
+#[test]
+fn movement_keys_and_chords() {
+    let mut app = with_documents();
+    key(&mut app, Key::char('j'));
+    key(&mut app, Key::char('j'));
+    assert_eq!(app.corpus.doc_cursor.selected, 2);
+    key(&mut app, Key::char('g'));
+    assert_eq!(app.pending_keys, vec![Key::char('g')]);
+    key(&mut app, Key::char('g'));
+    assert_eq!(app.corpus.doc_cursor.selected, 0);
+    assert!(app.pending_keys.is_empty());
+    key(&mut app, Key::char('G'));
+    assert_eq!(app.corpus.doc_cursor.selected, 3);
+}
+
+#[test]
+fn curation_actions_produce_effects() {
+    let mut app = with_documents();
+    let effects = key(&mut app, Key::char('x'));
+    assert_eq!(
+        effects,
+        vec![Effect::SetDocExcluded {
+            collection: "handbook".into(),
+            document_id: 4,
+            excluded: true
+        }]
+    );
+    key(&mut app, Key::char('t'));
+    keys(&mut app, "urgent");
+    let effects = enter(&mut app);
+    assert_eq!(
+        effects,
+        vec![Effect::Tag {
+            collection: "handbook".into(),
+            document_id: 4,
+            tag: "urgent".into(),
+            add: true
+        }]
+    );
+    key(&mut app, Key::char('D'));
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Confirm(Confirm::Delete { document_id: 4, .. }))
+    ));
+    let effects = key(&mut app, Key::char('n'));
+    assert!(
+        effects.is_empty() && app.overlay.is_none(),
+        "n keeps the document"
+    );
+    key(&mut app, Key::char('D'));
+    let effects = key(&mut app, Key::char('y'));
+    assert_eq!(
+        effects,
+        vec![Effect::DeleteDocument {
+            collection: "handbook".into(),
+            document_id: 4
+        }]
+    );
+}
+
+#[test]
+fn chunk_exclusion_in_document_detail() {
+    let mut app = with_documents();
+    let effects = enter(&mut app);
+    assert!(matches!(
+        effects[..],
+        [Effect::LoadDocument { document_id: 4, .. }]
+    ));
+    assert_eq!(app.corpus.detail, Loadable::Loading);
+    let id = request_id(&effects);
+    app.update(Msg::reply(Reply::Document {
+        id,
+        result: Ok(fixtures::detail()),
+    }));
+    key(&mut app, Key::char('j'));
+    key(&mut app, Key::char('j'));
+    let effects = key(&mut app, Key::char('x'));
+    assert_eq!(
+        effects,
+        vec![Effect::SetChunkExcluded {
+            chunk_id: 102,
+            excluded: false
+        }],
+        "the third chunk was excluded"
+    );
+    esc(&mut app);
+    assert_eq!(app.corpus.view, CorpusView::Documents);
+}
+
+#[test]
+fn changes_toast_and_reload_views() {
+    let mut app = with_documents();
+    let effects = app.update(Msg::reply(Reply::Changed {
+        message: "excluded".into(),
+    }));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::LoadCollections { .. })));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::LoadDocuments { .. })));
+    assert_eq!(toast_texts(&app), vec!["excluded".to_string()]);
+    app.update(Msg::Tick { now_ms: 10_000 });
+    assert!(app.toasts.is_empty(), "toasts expire");
+}
+
+#[test]
+fn sync_shows_the_dry_run_then_runs() {
+    let mut app = with_documents();
+    let effects = key(&mut app, Key::char('S'));
+    assert!(
+        matches!(&effects[..], [Effect::PlanSync { collection, .. }] if collection == "handbook")
+    );
+    let id = request_id(&effects);
+    let report = IngestReport {
+        collection: "handbook".into(),
+        dry_run: true,
+        added: 2,
+        removed: vec!["/data/handbook/old.md".into()],
+        ..Default::default()
+    };
+    app.update(Msg::reply(Reply::SyncPlan {
+        id,
+        collection: "handbook".into(),
+        result: Ok(report),
+    }));
+    let Some(Overlay::Confirm(Confirm::Sync { lines, .. })) = &app.overlay else {
+        panic!("expected the dry-run diff, got {:?}", app.overlay);
+    };
+    assert!(lines.iter().any(|l| l.contains("2 added")), "{lines:?}");
+    let effects = enter(&mut app);
+    assert_eq!(
+        effects,
+        vec![Effect::RunSync {
+            collection: "handbook".into()
+        }]
+    );
+    assert_eq!(app.status.sync, Some(("handbook".into(), 0, 0)));
+    app.update(Msg::reply(Reply::SyncProgress { done: 1, total: 3 }));
+    assert_eq!(app.status.sync, Some(("handbook".into(), 1, 3)));
+    let effects = app.update(Msg::reply(Reply::SyncDone {
+        collection: "handbook".into(),
+        result: Ok(IngestReport::default()),
+    }));
+    assert!(app.status.sync.is_none());
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::LoadDocuments { .. })));
+}
+
+#[test]
+fn inspector_searches_live_and_keeps_the_latest() {
+    let mut app = with_documents();
+    key(&mut app, Key::char('2'));
+    assert_eq!(app.screen, Screen::Inspector);
+    assert!(
+        app.inspector.editing,
+        "an empty inspector starts in the query box"
+    );
+    assert!(
+        keys(&mut app, "gp").is_empty(),
+        "two characters do not search yet"
+    );
+    let first = keys(&mut app, "u");
+    let second = keys(&mut app, " drain");
+    assert!(matches!(&second[..], [Effect::Search { query, .. }] if query == "gpu drain"));
+    app.update(Msg::reply(Reply::Search {
+        id: request_id(&first),
+        result: Ok(fixtures::search_result("gpu")),
+    }));
+    assert!(
+        app.inspector.result.ready().is_none(),
+        "an older query's answer is dropped"
+    );
+    app.update(Msg::reply(Reply::Search {
+        id: request_id(&second),
+        result: Ok(fixtures::search_result("gpu drain")),
+    }));
+    assert_eq!(app.inspector.result.ready().unwrap().query, "gpu drain");
+    let effects = enter(&mut app);
+    assert!(matches!(&effects[..], [Effect::Search { .. }]));
+    assert!(!app.inspector.editing);
+    assert_eq!(app.inspector.history, vec!["gpu drain".to_string()]);
+}
+
+#[test]
+fn inspector_parameters_rerun_the_query() {
+    let mut app = with_documents();
+    key(&mut app, Key::char('2'));
+    keys(&mut app, "gpu");
+    enter(&mut app);
+    let effects = key(&mut app, Key::char('m'));
+    assert!(
+        matches!(&effects[..], [Effect::Search { params, .. }] if params.mode == crate::retrieve::Mode::Vector)
+    );
+    let effects = key(&mut app, Key::char('+'));
+    assert!(matches!(&effects[..], [Effect::Search { params, .. }] if params.k == 15));
+    let effects = key(&mut app, Key::char(']'));
+    assert!(matches!(&effects[..], [Effect::Search { params, .. }] if params.rrf_k == 70.0));
+    let effects = key(&mut app, Key::char('<'));
+    assert!(matches!(&effects[..], [Effect::Search { params, .. }] if params.candidates == 50));
+    key(&mut app, Key::plain(KeyCode::Tab));
+    assert_eq!(app.inspector.pane, Pane::Vector);
+}
+
+#[test]
+fn why_not_asks_for_a_target_and_needs_a_query() {
+    let mut app = with_documents();
+    key(&mut app, Key::char('2'));
+    esc(&mut app);
+    key(&mut app, Key::char('w'));
+    assert!(app.overlay.is_none());
+    assert!(toast_texts(&app)
+        .iter()
+        .any(|t| t.contains("run a query first")));
+    key(&mut app, Key::char('i'));
+    keys(&mut app, "gpu");
+    let id = request_id(&enter(&mut app));
+    app.update(Msg::reply(Reply::Search {
+        id,
+        result: Ok(fixtures::search_result("gpu")),
+    }));
+    key(&mut app, Key::char('w'));
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Prompt {
+            kind: PromptKind::WhyNot,
+            ..
+        })
+    ));
+    keys(&mut app, "faq/quotas.md");
+    let effects = enter(&mut app);
+    assert!(
+        matches!(&effects[..], [Effect::WhyNot { target, query, .. }] if target == "faq/quotas.md" && query == "gpu")
+    );
+    assert_eq!(app.inspector.why, Loadable::Loading);
+}
+
+#[test]
+fn opening_a_hit_shows_its_document_in_the_corpus_screen() {
+    let mut app = with_documents();
+    key(&mut app, Key::char('2'));
+    keys(&mut app, "gpu");
+    let id = request_id(&enter(&mut app));
+    app.update(Msg::reply(Reply::Search {
+        id,
+        result: Ok(fixtures::search_result("gpu")),
+    }));
+    key(&mut app, Key::char('j'));
+    let effects = enter(&mut app);
+    assert!(matches!(
+        effects[..],
+        [Effect::LoadDocument { document_id: 2, .. }]
+    ));
+    assert_eq!(
+        (app.screen, app.corpus.view),
+        (Screen::Corpus, CorpusView::Document)
+    );
+}
+
+#[test]
+fn palette_runs_commands_and_rejects_unknown_ones() {
+    let mut app = with_documents();
+    key(&mut app, Key::char(':'));
+    keys(&mut app, "hist");
+    let effects = enter(&mut app);
+    assert!(
+        matches!(&effects[..], [Effect::LoadHistogram { collection, .. }] if collection == "handbook")
+    );
+    assert_eq!(app.corpus.view, CorpusView::Histogram);
+    key(&mut app, Key::char(':'));
+    keys(&mut app, "fly away");
+    let effects = enter(&mut app);
+    assert!(effects.is_empty());
+    assert!(toast_texts(&app)
+        .iter()
+        .any(|t| t.contains("unknown command `:fly`")));
+    key(&mut app, Key::char(':'));
+    keys(&mut app, "theme light");
+    assert_eq!(
+        enter(&mut app),
+        vec![Effect::SetTheme {
+            name: "light".into()
+        }]
+    );
+    key(&mut app, Key::char(':'));
+    keys(&mut app, "dupes 0.9");
+    let effects = enter(&mut app);
+    assert!(
+        matches!(&effects[..], [Effect::FindDupes { threshold, .. }] if (*threshold - 0.9).abs() < 1e-6)
+    );
+}
+
+#[test]
+fn help_opens_and_any_key_closes_it_and_q_quits() {
+    let mut app = with_documents();
+    key(&mut app, Key::char('?'));
+    assert!(matches!(app.overlay, Some(Overlay::Help { scroll: 0 })));
+    key(&mut app, Key::char('j'));
+    assert!(matches!(app.overlay, Some(Overlay::Help { scroll: 1 })));
+    key(&mut app, Key::char('x'));
+    assert!(app.overlay.is_none());
+    assert!(!app.quit);
+    key(&mut app, Key::char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn resize_keeps_the_selection_visible() {
+    let mut app = with_documents();
+    key(&mut app, Key::char('G'));
+    app.update(Msg::Resize {
+        width: 80,
+        height: 9,
+    });
+    let page = app.page();
+    let c = app.corpus.doc_cursor;
+    assert!(
+        c.selected >= c.offset && c.selected < c.offset + page,
+        "{c:?} page {page}"
+    );
+}

@@ -1,0 +1,143 @@
+//! Views: pure functions of the state and the theme. No I/O, no state changes; styles come
+//! from the theme by semantic name.
+
+mod corpus;
+mod inspector;
+mod overlay;
+pub mod text;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::state::{App, Engine, Screen};
+use super::theme::Theme;
+
+pub fn render(app: &App, theme: &Theme, frame: &mut Frame) {
+    let area = frame.area();
+    frame.render_widget(Block::default().style(theme.style("text")), area);
+    let [tabs, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_tabs(app, theme, frame, tabs);
+    match app.screen {
+        Screen::Corpus => corpus::render(app, theme, frame, body),
+        Screen::Inspector => inspector::render(app, theme, frame, body),
+    }
+    render_status(app, theme, frame, status);
+    overlay::render(app, theme, frame, body);
+    render_toasts(app, theme, frame, body);
+}
+
+fn render_tabs(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let mut spans = vec![Span::styled(" lmdeck ", theme.style("title"))];
+    for (n, name, screen) in [
+        (1, "Corpus", Screen::Corpus),
+        (2, "Inspector", Screen::Inspector),
+    ] {
+        let style = if app.screen == screen {
+            theme.style("tab.active").patch(theme.style("selection"))
+        } else {
+            theme.style("tab")
+        };
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(format!(" {n} {name} "), style));
+    }
+    spans.push(Span::styled(
+        "   ? help  : commands  q quit",
+        theme.style("text.dim"),
+    ));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let base = theme.style("status");
+    let engine = match &app.status.engine {
+        Engine::Loading => {
+            Span::styled("model loading…", theme.style("status.running").patch(base))
+        }
+        Engine::Ready { provider } => Span::styled(provider.clone(), base),
+        Engine::Failed(_) => Span::styled(
+            "model failed (keyword search only)",
+            theme.style("status.error").patch(base),
+        ),
+    };
+    let mut spans = vec![
+        Span::styled(format!(" db {} ", app.status.db), base),
+        Span::styled("│ ", base),
+        Span::styled(
+            format!("collection {} ", app.collection().unwrap_or("-")),
+            base,
+        ),
+        Span::styled("│ ", base),
+        Span::styled(format!("{} on ", app.status.model), base),
+        engine,
+    ];
+    if let Some((collection, done, total)) = &app.status.sync {
+        let progress = if *total > 0 {
+            format!("{done}/{total} docs")
+        } else {
+            "planning".into()
+        };
+        spans.push(Span::styled(
+            format!(" │ syncing {collection}: {progress}"),
+            theme.style("status.running").patch(base),
+        ));
+    }
+    if !app.pending_keys.is_empty() {
+        spans.push(Span::styled(
+            format!(" │ {}…", super::key::chord_label(&app.pending_keys)),
+            base,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
+}
+
+fn render_toasts(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
+    let width = (body.width / 2).max(30).min(body.width);
+    let mut y = body.y;
+    for toast in app.toasts.iter().rev() {
+        let style = theme.style(if toast.error {
+            "toast.error"
+        } else {
+            "toast.info"
+        });
+        let lines = text::wrap(&toast.text, width.saturating_sub(2) as usize);
+        let height = (lines.len() as u16).min(4);
+        if y + height > body.y + body.height {
+            break;
+        }
+        let area = Rect::new(body.x + body.width - width, y, width, height);
+        frame.render_widget(Clear, area);
+        let text: Vec<Line> = lines
+            .into_iter()
+            .map(|l| Line::from(format!(" {l}")))
+            .collect();
+        frame.render_widget(
+            Paragraph::new(text).style(style).wrap(Wrap { trim: false }),
+            area,
+        );
+        y += height;
+    }
+}
+
+/// A bordered block whose border shows focus.
+pub(super) fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(if focused { "border.focused" } else { "border" }))
+        .title(Span::styled(format!(" {title} "), theme.style("title")))
+}
+
+/// A message in the middle of an empty pane (loading, empty, failed).
+pub(super) fn notice(frame: &mut Frame, area: Rect, text: &str, style: ratatui::style::Style) {
+    let lines: Vec<Line> = text.lines().map(|l| Line::from(l.to_string())).collect();
+    frame.render_widget(
+        Paragraph::new(lines).style(style).wrap(Wrap { trim: true }),
+        area,
+    );
+}

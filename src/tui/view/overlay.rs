@@ -1,0 +1,167 @@
+//! Overlays drawn over the body: help, the command palette, confirmations and prompts.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::block;
+use crate::tui::action::{Scope, REGISTRY};
+use crate::tui::key::chord_label;
+use crate::tui::state::{App, Confirm, Overlay, PromptKind, Screen};
+use crate::tui::theme::Theme;
+
+pub fn render(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
+    let Some(overlay) = &app.overlay else { return };
+    match overlay {
+        Overlay::Help { scroll } => help(app, *scroll, theme, frame, body),
+        Overlay::Palette(p) => {
+            let area = centered(body, 70, 16);
+            frame.render_widget(Clear, area);
+            let b = block(
+                "Command  (Tab/↑↓ choose · Enter run · Esc close)",
+                true,
+                theme,
+            );
+            let inner = b.inner(area);
+            frame.render_widget(b, area);
+            let mut lines = vec![Line::from(vec![
+                Span::styled(":", theme.style("title")),
+                Span::raw(p.input.text.clone()),
+                Span::styled("█", theme.style("text.dim")),
+            ])];
+            for (i, spec) in p
+                .candidates()
+                .iter()
+                .take(inner.height.saturating_sub(1) as usize)
+                .enumerate()
+            {
+                let arg = spec.arg.map_or(String::new(), |a| format!(" {a}"));
+                let style = if i == p.selected {
+                    theme.style("selection")
+                } else {
+                    theme.style("text")
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{:<18}", format!("{}{arg}", spec.name)), style),
+                    Span::styled(format!(" {}", spec.desc), theme.style("text.dim")),
+                ]));
+            }
+            frame.render_widget(Paragraph::new(lines), inner);
+        }
+        Overlay::Confirm(confirm) => {
+            let (title, lines) = match confirm {
+                Confirm::Delete { label, .. } => (
+                    "Delete document?",
+                    vec![
+                        format!("Delete {label} with its chunks and vectors?"),
+                        String::new(),
+                        "y / Enter: delete   n / Esc: keep".into(),
+                    ],
+                ),
+                Confirm::Sync { collection, lines } => {
+                    let mut l = vec![
+                        format!("Sync `{collection}` from its folders. Dry run:"),
+                        String::new(),
+                    ];
+                    l.extend(lines.iter().cloned());
+                    l.push(String::new());
+                    l.push("y / Enter: apply   n / Esc: cancel".into());
+                    ("Sync: what would change", l)
+                }
+            };
+            let area = centered(body, 80, (lines.len() as u16 + 2).min(body.height));
+            frame.render_widget(Clear, area);
+            let b = block(title, true, theme);
+            let inner = b.inner(area);
+            frame.render_widget(b, area);
+            let text: Vec<Line> = lines.into_iter().map(Line::from).collect();
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), inner);
+        }
+        Overlay::Prompt { kind, input } => {
+            let (title, hint) = match kind {
+                PromptKind::Tag => ("Add tag", "tag name"),
+                PromptKind::Untag => ("Remove tag", "tag name"),
+                PromptKind::WhyNot => ("Why not?", "document id, source path, or chunk:ID"),
+                PromptKind::Threshold => ("Near duplicates", "cosine similarity threshold, 0..1"),
+            };
+            let area = centered(body, 60, 4);
+            frame.render_widget(Clear, area);
+            let b = block(title, true, theme);
+            let inner = b.inner(area);
+            frame.render_widget(b, area);
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::from(vec![
+                        Span::raw(input.text.clone()),
+                        Span::styled("█", theme.style("text.dim")),
+                    ]),
+                    Line::from(Span::styled(
+                        format!("{hint} · Enter ok · Esc cancel"),
+                        theme.style("text.dim"),
+                    )),
+                ]),
+                inner,
+            );
+        }
+    }
+}
+
+/// The keys of the current screen's scopes, from the registry and the live keymap (so user
+/// overrides show, marked `*`).
+fn help(app: &App, scroll: usize, theme: &Theme, frame: &mut Frame, body: Rect) {
+    let area = centered(body, 90, body.height.saturating_sub(2));
+    frame.render_widget(Clear, area);
+    let screen_scope = match app.screen {
+        Screen::Corpus => Scope::Corpus,
+        Screen::Inspector => Scope::Inspector,
+    };
+    let b = block(
+        "Keys  (j/k scroll · any other key closes · * = from your keymap.toml)",
+        true,
+        theme,
+    );
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let mut lines = Vec::new();
+    for scope in [screen_scope, Scope::List, Scope::Global] {
+        lines.push(Line::from(Span::styled(
+            format!("{}:", scope.name()),
+            theme.style("title"),
+        )));
+        for spec in REGISTRY.iter().filter(|s| s.scope == scope) {
+            let bindings = app.keymap.keys_for(spec.action);
+            let keys = if bindings.is_empty() {
+                format!(":{}", spec.name)
+            } else {
+                bindings
+                    .iter()
+                    .map(|b| format!("{}{}", chord_label(&b.keys), if b.user { "*" } else { "" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let desc = bindings
+                .first()
+                .map_or(spec.desc.to_string(), |b| b.desc.clone());
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<20}"), theme.style("score.fused")),
+                Span::raw(format!(" {desc}")),
+                Span::styled(format!("  (:{})", spec.name), theme.style("text.dim")),
+            ]));
+        }
+        lines.push(Line::default());
+    }
+    let [text] = Layout::vertical([Constraint::Min(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), text);
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}

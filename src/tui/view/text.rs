@@ -1,0 +1,98 @@
+//! Text helpers for views: wrapping and query-term highlighting.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// Greedy word wrap to `width` columns (characters), keeping paragraph breaks.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out = Vec::new();
+    for para in text.lines() {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let needed =
+                line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+            if needed > width && !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// Wrapped lines of `text` with words matching a query term (same Porter stem, as the keyword
+/// stage matches them) in the highlight style.
+pub fn highlighted(
+    text: &str,
+    terms: &[String],
+    width: usize,
+    base: Style,
+    hit: Style,
+) -> Vec<Line<'static>> {
+    let stemmer = Stemmer::create(Algorithm::English);
+    let stems: Vec<String> = terms
+        .iter()
+        .map(|t| stemmer.stem(&t.to_lowercase()).into_owned())
+        .collect();
+    wrap(text, width)
+        .into_iter()
+        .map(|line| {
+            let mut spans = Vec::new();
+            for (i, word) in line.split(' ').enumerate() {
+                if i > 0 {
+                    spans.push(Span::styled(" ", base));
+                }
+                let core: String = word
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .collect::<String>()
+                    .to_lowercase();
+                let matched = !core.is_empty() && stems.iter().any(|s| *s == stemmer.stem(&core));
+                spans.push(Span::styled(
+                    word.to_string(),
+                    if matched { hit } else { base },
+                ));
+            }
+            Line::from(spans)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_word_boundaries() {
+        assert_eq!(
+            wrap("one two three four", 9),
+            vec!["one two", "three", "four"]
+        );
+        assert_eq!(wrap("a\n\nb", 10), vec!["a", "", "b"]);
+    }
+
+    #[test]
+    fn highlights_words_sharing_a_stem() {
+        let hit = Style::default().bg(ratatui::style::Color::Yellow);
+        let lines = highlighted(
+            "Draining nodes, drained.",
+            &["drain".into()],
+            80,
+            Style::default(),
+            hit,
+        );
+        let marked: Vec<&str> = lines[0]
+            .spans
+            .iter()
+            .filter(|s| s.style == hit)
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert_eq!(marked, vec!["Draining", "drained."]);
+    }
+}
