@@ -17,7 +17,7 @@ use crate::tui::theme::Theme;
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let ins = &app.inspector;
     let [query_area, lists_area, detail_area] = Layout::vertical([
-        Constraint::Length(4),
+        Constraint::Length(5),
         Constraint::Percentage(45),
         Constraint::Min(6),
     ])
@@ -74,21 +74,25 @@ fn query_box(ins: &Inspector, theme: &Theme, frame: &mut Frame, area: Rect) {
         ));
     }
     let p = ins.params;
-    let mut params = format!(
+    let params = format!(
         "mode {} (m) · k {} (+/-) · candidates {} (</>) · rrf_k {} ([/]) · w why not?",
         p.mode, p.k, p.candidates, p.rrf_k
     );
-    if let Some(r) = ins.result.ready() {
-        let t = &r.timings;
-        params.push_str(&format!(
-            "   embed {:.1} · vector {:.1} · keyword {:.1} · fuse {:.1} · total {:.1} ms",
-            t.embed_ms, t.vector_ms, t.keyword_ms, t.fuse_ms, t.total_ms
-        ));
-    }
+    let timings = match ins.result.ready() {
+        Some(r) => {
+            let t = &r.timings;
+            format!(
+                "embed {:.1} ms · vector {:.1} ms · keyword {:.1} ms · fuse {:.1} ms · total {:.1} ms · {} vector and {} keyword candidates",
+                t.embed_ms, t.vector_ms, t.keyword_ms, t.fuse_ms, t.total_ms, r.vector_candidates, r.keyword_candidates
+            )
+        }
+        None => String::new(),
+    };
     frame.render_widget(
         Paragraph::new(vec![
             Line::from(query),
             Line::from(Span::styled(params, theme.style("text.dim"))),
+            Line::from(Span::styled(timings, theme.style("text.dim"))),
         ]),
         inner,
     );

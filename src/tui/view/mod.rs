@@ -4,6 +4,8 @@
 mod corpus;
 mod inspector;
 mod overlay;
+#[cfg(test)]
+mod tests;
 pub mod text;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -57,12 +59,10 @@ fn render_tabs(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 fn render_status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let base = theme.style("status");
     let engine = match &app.status.engine {
-        Engine::Loading => {
-            Span::styled("model loading…", theme.style("status.running").patch(base))
-        }
+        Engine::Loading => Span::styled("loading…", theme.style("status.running").patch(base)),
         Engine::Ready { provider } => Span::styled(provider.clone(), base),
         Engine::Failed(_) => Span::styled(
-            "model failed (keyword search only)",
+            "failed to load (keyword search only)",
             theme.style("status.error").patch(base),
         ),
     };
@@ -74,7 +74,7 @@ fn render_status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             base,
         ),
         Span::styled("│ ", base),
-        Span::styled(format!("{} on ", app.status.model), base),
+        Span::styled(format!("model {}: ", app.status.model), base),
         engine,
     ];
     if let Some((collection, done, total)) = &app.status.sync {
