@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== tools (tmux drives the console in the end-to-end tests)"
+if ! command -v tmux >/dev/null; then
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq tmux
+fi
 echo "== fmt"
 cargo fmt --check
 echo "== clippy"

@@ -38,12 +38,16 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the console (the same as running lmdeck with no command).
+    Console(ConsoleArgs),
     /// Install the pinned ONNX Runtime and the default embedding model (idempotent).
     Setup(SetupArgs),
     /// Ingest files and folders into a collection (incremental).
     Ingest(IngestArgs),
     /// Search a collection; every result carries its retrieval trace.
     Search(SearchArgs),
+    /// Why not? Where a document or chunk fell out of a query's results, stage by stage.
+    Why(WhyArgs),
     /// Evaluate retrieval quality.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -81,6 +85,13 @@ pub struct JsonFlag {
 }
 
 #[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// Open on this collection's documents.
+    #[arg(long, short)]
+    pub collection: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct SetupArgs {
     /// Install from pre-downloaded wheels in this folder instead of PyPI.
     #[arg(long)]
@@ -114,6 +125,15 @@ pub struct SearchArgs {
     pub query: String,
     #[arg(long, short, default_value = "default")]
     pub collection: String,
+    #[command(flatten)]
+    pub rank: RankOpts,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Retrieval parameters a command may override.
+#[derive(Debug, Args)]
+pub struct RankOpts {
     /// Results to return (search.k).
     #[arg(long, short)]
     pub k: Option<usize>,
@@ -126,6 +146,19 @@ pub struct SearchArgs {
     /// Fusion constant (search.rrf_k).
     #[arg(long)]
     pub rrf_k: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The query that did not return the target.
+    #[arg(allow_hyphen_values = true)]
+    pub query: String,
+    /// Document id, source path (relative to its folder is enough) or chunk:ID.
+    pub target: String,
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+    #[command(flatten)]
+    pub rank: RankOpts,
     #[arg(long)]
     pub json: bool,
 }

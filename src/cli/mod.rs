@@ -21,7 +21,7 @@ use args::Command;
 /// Runs one command; no subcommand opens the console.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let Some(command) = cli.command else {
-        return crate::tui::run(Context::new(&cli.global)?);
+        return crate::tui::run(Context::new(&cli.global)?, None);
     };
     if let Command::Config(cmd) = &command {
         // Config commands must work even when the config itself is broken: load it inside.
@@ -29,9 +29,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let ctx = Context::new(&cli.global)?;
     match command {
+        Command::Console(a) => crate::tui::run(ctx, a.collection.as_deref()),
         Command::Setup(a) => setup::run(&ctx, &a),
         Command::Ingest(a) => ingest::run(&ctx, &a),
         Command::Search(a) => search::run(&ctx, &a),
+        Command::Why(a) => search::why(&ctx, &a),
         Command::Eval(args::EvalCommand::Retrieval(a)) => eval::run(&ctx, &a),
         Command::Doctor(a) => doctor::run(&ctx, a.json),
         Command::Collections(a) => docs::collections(&ctx, a.json),

@@ -1,29 +1,64 @@
 //! `lmdeck search "query"`: a readable table with traces, or stable JSON.
 
-use super::args::SearchArgs;
+use super::args::{RankOpts, SearchArgs, WhyArgs};
 use super::Context;
 use crate::embed::Embedder;
 use crate::retrieve::{self, Mode, SearchResult};
 use crate::util::{one_line, truncate_chars};
 
-pub fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<()> {
+/// The configured parameters with the command's overrides.
+fn params(ctx: &Context, opts: &RankOpts) -> anyhow::Result<retrieve::SearchParams> {
     let mut params = ctx.search_params()?;
-    if let Some(k) = args.k {
+    if let Some(k) = opts.k {
         params.k = k.max(1);
     }
-    if let Some(mode) = &args.mode {
+    if let Some(mode) = &opts.mode {
         params.mode = mode.parse()?;
     }
-    if let Some(c) = args.candidates {
+    if let Some(c) = opts.candidates {
         params.candidates = c.max(1);
     }
-    if let Some(r) = args.rrf_k {
+    if let Some(r) = opts.rrf_k {
         anyhow::ensure!(
             r > 0.0 && r.is_finite(),
             "--rrf-k must be a positive number, got {r}"
         );
         params.rrf_k = r;
     }
+    Ok(params)
+}
+
+/// `lmdeck why QUERY TARGET`: the stage and rank at which each chunk of the target fell out.
+pub fn why(ctx: &Context, args: &WhyArgs) -> anyhow::Result<()> {
+    let params = params(ctx, &args.rank)?;
+    let store = ctx.open_store()?;
+    crate::store::collections::get(store.conn(), &args.collection)?;
+    let embedder = if params.mode.uses_vectors() {
+        Some(ctx.embedder()?)
+    } else {
+        None
+    };
+    let report = retrieve::why::why_not(
+        &store,
+        embedder.as_ref().map(|e| e as &dyn Embedder),
+        &args.collection,
+        &args.query,
+        &args.target,
+        &params,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("{}: {}", report.source_path, report.summary);
+    for f in &report.chunks {
+        println!("  chunk {} #{}: {}", f.chunk_id, f.ordinal, f.verdict);
+    }
+    Ok(())
+}
+
+pub fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<()> {
+    let params = params(ctx, &args.rank)?;
     let store = ctx.open_store()?;
     // Fail on a missing collection before paying for the model.
     crate::store::collections::get(store.conn(), &args.collection)?;

@@ -87,8 +87,9 @@ impl Shell {
         &mut self,
         terminal: &mut Terminal<B>,
         input: Receiver<Msg>,
+        collection: Option<&str>,
     ) -> std::io::Result<()> {
-        let start = self.app.start();
+        let start = self.app.start(collection);
         self.execute(start);
         let mut last_draw: Option<Instant> = None;
         loop {

@@ -22,9 +22,10 @@ use keymap::Keymap;
 use state::App;
 use theme::Theme;
 
-/// Opens the console on the configured database and returns when the user quits. The
-/// terminal is restored on every way out, panics included.
-pub fn run(ctx: Context) -> anyhow::Result<()> {
+/// Opens the console on the configured database (on `collection`'s documents when given)
+/// and returns when the user quits. The terminal is restored on every way out, panics
+/// included.
+pub fn run(ctx: Context, collection: Option<&str>) -> anyhow::Result<()> {
     let ctx = Arc::new(ctx);
     let config = ctx.config().clone();
     let user_themes = ctx.paths.config_dir.join("themes");
@@ -72,7 +73,7 @@ pub fn run(ctx: Context) -> anyhow::Result<()> {
     let mut shell = app::Shell::new(app, theme, jobs_tx, msg_rx);
     shell.user_themes = Some(user_themes);
     shell.no_color = no_color;
-    let result = shell.run(&mut terminal, input);
+    let result = shell.run(&mut terminal, input, collection);
     ratatui::restore();
     Ok(result?)
 }

@@ -277,7 +277,7 @@ impl Inspector {
                 self.params.rrf_k = if action == Action::RaiseRrfK {
                     r + 10.0
                 } else {
-                    (r - 10.0).max(0.0)
+                    (r - 10.0).max(1.0)
                 };
                 return self.rerun(id, collection);
             }

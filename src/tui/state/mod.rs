@@ -160,10 +160,16 @@ impl App {
         }
     }
 
-    /// The first effects: load the collection list.
-    pub fn start(&mut self) -> Vec<Effect> {
+    /// The first effects: load the collection list and, when the console was opened on a
+    /// collection, its documents.
+    pub fn start(&mut self, collection: Option<&str>) -> Vec<Effect> {
         let id = self.request_id();
-        self.corpus.start_collections(id)
+        let mut effects = self.corpus.start_collections(id);
+        if let Some(name) = collection {
+            let id = self.request_id();
+            effects.extend(self.corpus.open_collection(name, id));
+        }
+        effects
     }
 
     pub fn request_id(&mut self) -> u64 {

@@ -46,7 +46,7 @@ fn request_id(effects: &[Effect]) -> u64 {
 /// the first row is document 4 (faq/quotas.md).
 fn with_documents() -> App {
     let mut app = fixtures::app();
-    let start = app.start();
+    let start = app.start(None);
     let id = request_id(&start);
     app.update(Msg::reply(Reply::Collections {
         id,
@@ -71,7 +71,7 @@ fn toast_texts(app: &App) -> Vec<String> {
 #[test]
 fn start_loads_collections_and_the_first_becomes_active() {
     let mut app = fixtures::app();
-    let effects = app.start();
+    let effects = app.start(None);
     assert!(matches!(effects[..], [Effect::LoadCollections { .. }]));
     assert_eq!(app.corpus.collections, Loadable::Loading);
     let id = request_id(&effects);
@@ -84,9 +84,21 @@ fn start_loads_collections_and_the_first_becomes_active() {
 }
 
 #[test]
+fn opening_on_a_collection_loads_its_documents() {
+    let mut app = fixtures::app();
+    let effects = app.start(Some("sample"));
+    assert!(matches!(effects[0], Effect::LoadCollections { .. }));
+    assert!(
+        matches!(&effects[1], Effect::LoadDocuments { collection, .. } if collection == "sample")
+    );
+    assert_eq!(app.collection(), Some("sample"));
+    assert_eq!(app.corpus.view, CorpusView::Documents);
+}
+
+#[test]
 fn stale_replies_are_dropped() {
     let mut app = fixtures::app();
-    let first = request_id(&app.start());
+    let first = request_id(&app.start(None));
     let second = request_id(&app.corpus.start_collections(first + 100));
     app.update(Msg::reply(Reply::Collections {
         id: first,
