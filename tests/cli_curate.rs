@@ -10,8 +10,14 @@ fn sync_dry_run_shows_the_diff_and_writes_nothing_then_applies_it() {
     let env = Env::new();
     let docs = write_corpus(&env);
     env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
-    env.write("docs/new.md", "# New page\n\nFresh content about quota requests.\n");
-    env.write("docs/gpu-drain.md", "# Draining GPU nodes\n\nUse `nodectl drain --grace 600` now.\n");
+    env.write(
+        "docs/new.md",
+        "# New page\n\nFresh content about quota requests.\n",
+    );
+    env.write(
+        "docs/gpu-drain.md",
+        "# Draining GPU nodes\n\nUse `nodectl drain --grace 600` now.\n",
+    );
     std::fs::remove_file(env.path("docs/password.txt")).unwrap();
     let before = env.sql_count("SELECT count(*) FROM documents");
 
@@ -22,15 +28,28 @@ fn sync_dry_run_shows_the_diff_and_writes_nothing_then_applies_it() {
     let removed = plan["removed"].as_array().unwrap();
     assert_eq!(removed.len(), 1);
     assert!(removed[0].as_str().unwrap().ends_with("password.txt"));
-    assert_eq!(env.sql_count("SELECT count(*) FROM documents"), before, "a dry run writes nothing");
+    assert_eq!(
+        env.sql_count("SELECT count(*) FROM documents"),
+        before,
+        "a dry run writes nothing"
+    );
 
     let done = env.json(&["sync", "-c", "kb", "--json"]);
     assert_eq!(done["added"], 1);
     assert_eq!(done["pruned"], true);
-    assert_eq!(env.sql_count("SELECT count(*) FROM documents WHERE source_path LIKE '%password.txt'"), 0);
-    assert_eq!(env.sql_count("SELECT count(*) FROM documents WHERE source_path LIKE '%new.md'"), 1);
+    assert_eq!(
+        env.sql_count("SELECT count(*) FROM documents WHERE source_path LIKE '%password.txt'"),
+        0
+    );
+    assert_eq!(
+        env.sql_count("SELECT count(*) FROM documents WHERE source_path LIKE '%new.md'"),
+        1
+    );
     let again = env.json(&["sync", "-c", "kb", "--dry-run", "--json"]);
-    assert_eq!((again["added"].as_u64(), again["modified"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (again["added"].as_u64(), again["modified"].as_u64()),
+        (Some(0), Some(0))
+    );
 }
 
 #[test]
@@ -43,11 +62,18 @@ fn sync_of_an_unknown_collection_is_a_clear_error() {
 #[test]
 fn near_duplicates_are_found_and_bad_thresholds_refused() {
     let env = Env::new();
-    let text = "The cluster scheduler restarts every night at two in the morning for log rotation and \
+    let text =
+        "The cluster scheduler restarts every night at two in the morning for log rotation and \
                 configuration reloads; jobs submitted during the restart wait in the queue.";
     env.write("d/a.md", format!("# Scheduler\n\n{text}\n"));
-    env.write("d/b.md", format!("# Scheduler notes\n\n{text} Nothing is lost.\n"));
-    env.write("d/c.md", "# Lunch\n\nThe cafeteria serves soup on Mondays.\n");
+    env.write(
+        "d/b.md",
+        format!("# Scheduler notes\n\n{text} Nothing is lost.\n"),
+    );
+    env.write(
+        "d/c.md",
+        "# Lunch\n\nThe cafeteria serves soup on Mondays.\n",
+    );
     env.ok(&["ingest", env.path("d").to_str().unwrap(), "-c", "dup"]);
     let report = env.json(&["dupes", "-c", "dup", "--threshold", "0.9", "--json"]);
     let pairs = report["pairs"].as_array().unwrap();
@@ -72,8 +98,15 @@ fn histogram_counts_every_chunk() {
     env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
     let chunks = env.sql_count("SELECT count(*) FROM chunks");
     let out = env.ok(&["histogram", "-c", "kb", "--buckets", "4"]);
-    assert!(out.starts_with(&format!("{chunks} chunks, tokens min ")), "{out}");
-    let counted: i64 = out.lines().skip(1).map(|l| l.split_whitespace().nth(1).unwrap().parse::<i64>().unwrap()).sum();
+    assert!(
+        out.starts_with(&format!("{chunks} chunks, tokens min ")),
+        "{out}"
+    );
+    let counted: i64 = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse::<i64>().unwrap())
+        .sum();
     assert_eq!(counted, chunks);
 }
 
@@ -84,16 +117,54 @@ fn why_not_explains_an_excluded_document_and_a_missing_one() {
     env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
     // Relative paths name documents in every command.
     env.ok(&["docs", "exclude", "gpu-drain.md", "-c", "kb"]);
-    let report = env.json(&["why", "drain the gpu node", "gpu-drain.md", "-c", "kb", "--json"]);
-    assert!(report["summary"].as_str().unwrap().contains("the document is excluded"), "{report}");
+    let report = env.json(&[
+        "why",
+        "drain the gpu node",
+        "gpu-drain.md",
+        "-c",
+        "kb",
+        "--json",
+    ]);
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .contains("the document is excluded"),
+        "{report}"
+    );
 
     env.ok(&["docs", "include", "gpu-drain.md", "-c", "kb"]);
-    let report = env.json(&["why", "drain the gpu node", "gpu-drain.md", "-c", "kb", "--json"]);
-    assert!(report["summary"].as_str().unwrap().contains("returned at rank 1"), "{report}");
+    let report = env.json(&[
+        "why",
+        "drain the gpu node",
+        "gpu-drain.md",
+        "-c",
+        "kb",
+        "--json",
+    ]);
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .contains("returned at rank 1"),
+        "{report}"
+    );
 
-    let report = env.json(&["why", "drain the gpu node", "billing.html", "-c", "kb", "--k", "1", "--json"]);
+    let report = env.json(&[
+        "why",
+        "drain the gpu node",
+        "billing.html",
+        "-c",
+        "kb",
+        "--k",
+        "1",
+        "--json",
+    ]);
     let summary = report["summary"].as_str().unwrap();
-    assert!(summary.contains("below k = 1") || summary.contains("cut before fusion"), "{summary}");
+    assert!(
+        summary.contains("below k = 1") || summary.contains("cut before fusion"),
+        "{summary}"
+    );
     assert!(report["chunks"][0]["vector_rank"].as_u64().unwrap() > 1);
 
     let err = env.fails(&["why", "drain", "nothing-here.md", "-c", "kb"]);
@@ -107,7 +178,10 @@ fn tags_by_relative_path_and_ambiguous_suffixes() {
     env.write("t/b/readme.md", "# B\n\nSecond readme.\n");
     env.ok(&["ingest", env.path("t").to_str().unwrap(), "-c", "t"]);
     env.ok(&["docs", "tag", "a/readme.md", "team-a", "-c", "t"]);
-    assert_eq!(env.sql_count("SELECT count(*) FROM document_tags WHERE tag = 'team-a'"), 1);
+    assert_eq!(
+        env.sql_count("SELECT count(*) FROM document_tags WHERE tag = 'team-a'"),
+        1
+    );
     let err = env.fails(&["docs", "tag", "readme.md", "x", "-c", "t"]);
     assert!(err.contains("several documents end with it"), "{err}");
     let err = env.fails(&["docs", "tag", "a/readme.md", "  ", "-c", "t"]);

@@ -1,5 +1,6 @@
 //! Benchmarks behind `lmdeck bench`: they print figures and ratios, they never assert timings.
 
+pub mod console;
 pub mod embed;
 pub mod recall;
 pub mod search;
@@ -10,6 +11,7 @@ use crate::cli::Context;
 
 pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Console(a) => console::run(ctx, &a),
         BenchCommand::Embed(a) => embed::run(ctx, &a),
         BenchCommand::Search(a) => search::run(ctx, &a),
         BenchCommand::Recall(a) => recall::run(ctx, &a),

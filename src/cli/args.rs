@@ -286,12 +286,24 @@ pub struct ReembedArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Console frame cost with a large documents table (virtualised vs every row).
+    Console(BenchConsoleArgs),
     /// Embedding throughput on a BEIR corpus (compare with scripts/bench.sh for the Python baseline).
     Embed(BenchEmbedArgs),
     /// Search latency and vector recall@10 at several collection sizes (synthetic vectors).
     Search(BenchSearchArgs),
     /// Vector-stage recall@10 against exact search on an ingested collection.
     Recall(BenchRecallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchConsoleArgs {
+    /// Documents in the synthetic collection.
+    #[arg(long, default_value_t = 100_000)]
+    pub docs: usize,
+    /// Frames timed.
+    #[arg(long, default_value_t = 300)]
+    pub frames: usize,
 }
 
 #[derive(Debug, Args)]
