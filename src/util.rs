@@ -86,6 +86,20 @@ mod tests {
     }
 }
 
+/// A TOML error on one line, "TOML parse error at line 3, column 27: invalid inline table":
+/// the source excerpt and caret lines are dropped (a toast or log line has no room for them).
+pub fn toml_error_line(message: &str) -> String {
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    match (lines.first(), lines.last()) {
+        (Some(first), Some(last)) if lines.len() > 1 => format!("{first}: {last}"),
+        _ => message.trim().to_string(),
+    }
+}
+
 /// `2026-11-28 20:19 UTC` from Unix seconds (civil-from-days, proleptic Gregorian).
 pub fn format_unix(secs: i64) -> String {
     let days = secs.div_euclid(86_400);

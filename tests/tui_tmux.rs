@@ -218,6 +218,10 @@ fn broken_keymap_and_theme_are_reported_and_defaults_used() {
         "confdir/keymap.toml",
         "[[keys]]\non = [\"j\"]\nrun = \"down\"\n\n[[keys]]\non = [\"z\"]\nrun = \"teleport\"\n",
     );
+    env.write(
+        "confdir/themes/neon.toml",
+        "name = \"neon\"\n[styles]\n\"text\" = { fg = \"#ffffff\" \n",
+    );
     env.write("config.toml", "[ui]\ntheme = \"neon\"\n");
     let t = Tmux::start(
         &env,

@@ -93,7 +93,8 @@ impl Keymap {
     }
 
     pub fn parse(text: &str) -> Result<Keymap, String> {
-        let file: KeymapFile = toml::from_str(text).map_err(|e| one_line(&e.to_string()))?;
+        let file: KeymapFile =
+            toml::from_str(text).map_err(|e| crate::util::toml_error_line(&e.to_string()))?;
         let mut map = Keymap::default();
         let mut replaced: Vec<Action> = Vec::new();
         for entry in file.keys {
@@ -161,14 +162,6 @@ impl Keymap {
 
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-fn one_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

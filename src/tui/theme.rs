@@ -80,7 +80,7 @@ impl Theme {
             let (origin, text) = source(&current, user_dir)?;
             let file: ThemeFile = toml::from_str(&text).map_err(|e| ThemeError::Parse {
                 file: origin.clone(),
-                message: e.to_string(),
+                message: crate::util::toml_error_line(&e.to_string()),
             })?;
             next = file.inherits.clone();
             chain.push((current, origin, file));

@@ -66,34 +66,35 @@ fn render_status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             theme.style("status.error").patch(base),
         ),
     };
-    let mut spans = vec![
-        Span::styled(format!(" db {} ", app.status.db), base),
-        Span::styled("│ ", base),
-        Span::styled(
-            format!("collection {} ", app.collection().unwrap_or("-")),
-            base,
-        ),
-        Span::styled("│ ", base),
-        Span::styled(format!("model {}: ", app.status.model), base),
-        engine,
-    ];
-    if let Some((collection, done, total)) = &app.status.sync {
-        let progress = if *total > 0 {
-            format!("{done}/{total} docs")
-        } else {
-            "planning".into()
-        };
-        spans.push(Span::styled(
-            format!(" │ syncing {collection}: {progress}"),
-            theme.style("status.running").patch(base),
-        ));
-    }
+    // Most urgent first, so a narrow terminal cuts the least useful part (the db path).
+    let mut spans = vec![Span::styled(" ", base)];
     if !app.pending_keys.is_empty() {
         spans.push(Span::styled(
-            format!(" │ {}…", super::key::chord_label(&app.pending_keys)),
+            format!("{}… │ ", super::key::chord_label(&app.pending_keys)),
             base,
         ));
     }
+    if let Some((collection, done, total)) = &app.status.sync {
+        let progress = if *total > 0 {
+            format!("{} {done}/{total} docs", gauge(*done, *total, 20))
+        } else {
+            "starting".into()
+        };
+        spans.push(Span::styled(
+            format!("syncing {collection}: {progress}"),
+            theme.style("status.running").patch(base),
+        ));
+        spans.push(Span::styled(" │ ", base));
+    }
+    spans.extend([
+        Span::styled(
+            format!("collection {} │ ", app.collection().unwrap_or("-")),
+            base,
+        ),
+        Span::styled(format!("model {}: ", app.status.model), base),
+        engine,
+        Span::styled(format!(" │ db {}", app.status.db), base),
+    ]);
     frame.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
 }
 
@@ -107,7 +108,7 @@ fn render_toasts(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
             "toast.info"
         });
         let lines = text::wrap(&toast.text, width.saturating_sub(2) as usize);
-        let height = (lines.len() as u16).min(4);
+        let height = (lines.len() as u16).min(6);
         if y + height > body.y + body.height {
             break;
         }
@@ -123,6 +124,12 @@ fn render_toasts(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
         );
         y += height;
     }
+}
+
+/// A text progress bar: `▕██████░░░░▏`.
+fn gauge(done: u64, total: u64, width: usize) -> String {
+    let filled = ((done.min(total) as f64 / total.max(1) as f64) * width as f64).round() as usize;
+    format!("▕{}{}▏", "█".repeat(filled), "░".repeat(width - filled))
 }
 
 /// A bordered block whose border shows focus.
