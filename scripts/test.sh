@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 echo "== tools (tmux drives the console in the end-to-end tests)"
 if ! command -v tmux >/dev/null; then
-    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo -n"  # never wait for a password
     $sudo apt-get update -qq && $sudo apt-get install -y -qq tmux
 fi
 echo "== fmt"

@@ -87,6 +87,9 @@ pub struct IngestConfig {
     pub max_file_mb: u64,
 }
 
+/// The console theme used when none is configured.
+pub const DEFAULT_THEME: &str = "dark";
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UiConfig {
@@ -124,7 +127,7 @@ impl Config {
             },
             ingest: IngestConfig { max_file_mb: 20 },
             ui: UiConfig {
-                theme: crate::tui::theme::DEFAULT_THEME.into(),
+                theme: DEFAULT_THEME.into(),
             },
         }
     }

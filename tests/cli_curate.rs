@@ -88,7 +88,9 @@ fn near_duplicates_are_found_and_bad_thresholds_refused() {
     assert_eq!(report["pairs"].as_array().unwrap().len(), 0);
 
     let err = env.fails(&["dupes", "-c", "dup", "--threshold", "1.5"]);
-    assert!(err.contains("threshold 1.5 is outside 0..1"), "{err}");
+    assert!(err.contains("threshold 1.5 is outside 0.5..1"), "{err}");
+    let err = env.fails(&["dupes", "-c", "dup", "--threshold", "0.1"]);
+    assert!(err.contains("threshold 0.1 is outside 0.5..1"), "{err}");
 }
 
 #[test]

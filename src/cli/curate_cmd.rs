@@ -80,7 +80,7 @@ pub fn dupes(ctx: &Context, args: &DupesArgs) -> anyhow::Result<()> {
 pub fn histogram(ctx: &Context, args: &HistogramArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     let lengths = curate::histogram::chunk_lengths(store.conn(), &args.collection)?;
-    let h = Histogram::build(&lengths, args.buckets);
+    let h = Histogram::build(&lengths, args.buckets.clamp(1, 200));
     println!(
         "{} chunks, tokens min {} median {} max {}",
         h.total, h.min, h.median, h.max

@@ -21,6 +21,14 @@ use args::Command;
 /// Runs one command; no subcommand opens the console.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let Some(command) = cli.command else {
+        use std::io::IsTerminal;
+        if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+            // Scripts and pipes get the command list, not a screen they cannot use.
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            println!();
+            return Ok(());
+        }
         return crate::tui::run(Context::new(&cli.global)?, None);
     };
     if let Command::Config(cmd) = &command {

@@ -9,6 +9,9 @@ use rusqlite::Connection;
 use super::CurateError;
 use crate::store::{collections, vectors};
 
+/// Below this nearly every pair of chunks in a topical collection would match.
+pub const MIN_THRESHOLD: f32 = 0.5;
+
 /// Chunks compared at most, unless a caller asks otherwise.
 pub const DEFAULT_MAX_CHUNKS: usize = 20_000;
 
@@ -35,7 +38,7 @@ pub fn near_duplicates(
     max_pairs: usize,
     max_chunks: usize,
 ) -> Result<DupReport, CurateError> {
-    if !(0.0..=1.0).contains(&threshold) {
+    if !(MIN_THRESHOLD..=1.0).contains(&threshold) {
         return Err(CurateError::BadThreshold(threshold));
     }
     let coll = collections::get(conn, collection)?;
@@ -49,9 +52,7 @@ pub fn near_duplicates(
     all.sort_by_key(|(id, _)| *id);
     let truncated = all.len() > max_chunks;
     all.truncate(max_chunks);
-    let mut pairs = pairs_above(&all, threshold);
-    pairs.sort_by(|x, y| y.similarity.total_cmp(&x.similarity));
-    pairs.truncate(max_pairs);
+    let pairs = best_pairs_above(&all, threshold, max_pairs);
     Ok(DupReport {
         pairs,
         chunks_compared: all.len(),
@@ -77,21 +78,51 @@ fn excluded_chunks(
     Ok(ids)
 }
 
-fn pairs_above(vectors: &[(i64, Vec<f32>)], threshold: f32) -> Vec<DupPair> {
-    let mut out = Vec::new();
+/// The `max_pairs` most similar pairs at or above `threshold`, most similar first. A bounded
+/// heap keeps memory at `max_pairs` whatever the threshold.
+fn best_pairs_above(vectors: &[(i64, Vec<f32>)], threshold: f32, max_pairs: usize) -> Vec<DupPair> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    #[derive(PartialEq)]
+    struct Scored(f32, i64, i64);
+    impl Eq for Scored {}
+    impl PartialOrd for Scored {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for Scored {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            self.0
+                .total_cmp(&other.0)
+                .then((other.1, other.2).cmp(&(self.1, self.2)))
+        }
+    }
+    let mut heap: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
     for (i, (a, va)) in vectors.iter().enumerate() {
         for (b, vb) in &vectors[i + 1..] {
             let sim = crate::retrieve::stages::dot(va, vb);
-            if sim >= threshold {
-                out.push(DupPair {
-                    a: *a,
-                    b: *b,
-                    similarity: sim,
-                });
+            if sim < threshold {
+                continue;
+            }
+            if heap.len() < max_pairs {
+                heap.push(Reverse(Scored(sim, *a, *b)));
+            } else if heap.peek().is_some_and(|Reverse(worst)| sim > worst.0) {
+                heap.pop();
+                heap.push(Reverse(Scored(sim, *a, *b)));
             }
         }
     }
-    out
+    let mut pairs: Vec<DupPair> = heap
+        .into_iter()
+        .map(|Reverse(Scored(similarity, a, b))| DupPair { a, b, similarity })
+        .collect();
+    pairs.sort_by(|x, y| {
+        y.similarity
+            .total_cmp(&x.similarity)
+            .then((x.a, x.b).cmp(&(y.a, y.b)))
+    });
+    pairs
 }
 
 #[cfg(test)]
@@ -105,9 +136,25 @@ mod tests {
             (2, vec![0.99, 0.141]),
             (3, vec![0.0, 1.0]),
         ];
-        let pairs = pairs_above(&v, 0.95);
+        let pairs = best_pairs_above(&v, 0.95, 10);
         assert_eq!(pairs.len(), 1);
         assert_eq!((pairs[0].a, pairs[0].b), (1, 2));
         assert!(pairs[0].similarity > 0.98);
+    }
+
+    #[test]
+    fn keeps_only_the_most_similar_pairs() {
+        let v: Vec<(i64, Vec<f32>)> = (0..20)
+            .map(|i| {
+                let t = i as f32 * 0.01;
+                (i, vec![t.cos(), t.sin()])
+            })
+            .collect();
+        let pairs = best_pairs_above(&v, 0.5, 5);
+        assert_eq!(pairs.len(), 5);
+        assert!(pairs.windows(2).all(|w| w[0].similarity >= w[1].similarity));
+        let all = best_pairs_above(&v, 0.5, usize::MAX);
+        assert_eq!(all.len(), 190);
+        assert_eq!(pairs[..], all[..5]);
     }
 }

@@ -22,7 +22,7 @@ pub enum CurateError {
     NoRoots(String),
     #[error("tag must not be empty")]
     EmptyTag,
-    #[error("similarity threshold {0} is outside 0..1")]
+    #[error("similarity threshold {0} is outside 0.5..1 (below 0.5 nearly every pair of chunks matches)")]
     BadThreshold(f32),
     #[error("collection `{0}` has no vectors yet")]
     NoVectors(String),

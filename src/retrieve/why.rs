@@ -53,7 +53,14 @@ pub fn why_not(
                 .parse()
                 .map_err(|_| crate::store::StoreError::NoDocument(target.to_string()))?;
             let c = documents::chunk(conn, id)?;
-            (documents::get(conn, c.chunk.document_id)?, Some(id))
+            let doc = documents::get(conn, c.chunk.document_id)?;
+            if doc.collection_id != coll.id {
+                return Err(crate::store::StoreError::NoDocument(format!(
+                    "chunk {id} in collection `{collection}` (it belongs to another collection)"
+                ))
+                .into());
+            }
+            (doc, Some(id))
         }
         None => (documents::resolve(conn, coll.id, target.trim())?, None),
     };
@@ -64,6 +71,8 @@ pub fn why_not(
 
     let vector_list = if params.mode.uses_vectors() {
         let embedder = embedder.ok_or(RetrieveError::NoEmbedder(params.mode))?;
+        // Vectors of another model would give meaningless ranks.
+        collections::check_model(&coll, embedder.identity())?;
         let q = embedder
             .embed(&[query_text.to_string()])?
             .pop()
@@ -72,13 +81,20 @@ pub fn why_not(
     } else {
         Vec::new()
     };
-    let keyword_list =
-        match query::keyword_query(conn, query_text, coll.id, params.common_term_chunks)? {
-            Some(q) if params.mode.uses_keywords() => {
-                stages::keyword(conn, &q.expression, EVERY_MATCH)?
-            }
-            _ => Vec::new(),
-        };
+    let keyword_query = query::keyword_query(conn, query_text, coll.id, params.common_term_chunks)?;
+    let keyword_list = match &keyword_query {
+        Some(q) if params.mode.uses_keywords() => {
+            stages::keyword(conn, &q.expression, EVERY_MATCH)?
+        }
+        _ => Vec::new(),
+    };
+    // What the real search returns: the exact ranks above explain it, and a chunk the exact
+    // ranking keeps but the search lost was dropped by the approximate vector stage.
+    let returned: Vec<i64> = super::search(store, embedder, collection, query_text, params)?
+        .hits
+        .iter()
+        .map(|h| h.chunk_id)
+        .collect();
     let cut = |list: &[(i64, f64)]| list[..list.len().min(params.candidates)].to_vec();
     let fused = fusion::rrf(
         &cut(&vector_list),
@@ -94,14 +110,16 @@ pub fn why_not(
         let vector_rank = rank_in(&vector_list, c.id);
         let keyword_rank = rank_in(&keyword_list, c.id);
         let fused_rank = fused.iter().position(|(id, _)| *id == c.id).map(|p| p + 1);
-        let verdict = verdict(
-            &doc.status,
-            c.excluded,
+        let fate = Fate {
+            doc_status: &doc.status,
+            chunk_excluded: c.excluded,
             vector_rank,
             keyword_rank,
             fused_rank,
-            params,
-        );
+            returned: returned.iter().position(|id| *id == c.id).map(|p| p + 1),
+            searchable_words: keyword_query.is_some(),
+        };
+        let verdict = verdict(&fate, params);
         fates.push(ChunkFate {
             chunk_id: c.id,
             ordinal: c.ordinal,
@@ -129,22 +147,32 @@ pub fn why_not(
     })
 }
 
-fn verdict(
-    doc_status: &str,
+/// Everything known about one chunk for one query.
+struct Fate<'a> {
+    doc_status: &'a str,
     chunk_excluded: bool,
+    /// Exact ranks (every chunk scored).
     vector_rank: Option<usize>,
     keyword_rank: Option<usize>,
     fused_rank: Option<usize>,
-    params: &SearchParams,
-) -> String {
-    if doc_status != "active" {
+    /// Its rank in what the search actually returned.
+    returned: Option<usize>,
+    /// The query had words the keyword stage could use.
+    searchable_words: bool,
+}
+
+fn verdict(f: &Fate, params: &SearchParams) -> String {
+    if f.doc_status != "active" {
         return "excluded: the document is excluded from retrieval".into();
     }
-    if chunk_excluded {
+    if f.chunk_excluded {
         return "excluded: the chunk is excluded from retrieval".into();
     }
     let stage = |name: &str, rank: Option<usize>, used: bool| match (used, rank) {
         (false, _) => format!("{name} stage off ({} mode)", params.mode),
+        (true, None) if name == "keyword" && !f.searchable_words => {
+            "keyword: the query has no searchable words".into()
+        }
         (true, None) if name == "keyword" => "keyword: no query term matches".into(),
         (true, None) => format!("{name}: not ranked"),
         (true, Some(r)) if r > params.candidates => {
@@ -157,13 +185,18 @@ fn verdict(
     };
     let stages = format!(
         "{}; {}",
-        stage("vector", vector_rank, params.mode.uses_vectors()),
-        stage("keyword", keyword_rank, params.mode.uses_keywords())
+        stage("vector", f.vector_rank, params.mode.uses_vectors()),
+        stage("keyword", f.keyword_rank, params.mode.uses_keywords())
     );
-    match fused_rank {
-        None => format!("cut before fusion: {stages}"),
-        Some(r) if r > params.k => format!("fused rank {r}, below k = {}: {stages}", params.k),
-        Some(r) => format!("returned at rank {r}: {stages}"),
+    match (f.returned, f.fused_rank) {
+        (Some(r), _) => format!("returned at rank {r}: {stages}"),
+        (None, None) => format!("cut before fusion: {stages}"),
+        (None, Some(r)) if r > params.k => {
+            format!("fused rank {r}, below k = {}: {stages}", params.k)
+        }
+        (None, Some(r)) => format!(
+            "ranks {r} with exact vectors, but the approximate vector stage missed it (raise search.oversample): {stages}"
+        ),
     }
 }
 

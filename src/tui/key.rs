@@ -85,8 +85,12 @@ impl Key {
                 break;
             }
         }
+        let shift = inner.starts_with("S-") || inner.contains("-S-");
         let mut chars = rest.chars();
         key.code = match (chars.next(), chars.next()) {
+            // Terminals report Ctrl/Alt letters in lower case and Shift as the capital.
+            (Some(c), None) if key.ctrl => KeyCode::Char(c.to_ascii_lowercase()),
+            (Some(c), None) if shift => KeyCode::Char(c.to_ascii_uppercase()),
             (Some(c), None) => KeyCode::Char(c),
             _ => match rest.to_ascii_lowercase().as_str() {
                 "enter" | "cr" => KeyCode::Enter,
@@ -180,6 +184,12 @@ mod tests {
             let key = Key::parse(text).unwrap();
             assert_eq!(key.to_string(), text, "{text}");
         }
+    }
+
+    #[test]
+    fn shift_and_ctrl_letters_read_as_terminals_send_them() {
+        assert_eq!(Key::parse("<S-x>").unwrap(), Key::char('X'));
+        assert_eq!(Key::parse("<C-D>").unwrap(), Key::ctrl('d'));
     }
 
     #[test]

@@ -119,6 +119,9 @@ impl Keymap {
                 map.bindings.retain(|b| b.action != spec.action);
                 replaced.push(spec.action);
             }
+            // A default bound to the same keys would shadow the user's binding.
+            map.bindings
+                .retain(|b| b.user || b.scope != spec.scope || b.keys != keys);
             map.bindings.push(Binding {
                 keys,
                 action: spec.action,
@@ -136,7 +139,14 @@ impl Keymap {
         seq.push(key);
         let mut prefix = false;
         for scope in scopes {
-            for b in self.bindings.iter().filter(|b| b.scope == *scope) {
+            // The user's bindings first: they win over a default on the same keys in a
+            // wider scope.
+            let (user, defaults): (Vec<&Binding>, Vec<&Binding>) = self
+                .bindings
+                .iter()
+                .filter(|b| b.scope == *scope)
+                .partition(|b| b.user);
+            for b in user.into_iter().chain(defaults) {
                 if b.keys == seq {
                     return Resolved::Action(b.action);
                 }
@@ -217,6 +227,19 @@ mod tests {
         assert_eq!(b.len(), 1);
         assert!(b[0].user);
         assert_eq!(b[0].desc, "Next");
+    }
+
+    #[test]
+    fn a_user_binding_on_a_default_key_wins() {
+        let map = Keymap::parse("[[keys]]\non = [\"k\"]\nrun = \"top\"\n").unwrap();
+        assert_eq!(
+            map.resolve(LISTS, &[], Key::char('k')),
+            Resolved::Action(Action::Top)
+        );
+        assert_eq!(
+            map.resolve(LISTS, &[], Key::plain(KeyCode::Up)),
+            Resolved::Action(Action::Up)
+        );
     }
 
     #[test]

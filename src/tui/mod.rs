@@ -30,24 +30,24 @@ pub fn run(ctx: Context, collection: Option<&str>) -> anyhow::Result<()> {
     let config = ctx.config().clone();
     let user_themes = ctx.paths.config_dir.join("themes");
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let mut startup_errors = Vec::new();
+    let mut notices = Vec::new();
     let theme = Theme::load(&config.ui.theme, Some(&user_themes), no_color).unwrap_or_else(|e| {
-        startup_errors.push(format!("{e}; using the default theme"));
-        Theme::load(theme::DEFAULT_THEME, None, no_color).unwrap_or_else(|_| Theme::fallback())
+        notices.push(format!("{e}; using the default theme"));
+        Theme::load(crate::config::DEFAULT_THEME, None, no_color)
+            .unwrap_or_else(|_| Theme::fallback())
     });
     let (keymap, keymap_error) = Keymap::load(&ctx.paths.config_dir.join("keymap.toml"));
-    startup_errors.extend(keymap_error);
+    notices.extend(keymap_error);
     let params = ctx.search_params()?;
-    let model_name = config.embed.model.clone();
     let mut app = App::new(
         &config.store.db.display().to_string(),
-        &model_name,
+        &config.embed.model,
         params,
         keymap,
         &config.ui.theme,
     );
-    for e in startup_errors {
-        app.toast(e, true);
+    for text in notices {
+        app.update(msg::Msg::Notice { text, error: true });
     }
 
     let app::Channels {
@@ -61,19 +61,29 @@ pub fn run(ctx: Context, collection: Option<&str>) -> anyhow::Result<()> {
     };
     worker::spawn(worker, jobs_rx, msg_tx.clone());
 
-    let mut terminal = ratatui::try_init()?;
-    let size = terminal.size()?;
-    app.update(msg::Msg::Resize {
-        width: size.width,
-        height: size.height,
-    });
-    let input = app::spawn_input();
-    // The model loads after the first frame is up.
-    app::spawn_engine(Arc::clone(&ctx), jobs_tx.clone(), msg_tx);
-    let mut shell = app::Shell::new(app, theme, jobs_tx, msg_rx);
-    shell.user_themes = Some(user_themes);
-    shell.no_color = no_color;
-    let result = shell.run(&mut terminal, input, collection);
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            return Err(e.into());
+        }
+    };
+    app::install_panic_hook();
+    // From here on every way out goes through `restore`.
+    let result = (|| -> std::io::Result<()> {
+        let size = terminal.size()?;
+        app.update(msg::Msg::Resize {
+            width: size.width,
+            height: size.height,
+        });
+        let input = app::spawn_input();
+        // The model loads after the first frame is up.
+        app::spawn_engine(Arc::clone(&ctx), jobs_tx.clone(), msg_tx);
+        let mut shell = app::Shell::new(app, theme, jobs_tx, msg_rx);
+        shell.user_themes = Some(user_themes);
+        shell.no_color = no_color;
+        shell.run(&mut terminal, input, collection)
+    })();
     ratatui::restore();
     Ok(result?)
 }

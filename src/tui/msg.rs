@@ -22,6 +22,14 @@ pub enum Msg {
         now_ms: u64,
     },
     Reply(Box<Reply>),
+    /// Something the shell has to say (a startup problem, a theme switch).
+    Notice {
+        text: String,
+        error: bool,
+    },
+    ThemeChanged {
+        name: String,
+    },
 }
 
 impl Msg {

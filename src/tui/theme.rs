@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-pub const DEFAULT_THEME: &str = "dark";
+pub use crate::config::DEFAULT_THEME;
 
 /// Themes shipped with lmdeck (the files in `themes/`).
 const BUILT_IN: &[(&str, &str)] = &[

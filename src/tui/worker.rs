@@ -91,7 +91,19 @@ impl Worker {
                     }
                     // An older search in the same burst is answered by the newer one.
                     Job::Run(Effect::Search { .. }) if Some(i) != last_search => {}
-                    Job::Run(effect) => self.execute(effect),
+                    Job::Run(effect) => {
+                        let label: String = format!("{effect:?}").chars().take(60).collect();
+                        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            self.execute(effect)
+                        }));
+                        if ran.is_err() {
+                            self.send(Reply::Failed {
+                                message: format!(
+                                    "{label}… failed unexpectedly (a bug: see the log file)"
+                                ),
+                            });
+                        }
+                    }
                 }
             }
         }
@@ -320,10 +332,11 @@ impl Worker {
         };
         let config = self.config.clone();
         let out = self.out.clone();
+        let name = collection.clone();
         let result = std::thread::Builder::new()
             .name("lmdeck-sync".into())
             .spawn(move || {
-                let result = (|| {
+                let result = super::app::catch("the sync", || {
                     let store = Store::open(&config.db).map_err(|e| e.to_string())?;
                     let settings = config.chunk.ok_or("no chunker settings")?;
                     let req = curate::sync_request(
@@ -336,12 +349,14 @@ impl Worker {
                     let progress = ChannelProgress::new(out.clone());
                     pipeline::ingest(&store, embedder.as_ref(), &tokenizer, &req, &progress)
                         .map_err(|e| format!("{e:#}"))
-                })();
+                });
                 let _ = out.send(Msg::reply(Reply::SyncDone { collection, result }));
             });
         if let Err(e) = result {
-            self.send(Reply::Failed {
-                message: format!("could not start the sync: {e}"),
+            // SyncDone, not Failed: the status bar must stop showing a sync in progress.
+            self.send(Reply::SyncDone {
+                collection: name,
+                result: Err(format!("could not start the sync: {e}")),
             });
         }
     }

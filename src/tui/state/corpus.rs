@@ -219,6 +219,13 @@ impl Corpus {
                 document_id: d.doc.id,
             });
         }
+        if let (CorpusView::Histogram, Some(active)) = (self.view, self.active.clone()) {
+            self.requests.histogram = ids[2];
+            effects.push(Effect::LoadHistogram {
+                id: ids[2],
+                collection: active.clone(),
+            });
+        }
         if let (CorpusView::Dupes, Some(active)) = (self.view, self.active.clone()) {
             self.requests.dupes = ids[2];
             effects.push(Effect::FindDupes {
@@ -275,7 +282,7 @@ impl Corpus {
         let keep = |d: &DocumentRow| match &self.filter {
             None => true,
             Some(f) => f.matches(&Fields {
-                text: &d.source_path,
+                text: self.short_path(&d.source_path),
                 tags: &d.tags,
                 status: &d.status,
             }),
@@ -436,37 +443,41 @@ impl Corpus {
             Action::Dupes => {
                 if let Some(arg) = arg {
                     match arg.trim().parse::<f32>() {
-                        Ok(t) if (0.0..=1.0).contains(&t) => self.threshold = t,
+                        Ok(t) if (crate::curate::dupes::MIN_THRESHOLD..=1.0).contains(&t) => {
+                            self.threshold = t
+                        }
                         _ => {
                             return self.fail(&format!(
-                                "threshold `{arg}` must be a number between 0 and 1, like 0.95"
+                                "threshold `{arg}` must be a number between 0.5 and 1, like 0.95"
                             ))
                         }
                     }
                 }
                 match self.target_collection() {
                     Some(collection) => {
-                        self.active = Some(collection.clone());
+                        let mut effects = self.switch_to(&collection, id);
                         self.view = CorpusView::Dupes;
                         self.dupes = Loadable::Loading;
                         self.dupe_cursor = Cursor::default();
                         self.requests.dupes = id;
-                        vec![Effect::FindDupes {
+                        effects.push(Effect::FindDupes {
                             id,
                             collection,
                             threshold: self.threshold,
-                        }]
+                        });
+                        effects
                     }
                     None => self.fail("select a collection first"),
                 }
             }
             Action::Histogram => match self.target_collection() {
                 Some(collection) => {
-                    self.active = Some(collection.clone());
+                    let mut effects = self.switch_to(&collection, id);
                     self.view = CorpusView::Histogram;
                     self.histogram = Loadable::Loading;
                     self.requests.histogram = id;
-                    vec![Effect::LoadHistogram { id, collection }]
+                    effects.push(Effect::LoadHistogram { id, collection });
+                    effects
                 }
                 None => self.fail("select a collection first"),
             },
@@ -494,6 +505,14 @@ impl Corpus {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// Makes `collection` the active one, loading its documents if it was not.
+    fn switch_to(&mut self, collection: &str, id: u64) -> Vec<Effect> {
+        if self.active.as_deref() == Some(collection) && self.docs.ready().is_some() {
+            return Vec::new();
+        }
+        self.open_collection(collection, id)
     }
 
     fn fail(&mut self, message: &str) -> Vec<Effect> {

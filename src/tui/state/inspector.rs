@@ -55,6 +55,8 @@ pub struct Inspector {
     pub history: Vec<String>,
     history_pos: Option<usize>,
     pub why: Loadable<WhyNot>,
+    /// The query of the last search sent: what the results on screen answer.
+    shown: Option<String>,
     search_req: u64,
     why_req: u64,
 }
@@ -71,6 +73,7 @@ impl Inspector {
             history: Vec::new(),
             history_pos: None,
             why: Loadable::Idle,
+            shown: None,
             search_req: 0,
             why_req: 0,
         }
@@ -78,12 +81,12 @@ impl Inspector {
 
     /// The query whose results are on screen (or loading), if any.
     pub fn shown_query(&self) -> Option<String> {
-        let q = self.query.text.trim();
-        (!q.is_empty() && !matches!(self.result, Loadable::Idle)).then(|| q.to_string())
+        self.shown.clone()
     }
 
     pub fn search(&mut self, id: u64, collection: &str, query: &str) -> Vec<Effect> {
         self.search_req = id;
+        self.shown = Some(query.to_string());
         if !matches!(self.result, Loadable::Ready(_)) {
             self.result = Loadable::Loading;
         }
@@ -225,7 +228,10 @@ impl Inspector {
             Action::Bottom => cursor.bottom(len, page),
             Action::NextPane => self.pane = Pane::ALL[(self.pane.index() + 1) % 3],
             Action::PrevPane => self.pane = Pane::ALL[(self.pane.index() + 2) % 3],
-            Action::Back => self.why = Loadable::Idle,
+            Action::Back => {
+                self.why = Loadable::Idle;
+                self.why_req = 0; // a late answer must not reopen the panel
+            }
             Action::EditQuery => match arg {
                 Some(text) => {
                     self.query = LineInput::with(&text);

@@ -31,6 +31,7 @@ impl Cursor {
     /// Keeps the cursor valid after the list changed length.
     pub fn clamp(&mut self, len: usize, page: usize) {
         self.selected = self.selected.min(len.saturating_sub(1));
+        self.offset = self.offset.min(len.saturating_sub(page.max(1)));
         self.scroll_into_view(page);
     }
 
@@ -65,7 +66,7 @@ mod tests {
         assert_eq!((c.selected, c.offset), (99, 90));
         c.clamp(5, 10);
         assert_eq!(c.selected, 4);
-        assert_eq!(c.offset, 4);
+        assert_eq!(c.offset, 0, "a short list is shown from its top");
     }
 
     #[test]

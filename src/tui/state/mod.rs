@@ -25,6 +25,10 @@ use palette::Palette;
 const CHROME_ROWS: u16 = 7;
 const TOAST_MS: u64 = 4000;
 const MAX_TOASTS: usize = 4;
+/// The help overlay is a few screens long at most.
+const HELP_MAX_SCROLL: usize = 120;
+/// Lines of a sync dry run shown before "…and N more".
+const SYNC_PLAN_LINES: usize = 14;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -83,8 +87,15 @@ pub struct Status {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PromptKind {
-    Tag,
-    Untag,
+    /// Tags the document that was selected when the prompt opened.
+    Tag {
+        collection: String,
+        document_id: i64,
+    },
+    Untag {
+        collection: String,
+        document_id: i64,
+    },
     WhyNot,
     Threshold,
 }
@@ -220,6 +231,17 @@ impl App {
                 self.dirty = true;
                 self.on_key(key)
             }
+            Msg::Notice { text, error } => {
+                self.toast(text, error);
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::ThemeChanged { name } => {
+                self.toast(format!("theme {name}"), false);
+                self.theme_name = name;
+                self.dirty = true;
+                Vec::new()
+            }
             Msg::Reply(reply) => {
                 self.dirty = true;
                 self.on_reply(*reply)
@@ -283,7 +305,14 @@ impl App {
                         {
                             lines.insert(0, "Nothing changed on disk.".into());
                         }
-                        self.overlay = Some(Overlay::Confirm(Confirm::Sync { collection, lines }));
+                        if self.overlay.is_some() {
+                            self.toast(format!("the sync plan for `{collection}` is ready: press S again to review it"), false);
+                        } else {
+                            self.overlay = Some(Overlay::Confirm(Confirm::Sync {
+                                collection,
+                                lines: summarise(lines, SYNC_PLAN_LINES),
+                            }));
+                        }
                     }
                     Err(e) => self.toast(format!("sync dry run failed: {e}"), true),
                 }
@@ -377,9 +406,9 @@ impl App {
         match overlay {
             Overlay::Help { scroll } => {
                 let scroll = match key.code {
-                    KeyCode::Char('j') | KeyCode::Down => scroll + 1,
+                    KeyCode::Char('j') | KeyCode::Down => (scroll + 1).min(HELP_MAX_SCROLL),
                     KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
-                    KeyCode::PageDown => scroll + 10,
+                    KeyCode::PageDown => (scroll + 10).min(HELP_MAX_SCROLL),
                     KeyCode::PageUp => scroll.saturating_sub(10),
                     _ => return Vec::new(), // any other key closes help
                 };
@@ -413,7 +442,8 @@ impl App {
                 },
             },
             Overlay::Confirm(confirm) => match key.code {
-                KeyCode::Char('y') | KeyCode::Enter => self.confirmed(confirm),
+                // Only `y`: an Enter meant for something else must not delete or prune.
+                KeyCode::Char('y') => self.confirmed(confirm),
                 KeyCode::Char('n') | KeyCode::Esc | KeyCode::Char('q') => {
                     self.toast("cancelled", false);
                     Vec::new()
@@ -450,6 +480,15 @@ impl App {
                 }
             },
         };
+        let wrong_screen = match (spec.scope, self.screen) {
+            (Scope::Corpus, Screen::Inspector) => Some("the corpus screen (press 1)"),
+            (Scope::Inspector, Screen::Corpus) => Some("the inspector (press 2)"),
+            _ => None,
+        };
+        if let Some(screen) = wrong_screen {
+            self.toast(format!("`:{}` works on {screen}", spec.name), true);
+            return Vec::new();
+        }
         self.run(spec.action, palette.argument().map(str::to_string))
     }
 
@@ -466,6 +505,13 @@ impl App {
                 }]
             }
             Confirm::Sync { collection, .. } => {
+                if let Some((running, ..)) = &self.status.sync {
+                    self.toast(
+                        format!("a sync of `{running}` is still running; wait for it to finish"),
+                        true,
+                    );
+                    return Vec::new();
+                }
                 self.status.sync = Some((collection.clone(), 0, 0));
                 vec![Effect::RunSync { collection }]
             }
@@ -477,8 +523,24 @@ impl App {
             return Vec::new();
         }
         match kind {
-            PromptKind::Tag => self.run(Action::Tag, Some(text)),
-            PromptKind::Untag => self.run(Action::Untag, Some(text)),
+            PromptKind::Tag {
+                collection,
+                document_id,
+            } => vec![Effect::Tag {
+                collection,
+                document_id,
+                tag: text,
+                add: true,
+            }],
+            PromptKind::Untag {
+                collection,
+                document_id,
+            } => vec![Effect::Tag {
+                collection,
+                document_id,
+                tag: text,
+                add: false,
+            }],
             PromptKind::WhyNot => self.run(Action::WhyNot, Some(text)),
             PromptKind::Threshold => self.run(Action::Dupes, Some(text)),
         }
@@ -527,8 +589,18 @@ impl App {
             },
             Action::Collection => match arg {
                 Some(name) => {
-                    let ids = [self.request_id(), self.request_id()];
-                    self.corpus.open_collection(&name, ids[0])
+                    let known = self
+                        .corpus
+                        .collections
+                        .ready()
+                        .is_none_or(|list| list.iter().any(|c| c.collection.name == name));
+                    if !known {
+                        self.toast(format!("no collection named `{name}`"), true);
+                        return Vec::new();
+                    }
+                    let id = self.request_id();
+                    self.screen = Screen::Corpus;
+                    self.corpus.open_collection(&name, id)
                 }
                 None => {
                     self.toast("usage: :collection NAME", true);
@@ -536,14 +608,23 @@ impl App {
                 }
             },
             Action::Tag | Action::Untag if arg.is_none() && self.screen == Screen::Corpus => {
-                if self.corpus.selected_document().is_none() {
+                let (Some(doc), Some(collection)) =
+                    (self.corpus.selected_document(), self.corpus.active.clone())
+                else {
                     self.toast("select a document first", true);
                     return Vec::new();
-                }
+                };
+                let document_id = doc.id;
                 let kind = if action == Action::Tag {
-                    PromptKind::Tag
+                    PromptKind::Tag {
+                        collection,
+                        document_id,
+                    }
                 } else {
-                    PromptKind::Untag
+                    PromptKind::Untag {
+                        collection,
+                        document_id,
+                    }
                 };
                 self.prompt(kind, "")
             }
@@ -560,6 +641,13 @@ impl App {
             Action::Dupes if arg.is_none() && self.screen == Screen::Corpus => {
                 let t = format!("{}", self.corpus.threshold);
                 self.prompt(PromptKind::Threshold, &t)
+            }
+            Action::Sync if self.status.sync.is_some() => {
+                self.toast(
+                    "a sync is already running; its progress is in the status bar",
+                    true,
+                );
+                Vec::new()
             }
             Action::Delete if self.screen == Screen::Corpus => {
                 match self.corpus.delete_request() {
@@ -601,6 +689,18 @@ impl App {
             }
         }
     }
+}
+
+/// The first `max` lines, then how many were left out.
+fn summarise(mut lines: Vec<String>, max: usize) -> Vec<String> {
+    if lines.len() > max {
+        let more = lines.len() - max;
+        lines.truncate(max);
+        lines.push(format!(
+            "…and {more} more lines (`lmdeck sync --dry-run` lists them all)"
+        ));
+    }
+    lines
 }
 
 #[cfg(test)]

@@ -289,7 +289,12 @@ fn sync_shows_the_dry_run_then_runs() {
         panic!("expected the dry-run diff, got {:?}", app.overlay);
     };
     assert!(lines.iter().any(|l| l.contains("2 added")), "{lines:?}");
-    let effects = enter(&mut app);
+    assert!(
+        enter(&mut app).is_empty(),
+        "Enter does not confirm a destructive sync"
+    );
+    assert!(app.overlay.is_some());
+    let effects = key(&mut app, Key::char('y'));
     assert_eq!(
         effects,
         vec![Effect::RunSync {

@@ -88,8 +88,11 @@ fn collections(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
     let rows = list
         .iter()
         .enumerate()
-        .skip(c.coll_cursor.offset)
-        .take(inner.height as usize)
+        .skip(super::window(
+            c.coll_cursor,
+            inner.height.saturating_sub(1) as usize,
+        ))
+        .take(inner.height.saturating_sub(1) as usize)
         .map(|(i, s)| {
             let active = c.active.as_deref() == Some(s.collection.name.as_str());
             Row::new(vec![
@@ -165,10 +168,10 @@ fn documents(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
         .visible
         .iter()
         .enumerate()
-        .skip(c.doc_cursor.offset)
+        .skip(super::window(c.doc_cursor, page))
         .take(page)
-        .map(|(i, &idx)| {
-            let d = &docs[idx];
+        .filter_map(|(i, &idx)| docs.get(idx).map(|d| (i, d)))
+        .map(|(i, d)| {
             let style = if d.status == "active" {
                 Style::default()
             } else {
@@ -249,7 +252,10 @@ fn document(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
         .chunks
         .iter()
         .enumerate()
-        .skip(c.chunk_cursor.offset)
+        .skip(super::window(
+            c.chunk_cursor,
+            inner.height.saturating_sub(1) as usize,
+        ))
         .take(inner.height.saturating_sub(1) as usize)
         .map(|(i, ch)| {
             let style = if ch.excluded || d.status != "active" {
@@ -342,7 +348,7 @@ fn dupes(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
         .pairs
         .iter()
         .enumerate()
-        .skip(c.dupe_cursor.offset)
+        .skip(super::window(c.dupe_cursor, inner.height as usize))
         .take(inner.height as usize)
         .map(|(i, p)| {
             Row::new(vec![

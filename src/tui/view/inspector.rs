@@ -125,7 +125,7 @@ fn rankings(
             .hits
             .iter()
             .enumerate()
-            .skip(cursor.offset)
+            .skip(super::window(cursor, page(fused)))
             .take(page(fused))
             .map(|(i, h)| {
                 Row::new(vec![
@@ -213,7 +213,10 @@ fn stage_list(
     let rows = list
         .iter()
         .enumerate()
-        .skip(cursor.offset)
+        .skip(super::window(
+            cursor,
+            inner.height.saturating_sub(1) as usize,
+        ))
         .take(inner.height.saturating_sub(1) as usize)
         .map(|(i, h)| {
             Row::new(vec![

@@ -126,6 +126,20 @@ fn render_toasts(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
     }
 }
 
+/// The first row to draw so the selection is visible in `rows` rows: the state's offset when
+/// it already shows the selection (scrolling stays smooth), else the nearest one that does.
+/// The reducer's page size is an estimate; the view knows the real height.
+pub(super) fn window(cursor: super::state::list::Cursor, rows: usize) -> usize {
+    let rows = rows.max(1);
+    if cursor.selected < cursor.offset {
+        cursor.selected
+    } else if cursor.selected >= cursor.offset + rows {
+        cursor.selected + 1 - rows
+    } else {
+        cursor.offset
+    }
+}
+
 /// A text progress bar: `▕██████░░░░▏`.
 fn gauge(done: u64, total: u64, width: usize) -> String {
     let filled = ((done.min(total) as f64 / total.max(1) as f64) * width as f64).round() as usize;

@@ -30,12 +30,9 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
                 Span::raw(p.input.text.clone()),
                 Span::styled("█", theme.style("text.dim")),
             ])];
-            for (i, spec) in p
-                .candidates()
-                .iter()
-                .take(inner.height.saturating_sub(1) as usize)
-                .enumerate()
-            {
+            let rows = inner.height.saturating_sub(1) as usize;
+            let first = p.selected.saturating_sub(rows.saturating_sub(1));
+            for (i, spec) in p.candidates().iter().enumerate().skip(first).take(rows) {
                 let arg = spec.arg.map_or(String::new(), |a| format!(" {a}"));
                 let style = if i == p.selected {
                     theme.style("selection")
@@ -80,8 +77,8 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
         }
         Overlay::Prompt { kind, input } => {
             let (title, hint) = match kind {
-                PromptKind::Tag => ("Add tag", "tag name"),
-                PromptKind::Untag => ("Remove tag", "tag name"),
+                PromptKind::Tag { .. } => ("Add tag", "tag name"),
+                PromptKind::Untag { .. } => ("Remove tag", "tag name"),
                 PromptKind::WhyNot => ("Why not?", "document id, source path, or chunk:ID"),
                 PromptKind::Threshold => ("Near duplicates", "cosine similarity threshold, 0..1"),
             };
