@@ -9,6 +9,7 @@ pub mod config;
 pub mod curate;
 pub mod embed;
 pub mod eval;
+pub mod generate;
 pub mod ingest;
 pub mod onnx;
 pub mod paths;

@@ -132,6 +132,28 @@ impl Context {
         })
     }
 
+    /// The default chat model's folder (installed by `lmdeck setup`).
+    pub fn chat_model_dir(&self) -> PathBuf {
+        self.paths
+            .models_dir()
+            .join(crate::setup::convert::DEFAULT_CHAT_MODEL)
+    }
+
+    /// Starts the local decoder for the model folder `dir` (default: the chat model).
+    pub fn decoder(
+        &self,
+        dir: Option<&std::path::Path>,
+    ) -> anyhow::Result<crate::generate::OnnxDecoder> {
+        let dir = dir.map_or_else(|| self.chat_model_dir(), std::path::Path::to_path_buf);
+        let runtime = self.runtime()?;
+        crate::generate::OnnxDecoder::start(&dir, &runtime, 0).with_context(|| {
+            format!(
+                "starting the chat model in {} (run `lmdeck setup` to install the default one)",
+                dir.display()
+            )
+        })
+    }
+
     pub fn search_params(&self) -> anyhow::Result<SearchParams> {
         Ok(SearchParams::from_config(&self.config().search)?)
     }

@@ -34,6 +34,12 @@ pub fn run(paths: &Paths, options: &SetupOptions) -> Result<Vec<StepReport>, Set
     let cache = paths.cache_dir.join("wheels");
     let mut reports = vec![install_runtime(paths, options, &cache)?];
     reports.push(install_embed_model(paths, options, &cache)?);
+    reports.push(super::convert::install_chat_model(
+        paths,
+        options.from,
+        &cache,
+        options.force,
+    )?);
     Ok(reports)
 }
 

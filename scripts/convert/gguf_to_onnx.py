@@ -1,0 +1,308 @@
+"""Convert a Llama-architecture GGUF model into an ONNX model directory for lmdeck.
+
+The ONNX graph follows the Hugging Face Optimum "text-generation-with-past" layout, so lmdeck's
+decoder treats it like any `optimum-cli export onnx --task text-generation-with-past` model:
+
+  inputs   input_ids [b, s] int64, attention_mask [b, past + s] int64, position_ids [b, s] int64,
+           past_key_values.{i}.key / .value [b, kv_heads, past, head_dim] float32
+  outputs  logits [b, s, vocab] float32, present.{i}.key / .value [b, kv_heads, past + s, head_dim]
+
+Weights are dequantised to float32 (Q4_0, Q4_1, Q8_0, F16 and F32 tensors are read through
+gguf-py), so the graph computes exactly what the GGUF's weights define. The tokenizer is rebuilt
+from the GGUF metadata (GPT-2 byte-level BPE) with the `tokenizers` library, and the chat template
+is kept in tokenizer_config.json.
+
+Usage: gguf_to_onnx.py MODEL.gguf OUT_DIR [--name NAME]
+Writes OUT_DIR/{model.onnx, model.onnx.data, tokenizer.json, tokenizer_config.json, lmdeck-model.json}
+into a staging folder and renames it into place when everything is written.
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from gguf import GGUFReader, GGMLQuantizationType
+from gguf.quants import dequantize
+
+SUPPORTED = {
+    GGMLQuantizationType.F32, GGMLQuantizationType.F16, GGMLQuantizationType.Q4_0,
+    GGMLQuantizationType.Q4_1, GGMLQuantizationType.Q8_0,
+}
+
+
+class ConvertError(Exception):
+    pass
+
+
+def field(reader, key, default=None):
+    f = reader.fields.get(key)
+    if f is None:
+        if default is None:
+            raise ConvertError(f"GGUF metadata has no `{key}`")
+        return default
+    return f.contents()
+
+
+def read_model(path):
+    reader = GGUFReader(path)
+    arch = field(reader, "general.architecture")
+    if arch != "llama":
+        raise ConvertError(f"architecture `{arch}` is not supported (only llama-architecture GGUF files)")
+    p = f"{arch}."
+    cfg = {
+        "layers": int(field(reader, p + "block_count")),
+        "hidden": int(field(reader, p + "embedding_length")),
+        "ffn": int(field(reader, p + "feed_forward_length")),
+        "heads": int(field(reader, p + "attention.head_count")),
+        "kv_heads": int(field(reader, p + "attention.head_count_kv")),
+        "rope_theta": float(field(reader, p + "rope.freq_base", 10000.0)),
+        "eps": float(field(reader, p + "attention.layer_norm_rms_epsilon")),
+        "context": int(field(reader, p + "context_length")),
+    }
+    cfg["head_dim"] = cfg["hidden"] // cfg["heads"]
+    tensors = {}
+    for t in reader.tensors:
+        if t.tensor_type not in SUPPORTED:
+            raise ConvertError(f"tensor {t.name} has type {t.tensor_type.name}; supported: Q4_0, Q4_1, Q8_0, F16, F32")
+        w = dequantize(t.data, t.tensor_type).astype(np.float32)
+        # gguf-py lists shapes input-dim first; dequantised arrays come out [out, in].
+        tensors[t.name] = w.reshape([int(d) for d in reversed(t.shape.tolist())]) if w.ndim == 1 and len(t.shape) > 1 else w
+    cfg["vocab"] = tensors["token_embd.weight"].shape[0]
+    return reader, cfg, tensors
+
+
+def unpermute(w, heads):
+    """GGUF stores Q/K rows as (head, i, j) for HF's (head, j, i), i < head_dim/2, j in {0, 1}
+    (llama.cpp's adjacent-pair RoPE); put them back for rotate-half RoPE."""
+    out, inp = w.shape
+    hd = out // heads
+    return w.reshape(heads, hd // 2, 2, inp).swapaxes(1, 2).reshape(out, inp)
+
+
+def weights(cfg, tensors):
+    """Per-layer float32 weights in HF layout ([out, in])."""
+    layers = []
+    for i in range(cfg["layers"]):
+        b = f"blk.{i}."
+        layers.append({
+            "attn_norm": tensors[b + "attn_norm.weight"],
+            "q": unpermute(tensors[b + "attn_q.weight"], cfg["heads"]),
+            "k": unpermute(tensors[b + "attn_k.weight"], cfg["kv_heads"]),
+            "v": tensors[b + "attn_v.weight"],
+            "o": tensors[b + "attn_output.weight"],
+            "ffn_norm": tensors[b + "ffn_norm.weight"],
+            "gate": tensors[b + "ffn_gate.weight"],
+            "up": tensors[b + "ffn_up.weight"],
+            "down": tensors[b + "ffn_down.weight"],
+        })
+    embed = tensors["token_embd.weight"]
+    head = tensors.get("output.weight", embed)  # tied LM head when the GGUF has none
+    return layers, embed, tensors["output_norm.weight"], head
+
+
+class Graph:
+    def __init__(self):
+        self.nodes, self.inits, self.n = [], [], 0
+
+    def name(self, base):
+        self.n += 1
+        return f"{base}_{self.n}"
+
+    def const(self, value, base="c", dtype=None):
+        arr = np.asarray(value, dtype=dtype)
+        name = self.name(base)
+        self.inits.append(numpy_helper.from_array(arr, name))
+        return name
+
+    def op(self, op_type, inputs, base=None, outputs=None, **attrs):
+        outs = outputs or [self.name(base or op_type.lower())]
+        self.nodes.append(helper.make_node(op_type, inputs, outs, **attrs))
+        return outs[0] if len(outs) == 1 else outs
+
+
+def rms_norm(g, x, w, eps):
+    sq = g.op("Mul", [x, x])
+    mean = g.op("ReduceMean", [sq], axes=[-1], keepdims=1)
+    inv = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [mean, g.const(np.float32(eps))])])])
+    return g.op("Mul", [g.op("Mul", [x, inv]), w])
+
+
+def linear(g, x, w, base):
+    return g.op("MatMul", [x, g.const(w.T.copy(), base)])
+
+
+def build(cfg, layers, embed, norm, head, out_path):
+    g = Graph()
+    L, H, KV, D = cfg["layers"], cfg["heads"], cfg["kv_heads"], cfg["head_dim"]
+    ids = "input_ids"
+    x = g.op("Gather", [g.const(embed, "embed"), ids], axis=0)
+    # Rotary tables from position_ids: emb = [pos * inv_freq, pos * inv_freq].
+    inv_freq = 1.0 / (cfg["rope_theta"] ** (np.arange(0, D, 2, dtype=np.float64) / D))
+    pos = g.op("Cast", ["position_ids"], to=TensorProto.FLOAT)
+    freqs = g.op("Mul", [g.op("Unsqueeze", [pos, g.const([-1], dtype=np.int64)]), g.const(inv_freq.astype(np.float32))])
+    emb = g.op("Concat", [freqs, freqs], axis=-1)
+    one = g.const([1], dtype=np.int64)
+    cos = g.op("Unsqueeze", [g.op("Cos", [emb]), one])  # [b, 1, s, D]
+    sin = g.op("Unsqueeze", [g.op("Sin", [emb]), one])
+    half = D // 2
+
+    def rope(t):
+        x1 = g.op("Slice", [t, g.const([0], dtype=np.int64), g.const([half], dtype=np.int64), g.const([3], dtype=np.int64)])
+        x2 = g.op("Slice", [t, g.const([half], dtype=np.int64), g.const([D], dtype=np.int64), g.const([3], dtype=np.int64)])
+        rot = g.op("Concat", [g.op("Neg", [x2]), x1], axis=-1)
+        return g.op("Add", [g.op("Mul", [t, cos]), g.op("Mul", [rot, sin])])
+
+    # Mask [b, 1, s, T]: causal (key position <= query position) and attention_mask.
+    shape_ids = g.op("Shape", [ids])
+    s_len = g.op("Gather", [shape_ids, g.const(1, dtype=np.int64)], axis=0)
+    t_len = g.op("Gather", [g.op("Shape", ["attention_mask"]), g.const(1, dtype=np.int64)], axis=0)
+    past = g.op("Sub", [t_len, s_len])
+    key_pos = g.op("Range", [g.const(0, dtype=np.int64), t_len, g.const(1, dtype=np.int64)])
+    query_pos = g.op("Range", [past, t_len, g.const(1, dtype=np.int64)])
+    causal = g.op("LessOrEqual", [g.op("Unsqueeze", [key_pos, g.const([0], dtype=np.int64)]),
+                                  g.op("Unsqueeze", [query_pos, g.const([1], dtype=np.int64)])])  # [s, T]
+    keep = g.op("Cast", [g.op("Unsqueeze", ["attention_mask", g.const([1, 2], dtype=np.int64)])], to=TensorProto.BOOL)
+    allowed = g.op("And", [g.op("Unsqueeze", [causal, g.const([0, 1], dtype=np.int64)]), keep])
+    mask = g.op("Where", [allowed, g.const(np.float32(0.0)), g.const(np.float32(-3.0e38))])
+    scale = g.const(np.float32(1.0 / np.sqrt(D)))
+    rep = H // KV
+    heads_shape = lambda n: g.const([0, 0, n, D], dtype=np.int64)  # noqa: E731
+    for i, w in enumerate(layers):
+        h = rms_norm(g, x, g.const(w["attn_norm"], f"l{i}_attn_norm"), cfg["eps"])
+        q = g.op("Transpose", [g.op("Reshape", [linear(g, h, w["q"], f"l{i}_q"), heads_shape(H)])], perm=[0, 2, 1, 3])
+        k = g.op("Transpose", [g.op("Reshape", [linear(g, h, w["k"], f"l{i}_k"), heads_shape(KV)])], perm=[0, 2, 1, 3])
+        v = g.op("Transpose", [g.op("Reshape", [linear(g, h, w["v"], f"l{i}_v"), heads_shape(KV)])], perm=[0, 2, 1, 3])
+        q, k = rope(q), rope(k)
+        k_all = g.op("Concat", [f"past_key_values.{i}.key", k], axis=2, outputs=[f"present.{i}.key"])
+        v_all = g.op("Concat", [f"past_key_values.{i}.value", v], axis=2, outputs=[f"present.{i}.value"])
+
+        def repeat(t):
+            if rep == 1:
+                return t
+            t5 = g.op("Unsqueeze", [t, g.const([2], dtype=np.int64)])  # [b, KV, 1, T, D]
+            shape = g.op("Shape", [t5])
+            target = g.op("Mul", [shape, g.const([1, 1, rep, 1, 1], dtype=np.int64)])
+            return g.op("Reshape", [g.op("Expand", [t5, target]), g.const([0, H, -1, D], dtype=np.int64)])
+
+        scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [repeat(k_all)], perm=[0, 1, 3, 2])]), scale])
+        probs = g.op("Softmax", [g.op("Add", [scores, mask])], axis=-1)
+        attn = g.op("Transpose", [g.op("MatMul", [probs, repeat(v_all)])], perm=[0, 2, 1, 3])
+        attn = g.op("Reshape", [attn, g.const([0, 0, H * D], dtype=np.int64)])
+        x = g.op("Add", [x, linear(g, attn, w["o"], f"l{i}_o")])
+        h = rms_norm(g, x, g.const(w["ffn_norm"], f"l{i}_ffn_norm"), cfg["eps"])
+        gate = linear(g, h, w["gate"], f"l{i}_gate")
+        act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), linear(g, h, w["up"], f"l{i}_up")])
+        x = g.op("Add", [x, linear(g, act, w["down"], f"l{i}_down")])
+    x = rms_norm(g, x, g.const(norm, "final_norm"), cfg["eps"])
+    g.op("MatMul", [x, g.const(head.T.copy(), "lm_head")], outputs=["logits"])
+
+    f = TensorProto.FLOAT
+    inputs = [
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
+        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total"]),
+        helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch", "seq"]),
+    ]
+    outputs = [helper.make_tensor_value_info("logits", f, ["batch", "seq", cfg["vocab"]])]
+    for i in range(L):
+        for kind in ("key", "value"):
+            inputs.append(helper.make_tensor_value_info(f"past_key_values.{i}.{kind}", f, ["batch", KV, "past", D]))
+            outputs.append(helper.make_tensor_value_info(f"present.{i}.{kind}", f, ["batch", KV, "total", D]))
+    graph = helper.make_graph(g.nodes, "llama", inputs, outputs, g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="lmdeck-gguf-to-onnx")
+    model.ir_version = 8
+    data = os.path.basename(out_path) + ".data"
+    if os.path.exists(os.path.join(os.path.dirname(out_path), data)):
+        os.remove(os.path.join(os.path.dirname(out_path), data))  # save_model appends otherwise
+    onnx.save_model(model, out_path, save_as_external_data=True, all_tensors_to_one_file=True, location=data, size_threshold=1024)
+
+
+def tokenizer_files(reader, out_dir):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, AddedToken
+    model = field(reader, "tokenizer.ggml.model")
+    if model != "gpt2":
+        raise ConvertError(f"tokenizer model `{model}` is not supported (only GPT-2 style byte-level BPE)")
+    tokens = field(reader, "tokenizer.ggml.tokens")
+    types = field(reader, "tokenizer.ggml.token_type")
+    merges = [tuple(m.split(" ", 1)) for m in field(reader, "tokenizer.ggml.merges")]
+    vocab = {t: i for i, t in enumerate(tokens)}
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False, byte_fallback=False))
+    pre = field(reader, "tokenizer.ggml.pre", "default")
+    steps = [pre_tokenizers.Digits(individual_digits=True)] if pre == "smollm" else []
+    steps.append(pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(steps)
+    tok.decoder = decoders.ByteLevel()
+    control = [AddedToken(tokens[i], special=True, normalized=False) for i, t in enumerate(types) if int(t) == 3]
+    tok.add_special_tokens(control)
+    tok.save(os.path.join(out_dir, "tokenizer.json"))
+    eos = tokens[int(field(reader, "tokenizer.ggml.eos_token_id"))]
+    bos_id = reader.fields.get("tokenizer.ggml.bos_token_id")
+    config = {
+        "chat_template": field(reader, "tokenizer.chat_template", ""),
+        "eos_token": eos,
+        "bos_token": tokens[int(bos_id.contents())] if bos_id is not None else None,
+        "add_bos_token": bool(field(reader, "tokenizer.ggml.add_bos_token", False)),
+        "model_max_length": None,
+    }
+    with open(os.path.join(out_dir, "tokenizer_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    return tok, eos
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("gguf")
+    ap.add_argument("out_dir")
+    ap.add_argument("--name")
+    args = ap.parse_args()
+    out_dir = os.path.abspath(args.out_dir)
+    staging = out_dir + ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    try:
+        reader, cfg, tensors = read_model(args.gguf)
+        layers, embed, norm, head = weights(cfg, tensors)
+        build(cfg, layers, embed, norm, head, os.path.join(staging, "model.onnx"))
+        tok, eos = tokenizer_files(reader, staging)
+        name = args.name or os.path.basename(out_dir)
+        manifest = {
+            "kind": "decoder",
+            "name": name,
+            "architecture": "llama",
+            "source": {"gguf": os.path.basename(args.gguf), "sha256": sha256(args.gguf)},
+            "context_length": cfg["context"],
+            "layers": cfg["layers"], "heads": cfg["heads"], "kv_heads": cfg["kv_heads"],
+            "head_dim": cfg["head_dim"], "hidden": cfg["hidden"], "vocab": cfg["vocab"],
+            "eos_tokens": [eos],
+            "model_sha256": sha256(os.path.join(staging, "model.onnx.data")),
+            "converter": "scripts/convert/gguf_to_onnx.py 1",
+        }
+        with open(os.path.join(staging, "lmdeck-model.json"), "w") as f:
+            json.dump(manifest, f, indent=2)
+    except ConvertError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        print(f"error: {args.gguf}: {e}", file=sys.stderr)
+        return 2
+    except Exception:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.rename(staging, out_dir)
+    print(f"converted {args.gguf} -> {out_dir} ({cfg['layers']} layers, vocab {cfg['vocab']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

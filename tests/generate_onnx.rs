@@ -1,0 +1,202 @@
+//! The local decoder on the real default chat model (SmolLM2-135M-Instruct converted from its
+//! GGUF by `lmdeck setup`): KV cache against a full pass, a clear answer, stop conditions,
+//! cancellation, and faithfulness to the exact dequantised computation.
+
+use lmdeck::cli::args::GlobalArgs;
+use lmdeck::cli::Context;
+use lmdeck::generate::{
+    Cancel, ChatMessage, FinishReason, GenerateEvent, GenerateRequest, Generator, OnnxDecoder,
+    SamplingParams,
+};
+use std::sync::OnceLock;
+
+fn context() -> Context {
+    let global = GlobalArgs {
+        db: None,
+        config: Some("/nonexistent/lmdeck-test-config.toml".into()),
+        device: Some("cpu".into()),
+        ort_dylib: None,
+        theme: None,
+    };
+    Context::new(&global).unwrap()
+}
+
+/// One decoder for the whole test binary: loading the model costs a second.
+fn decoder() -> &'static OnnxDecoder {
+    static DECODER: OnceLock<OnnxDecoder> = OnceLock::new();
+    DECODER.get_or_init(|| context().decoder(None).expect("run `lmdeck setup` first"))
+}
+
+fn chat(question: &str) -> String {
+    decoder()
+        .template()
+        .render(&[ChatMessage::new("user", question)], true)
+        .unwrap()
+}
+
+fn run(request: &GenerateRequest, cancel: &Cancel) -> (String, lmdeck::generate::GenerateStats) {
+    let mut text = String::new();
+    let stats = decoder()
+        .generate(request, cancel, &mut |e| {
+            if let GenerateEvent::Text(t) = e {
+                text.push_str(&t);
+            }
+        })
+        .unwrap();
+    (text, stats)
+}
+
+fn greedy(prompt: String, max_new_tokens: usize) -> GenerateRequest {
+    GenerateRequest {
+        prompt,
+        sampling: SamplingParams::default(),
+        max_new_tokens,
+        stop: Vec::new(),
+    }
+}
+
+#[test]
+fn kv_cached_steps_match_a_full_forward_pass() {
+    let d = decoder();
+    let ids = d
+        .encode("The quick brown fox jumps over the lazy dog, because it was late for dinner.")
+        .unwrap();
+    let full = d.logits(&ids, false).unwrap();
+    let steps = d.logits(&ids, true).unwrap();
+    assert_eq!(full.len(), ids.len());
+    assert_eq!(steps.len(), ids.len());
+    for (i, (a, b)) in full.iter().zip(&steps).enumerate() {
+        let diff = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff < 1e-2, "position {i}: logits differ by {diff}");
+        let top = |v: &[f32]| lmdeck::generate::sampler::argmax(v);
+        assert_eq!(top(a), top(b), "position {i}");
+    }
+}
+
+#[test]
+fn answers_a_clear_factual_question() {
+    let (text, stats) = run(
+        &greedy(chat("What is the capital of France?"), 40),
+        &Cancel::default(),
+    );
+    assert!(text.contains("Paris"), "{text}");
+    assert_eq!(
+        stats.finish,
+        FinishReason::Stop,
+        "ends with the end-of-turn token"
+    );
+    assert!(stats.prompt_tokens > 5 && stats.completion_tokens > 0);
+}
+
+#[test]
+fn stops_at_max_tokens_and_at_stop_strings() {
+    let (_, stats) = run(
+        &greedy(chat("Count from one to twenty in words."), 5),
+        &Cancel::default(),
+    );
+    assert_eq!(
+        (stats.completion_tokens, stats.finish),
+        (5, FinishReason::Length)
+    );
+    let mut request = greedy(chat("What is the capital of France?"), 40);
+    request.stop = vec!["Paris".into()];
+    let (text, stats) = run(&request, &Cancel::default());
+    assert_eq!(stats.finish, FinishReason::Stop);
+    assert!(!text.contains("Paris") && !text.is_empty(), "{text}");
+}
+
+#[test]
+fn cancellation_stops_at_the_next_token() {
+    let cancel = Cancel::default();
+    let mut pieces = 0;
+    let request = greedy(chat("Write a long story about a lighthouse keeper."), 200);
+    let stats = decoder()
+        .generate(&request, &cancel, &mut |e| {
+            if let GenerateEvent::Text(_) = e {
+                pieces += 1;
+                if pieces == 3 {
+                    cancel.cancel();
+                }
+            }
+        })
+        .unwrap();
+    assert_eq!(stats.finish, FinishReason::Cancelled);
+    assert!(stats.completion_tokens < 10, "{stats:?}");
+}
+
+#[test]
+fn sampling_with_a_seed_repeats() {
+    let mut request = greedy(chat("Name a fruit."), 12);
+    request.sampling = SamplingParams {
+        temperature: 0.9,
+        top_k: 40,
+        top_p: 0.95,
+        repetition_penalty: 1.1,
+        seed: 42,
+    };
+    let (a, _) = run(&request, &Cancel::default());
+    let (b, _) = run(&request, &Cancel::default());
+    assert_eq!(a, b);
+}
+
+/// The converted model against a plain numpy forward pass over the GGUF's dequantised weights
+/// (scripts/convert/reference.py, run in the converter's environment), teacher-forced over 300
+/// positions of a real document.
+#[test]
+fn converted_model_is_faithful_to_the_exact_computation() {
+    let ctx = context();
+    let env = lmdeck::setup::convert::converter_env(&ctx.paths).unwrap();
+    let gguf = lmdeck::setup::convert::default_gguf(&ctx.paths);
+    assert!(
+        gguf.is_file(),
+        "{} missing: run `lmdeck setup`",
+        gguf.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let text = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-data/corpus/runbooks/gpu-node-drain.md"
+    );
+    let out = dir.path().join("reference.json");
+    let status = std::process::Command::new(&env.python)
+        .arg(env.reference())
+        .arg(&gguf)
+        .arg(ctx.chat_model_dir())
+        .arg(text)
+        .arg(&out)
+        .args(["--positions", "300"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let ids: Vec<u32> = reference["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    let top1: Vec<u32> = reference["top1"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    assert!(ids.len() >= 250, "{} positions", ids.len());
+    let logits = decoder().logits(&ids, false).unwrap();
+    let agree = logits
+        .iter()
+        .zip(&top1)
+        .filter(|(row, want)| lmdeck::generate::sampler::argmax(row) == **want)
+        .count() as f64
+        / ids.len() as f64;
+    eprintln!(
+        "top-1 agreement with the exact computation: {agree:.4} over {} positions",
+        ids.len()
+    );
+    assert!(agree >= 0.95, "top-1 agreement {agree}");
+}
