@@ -21,6 +21,7 @@ pub struct Config {
     pub chunk: ChunkConfig,
     pub search: SearchConfig,
     pub ingest: IngestConfig,
+    pub generate: GenerateConfig,
     pub ui: UiConfig,
 }
 
@@ -87,6 +88,28 @@ pub struct IngestConfig {
     pub max_file_mb: u64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateConfig {
+    /// Chat model: an installed or registered model name, or a model folder.
+    pub model: String,
+    /// Answer tokens at most.
+    pub max_tokens: usize,
+    /// 0 = greedy.
+    pub temperature: f64,
+    /// 0 = no limit.
+    pub top_k: usize,
+    pub top_p: f64,
+    pub repetition_penalty: f64,
+    pub seed: u64,
+    /// Prompt + answer tokens at most (the model's own context caps it too).
+    pub context_tokens: usize,
+    /// Retrieved chunks offered to the model as sources.
+    pub rag_k: usize,
+    /// Intra-op threads of the decoder session; 0 = all cores.
+    pub threads: usize,
+}
+
 /// The console theme used when none is configured.
 pub const DEFAULT_THEME: &str = "dark";
 
@@ -126,6 +149,18 @@ impl Config {
                 common_term_chunks: 5000,
             },
             ingest: IngestConfig { max_file_mb: 20 },
+            generate: GenerateConfig {
+                model: crate::setup::convert::DEFAULT_CHAT_MODEL.into(),
+                max_tokens: 512,
+                temperature: 0.0,
+                top_k: 0,
+                top_p: 1.0,
+                repetition_penalty: 1.0,
+                seed: 0,
+                context_tokens: 2048,
+                rag_k: 5,
+                threads: 0,
+            },
             ui: UiConfig {
                 theme: DEFAULT_THEME.into(),
             },

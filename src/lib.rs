@@ -13,6 +13,7 @@ pub mod generate;
 pub mod ingest;
 pub mod onnx;
 pub mod paths;
+pub mod rag;
 pub mod retrieve;
 pub mod setup;
 pub mod store;

@@ -49,7 +49,10 @@ def field(reader, key, default=None):
 
 
 def read_model(path):
-    reader = GGUFReader(path)
+    try:
+        reader = GGUFReader(path)
+    except (ValueError, OSError) as e:
+        raise ConvertError(f"cannot read it as a GGUF file ({e})")
     arch = field(reader, "general.architecture")
     if arch != "llama":
         raise ConvertError(f"architecture `{arch}` is not supported (only llama-architecture GGUF files)")
@@ -86,6 +89,13 @@ def unpermute(w, heads):
 
 def weights(cfg, tensors):
     """Per-layer float32 weights in HF layout ([out, in])."""
+    try:
+        return _weights(cfg, tensors)
+    except KeyError as e:
+        raise ConvertError(f"tensor {e} is missing (is this a complete llama-architecture model?)")
+
+
+def _weights(cfg, tensors):
     layers = []
     for i in range(cfg["layers"]):
         b = f"blk.{i}."

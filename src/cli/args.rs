@@ -48,6 +48,14 @@ pub enum Command {
     Search(SearchArgs),
     /// Why not? Where a document or chunk fell out of a query's results, stage by stage.
     Why(WhyArgs),
+    /// Ask a question: the chat model answers from retrieved, numbered sources (streamed).
+    Ask(AskArgs),
+    /// Generation models: list, add, remove, show, import-gguf.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Stored chat sessions and their messages.
+    #[command(subcommand)]
+    Chats(ChatsCommand),
     /// Evaluate retrieval quality.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -82,6 +90,82 @@ pub struct JsonFlag {
     /// Machine-readable JSON output.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question; text starting with `-` is accepted too.
+    #[arg(allow_hyphen_values = true)]
+    pub question: String,
+    /// Answer from the model alone, without retrieved sources (to compare).
+    #[arg(long)]
+    pub no_rag: bool,
+    /// Chat model: a registered or installed model name, or a model folder (generate.model).
+    #[arg(long)]
+    pub model: Option<String>,
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+    /// Sources offered to the model (generate.rag_k).
+    #[arg(long, short)]
+    pub k: Option<usize>,
+    /// Answer tokens at most (generate.max_tokens).
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
+    /// 0 = greedy (generate.temperature).
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Add the exchange to this chat session (default: a new one).
+    #[arg(long)]
+    pub session: Option<i64>,
+    /// Do not store the exchange.
+    #[arg(long)]
+    pub no_save: bool,
+    /// Print one JSON object at the end instead of streaming.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Installed and registered chat models.
+    List(JsonFlag),
+    /// Register a model folder (Optimum text-generation-with-past ONNX export or a conversion).
+    Add {
+        dir: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+        /// The model it was fine-tuned from (lineage).
+        #[arg(long)]
+        base: Option<String>,
+    },
+    /// Forget a registered model (its files stay).
+    Remove { name: String },
+    /// A model's folder, manifest, tokenizer and chat template.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert a Llama-architecture GGUF (Q4_0, Q4_1, Q8_0, F16, F32) into an ONNX model folder.
+    ImportGguf {
+        file: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChatsCommand {
+    /// Chat sessions, newest first.
+    List(JsonFlag),
+    /// A session's messages with their sources.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

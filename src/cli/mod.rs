@@ -1,6 +1,7 @@
 //! Headless commands: thin wrappers over the services, one file per command.
 
 pub mod args;
+pub mod ask;
 pub mod config_cmd;
 pub mod context;
 pub mod curate_cmd;
@@ -8,6 +9,7 @@ pub mod docs;
 pub mod doctor;
 pub mod eval;
 pub mod ingest;
+pub mod models;
 pub mod progress;
 pub mod reembed;
 pub mod search;
@@ -42,6 +44,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(a) => ingest::run(&ctx, &a),
         Command::Search(a) => search::run(&ctx, &a),
         Command::Why(a) => search::why(&ctx, &a),
+        Command::Ask(a) => ask::run(&ctx, &a),
+        Command::Models(c) => models::run(&ctx, c),
+        Command::Chats(c) => ask::chats(&ctx, c),
         Command::Eval(args::EvalCommand::Retrieval(a)) => eval::run(&ctx, &a),
         Command::Doctor(a) => doctor::run(&ctx, a.json),
         Command::Collections(a) => docs::collections(&ctx, a.json),

@@ -109,7 +109,12 @@ fn run_step(cmd: &mut Command, what: &str) -> Result<(), SetupError> {
     }
     Err(SetupError::Convert {
         what: what.into(),
-        detail: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        detail: {
+            let text = String::from_utf8_lossy(&output.stderr).trim().to_string();
+            text.strip_prefix("error: ")
+                .map(str::to_string)
+                .unwrap_or(text)
+        },
     })
 }
 

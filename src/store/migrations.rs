@@ -5,7 +5,10 @@ use std::path::Path;
 
 use super::StoreError;
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_init.sql"),
+    include_str!("migrations/002_chat.sql"),
+];
 
 /// Schema version this build creates.
 pub const VERSION: usize = MIGRATIONS.len();

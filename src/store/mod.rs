@@ -1,10 +1,12 @@
 //! The embedded store: SQLite in WAL mode with foreign keys, versioned migrations, FTS5 and a
 //! sqlite-vec table per embedding model.
 
+pub mod chat;
 pub mod code_index;
 pub mod collections;
 pub mod documents;
 pub mod migrations;
+pub mod models;
 pub mod vectors;
 pub mod write;
 

@@ -1,0 +1,162 @@
+//! `lmdeck ask "question"`: a streamed answer from the chat model, grounded in numbered
+//! sources from the collection (or not, with --no-rag), then the sources it cited.
+
+use std::io::Write;
+
+use super::args::{AskArgs, ChatsCommand};
+use super::Context;
+use crate::embed::Embedder;
+use crate::generate::{Cancel, SamplingParams};
+use crate::rag::{self, AskOptions};
+use crate::store::chat;
+
+pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
+    let g = &ctx.config().generate;
+    let mut store = ctx.open_store()?;
+    let model = args.model.clone().unwrap_or_else(|| g.model.clone());
+    let dir = super::models::resolve(ctx, &store, &model)?;
+    let mut search = ctx.search_params()?;
+    search.k = args.k.unwrap_or(g.rag_k).max(1);
+    let rag = !args.no_rag;
+    if rag {
+        // A missing collection fails before the models load.
+        crate::store::collections::get(store.conn(), &args.collection)?;
+    }
+    let embedder = if rag && search.mode.uses_vectors() {
+        Some(ctx.embedder()?)
+    } else {
+        None
+    };
+    let decoder = ctx.decoder(Some(&dir))?;
+    let options = AskOptions {
+        rag,
+        collection: rag.then(|| args.collection.clone()),
+        search,
+        sampling: SamplingParams {
+            temperature: args.temperature.unwrap_or(g.temperature) as f32,
+            top_k: g.top_k,
+            top_p: g.top_p as f32,
+            repetition_penalty: g.repetition_penalty as f32,
+            seed: args.seed.unwrap_or(g.seed),
+        },
+        max_new_tokens: args.max_tokens.unwrap_or(g.max_tokens).max(1),
+        context_tokens: g.context_tokens,
+    };
+    let stream = !args.json;
+    let mut stdout = std::io::stdout();
+    let answer = rag::ask(
+        &store,
+        embedder.as_ref().map(|e| e as &dyn Embedder),
+        &decoder,
+        &args.question,
+        &options,
+        &Cancel::default(),
+        &mut |piece| {
+            if stream {
+                // A closed pipe only loses the rest of the stream; the answer is still stored.
+                let _ = write!(stdout, "{piece}");
+                let _ = stdout.flush();
+            }
+        },
+    )?;
+    let session = if args.no_save {
+        None
+    } else {
+        Some(rag::save(&mut store, args.session, &answer)?)
+    };
+    if args.json {
+        let mut value = serde_json::to_value(&answer)?;
+        value["session"] = serde_json::json!(session);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!();
+    if !answer.sources.is_empty() {
+        println!("\nSources:");
+        for s in &answer.sources {
+            let mark = if answer.cited.contains(&s.n) {
+                "*"
+            } else {
+                " "
+            };
+            let heading = if s.heading_path.is_empty() {
+                String::new()
+            } else {
+                format!(" > {}", s.heading_path)
+            };
+            println!(
+                "{mark}[{}] {}{heading}  (chunk {})",
+                s.n, s.source_path, s.chunk_id
+            );
+        }
+        println!("(* cited in the answer)");
+    }
+    let st = &answer.stats;
+    eprintln!(
+        "{}: {} prompt + {} answer tokens, first token {:.0} ms, {:.1} tokens/s, {:?}{}",
+        answer.model,
+        st.prompt_tokens,
+        st.completion_tokens,
+        st.time_to_first_token_ms,
+        st.decode_tokens_per_s,
+        st.finish,
+        session.map_or(String::new(), |id| format!(", session {id}"))
+    );
+    Ok(())
+}
+
+pub fn chats(ctx: &Context, cmd: ChatsCommand) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    match cmd {
+        ChatsCommand::List(a) => {
+            let list = chat::sessions(store.conn())?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("no chat sessions yet; `lmdeck ask \"question\"` starts one");
+            } else {
+                for s in list {
+                    println!(
+                        "{:>5}  {}  {} messages  {}",
+                        s.id,
+                        crate::util::format_unix(s.created_at),
+                        s.messages,
+                        s.title
+                    );
+                }
+            }
+        }
+        ChatsCommand::Show { id, json } => {
+            let session = chat::session(store.conn(), id)?;
+            let messages = chat::messages(store.conn(), id)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"session": session, "messages": messages})
+                    )?
+                );
+                return Ok(());
+            }
+            println!("session {}: {}", session.id, session.title);
+            for m in messages {
+                println!(
+                    "\n{}{}: {}",
+                    m.role,
+                    m.model.map_or(String::new(), |n| format!(" ({n})")),
+                    m.content
+                );
+                for s in m.sources {
+                    println!(
+                        "  {}[{}] {} (chunk {})",
+                        if s.cited { "*" } else { " " },
+                        s.n,
+                        s.source_path,
+                        s.chunk_id
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

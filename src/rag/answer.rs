@@ -1,0 +1,182 @@
+//! One question answered: retrieve, build the prompt, stream, cite, and store.
+
+use serde::Serialize;
+
+use super::citations::cited;
+use super::context::{select, Source};
+use super::RagError;
+use crate::embed::Embedder;
+use crate::generate::{
+    Cancel, ChatMessage, GenerateEvent, GenerateRequest, GenerateStats, Generator, SamplingParams,
+};
+use crate::retrieve::{self, SearchParams, SearchResult};
+use crate::store::chat::{self, NewMessage, StoredSource};
+use crate::store::Store;
+
+pub const INSTRUCTIONS: &str = "You answer questions using only the numbered sources given with the question. \
+Cite the sources you use with their numbers in brackets, like [1]. If the sources do not contain the answer, \
+say that you do not know.";
+
+/// Tokens kept free for the instructions, the question and the template's own tokens.
+const PROMPT_OVERHEAD: usize = 96;
+
+#[derive(Debug, Clone)]
+pub struct AskOptions {
+    pub rag: bool,
+    pub collection: Option<String>,
+    pub search: SearchParams,
+    pub sampling: SamplingParams,
+    pub max_new_tokens: usize,
+    /// Prompt + answer tokens at most (also capped by the model's context).
+    pub context_tokens: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub question: String,
+    pub text: String,
+    pub model: String,
+    pub rag: bool,
+    pub sources: Vec<Source>,
+    /// Source numbers the answer cites, in order of first citation.
+    pub cited: Vec<usize>,
+    pub stats: GenerateStats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retrieval: Option<SearchResult>,
+}
+
+/// The chat messages for a question, with or without sources.
+pub fn messages(question: &str, sources: &[Source]) -> Vec<ChatMessage> {
+    if sources.is_empty() {
+        return vec![ChatMessage::new("user", question)];
+    }
+    let blocks: Vec<String> = sources.iter().map(Source::block).collect();
+    vec![
+        ChatMessage::new("system", INSTRUCTIONS),
+        ChatMessage::new(
+            "user",
+            format!(
+                "Sources:\n\n{}\n\nQuestion: {question}",
+                blocks.join("\n\n")
+            ),
+        ),
+    ]
+}
+
+/// Answers `question`, streaming text to `on_text`.
+pub fn ask(
+    store: &Store,
+    embedder: Option<&dyn Embedder>,
+    generator: &dyn Generator,
+    question: &str,
+    options: &AskOptions,
+    cancel: &Cancel,
+    on_text: &mut dyn FnMut(&str),
+) -> Result<Answer, RagError> {
+    let context = options.context_tokens.min(generator.context_length());
+    let (sources, retrieval) = if options.rag {
+        let collection = options
+            .collection
+            .as_deref()
+            .ok_or(RagError::NoCollection)?;
+        let result = retrieve::search(store, embedder, collection, question, &options.search)?;
+        let question_tokens = generator.count_tokens(question)?;
+        let budget = context.saturating_sub(
+            options.max_new_tokens
+                + PROMPT_OVERHEAD
+                + question_tokens
+                + generator.count_tokens(INSTRUCTIONS)?,
+        );
+        let count = |t: &str| generator.count_tokens(t).unwrap_or(t.len());
+        (select(&result.hits, budget, &count), Some(result))
+    } else {
+        (Vec::new(), None)
+    };
+    let prompt = generator
+        .template()
+        .render(&messages(question, &sources), true)?;
+    let prompt_tokens = generator.count_tokens(&prompt)?;
+    let max_new_tokens = options
+        .max_new_tokens
+        .min(context.saturating_sub(prompt_tokens))
+        .max(1);
+    let request = GenerateRequest {
+        prompt,
+        sampling: options.sampling,
+        max_new_tokens,
+        stop: Vec::new(),
+    };
+    let mut text = String::new();
+    let stats = generator.generate(&request, cancel, &mut |event| {
+        if let GenerateEvent::Text(piece) = event {
+            on_text(&piece);
+            text.push_str(&piece);
+        }
+    })?;
+    let cited = cited(&text, sources.len());
+    Ok(Answer {
+        question: question.to_string(),
+        text,
+        model: generator.name().to_string(),
+        rag: options.rag,
+        sources,
+        cited,
+        stats,
+        retrieval,
+    })
+}
+
+/// Stores the question and the answer (with its sources and trace) in a session, creating
+/// one titled after the question when `session` is None. Returns the session id.
+pub fn save(store: &mut Store, session: Option<i64>, answer: &Answer) -> Result<i64, RagError> {
+    let conn = store.conn_mut();
+    let session = match session {
+        Some(id) => chat::session(conn, id)?.id,
+        None => {
+            let title: String = answer.question.chars().take(80).collect();
+            let collection = answer.retrieval.as_ref().map(|r| r.collection.as_str());
+            chat::create_session(conn, &title, collection)?
+        }
+    };
+    chat::add_message(
+        conn,
+        session,
+        &NewMessage {
+            role: "user",
+            content: &answer.question,
+            model: None,
+            rag: answer.rag,
+            stats: None,
+            trace: None,
+            sources: &[],
+        },
+    )?;
+    let sources: Vec<StoredSource> = answer
+        .sources
+        .iter()
+        .map(|s| StoredSource {
+            n: s.n as i64,
+            chunk_id: s.chunk_id,
+            source_path: s.source_path.clone(),
+            heading_path: s.heading_path.clone(),
+            cited: answer.cited.contains(&s.n),
+        })
+        .collect();
+    chat::add_message(
+        conn,
+        session,
+        &NewMessage {
+            role: "assistant",
+            content: &answer.text,
+            model: Some(&answer.model),
+            rag: answer.rag,
+            stats: serde_json::to_value(&answer.stats).ok(),
+            trace: answer
+                .retrieval
+                .as_ref()
+                .and_then(|r| serde_json::to_value(r).ok()),
+            sources: &sources,
+        },
+    )?;
+    Ok(session)
+}

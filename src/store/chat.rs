@@ -1,0 +1,160 @@
+//! Chat sessions, their messages and the sources each answer was grounded in.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::StoreError;
+use crate::util::now_unix;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Session {
+    pub id: i64,
+    pub title: String,
+    pub collection: Option<String>,
+    pub created_at: i64,
+    pub messages: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub role: String,
+    pub content: String,
+    pub model: Option<String>,
+    pub rag: bool,
+    pub stats: Option<serde_json::Value>,
+    pub sources: Vec<StoredSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredSource {
+    pub n: i64,
+    pub chunk_id: i64,
+    pub source_path: String,
+    pub heading_path: String,
+    pub cited: bool,
+}
+
+/// What to store with an assistant message.
+pub struct NewMessage<'a> {
+    pub role: &'a str,
+    pub content: &'a str,
+    pub model: Option<&'a str>,
+    pub rag: bool,
+    pub stats: Option<serde_json::Value>,
+    pub trace: Option<serde_json::Value>,
+    pub sources: &'a [StoredSource],
+}
+
+pub fn create_session(
+    conn: &Connection,
+    title: &str,
+    collection: Option<&str>,
+) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO chat_sessions (title, collection, created_at) VALUES (?1, ?2, ?3)",
+        params![title, collection, now_unix()],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn session(conn: &Connection, id: i64) -> Result<Session, StoreError> {
+    conn.query_row(
+        "SELECT s.id, s.title, s.collection, s.created_at, (SELECT count(*) FROM chat_messages m WHERE m.session_id = s.id)
+         FROM chat_sessions s WHERE s.id = ?1",
+        [id],
+        session_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NoDocument(format!("chat session {id}")))
+}
+
+fn session_row(r: &rusqlite::Row) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        collection: r.get(2)?,
+        created_at: r.get(3)?,
+        messages: r.get(4)?,
+    })
+}
+
+pub fn sessions(conn: &Connection) -> Result<Vec<Session>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT s.id, s.title, s.collection, s.created_at, (SELECT count(*) FROM chat_messages m WHERE m.session_id = s.id)
+         FROM chat_sessions s ORDER BY s.id DESC",
+    )?;
+    let rows = stmt
+        .query_map([], session_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Stores a message with its sources in one transaction.
+pub fn add_message(
+    conn: &mut Connection,
+    session_id: i64,
+    m: &NewMessage,
+) -> Result<i64, StoreError> {
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO chat_messages (session_id, role, content, model, rag, stats, trace, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            session_id,
+            m.role,
+            m.content,
+            m.model,
+            m.rag,
+            m.stats.as_ref().map(|v| v.to_string()),
+            m.trace.as_ref().map(|v| v.to_string()),
+            now_unix()
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    for s in m.sources {
+        tx.execute(
+            "INSERT INTO message_sources (message_id, n, chunk_id, source_path, heading_path, cited) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, s.n, s.chunk_id, s.source_path, s.heading_path, s.cited],
+        )?;
+    }
+    tx.commit()?;
+    Ok(id)
+}
+
+pub fn messages(conn: &Connection, session_id: i64) -> Result<Vec<StoredMessage>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, role, content, model, rag, stats FROM chat_messages WHERE session_id = ?1 ORDER BY id",
+    )?;
+    let mut out: Vec<StoredMessage> = stmt
+        .query_map([session_id], |r| {
+            let stats: Option<String> = r.get(5)?;
+            Ok(StoredMessage {
+                id: r.get(0)?,
+                role: r.get(1)?,
+                content: r.get(2)?,
+                model: r.get(3)?,
+                rag: r.get(4)?,
+                stats: stats.and_then(|s| serde_json::from_str(&s).ok()),
+                sources: Vec::new(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut src = conn.prepare(
+        "SELECT n, chunk_id, source_path, heading_path, cited FROM message_sources WHERE message_id = ?1 ORDER BY n",
+    )?;
+    for m in &mut out {
+        m.sources = src
+            .query_map([m.id], |r| {
+                Ok(StoredSource {
+                    n: r.get(0)?,
+                    chunk_id: r.get(1)?,
+                    source_path: r.get(2)?,
+                    heading_path: r.get(3)?,
+                    cited: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+    }
+    Ok(out)
+}
