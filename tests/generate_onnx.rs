@@ -27,11 +27,8 @@ fn decoder() -> &'static OnnxDecoder {
     DECODER.get_or_init(|| context().decoder(None).expect("run `lmdeck setup` first"))
 }
 
-fn chat(question: &str) -> String {
-    decoder()
-        .template()
-        .render(&[ChatMessage::new("user", question)], true)
-        .unwrap()
+fn chat(question: &str) -> Vec<ChatMessage> {
+    vec![ChatMessage::new("user", question)]
 }
 
 fn run(request: &GenerateRequest, cancel: &Cancel) -> (String, lmdeck::generate::GenerateStats) {
@@ -46,9 +43,9 @@ fn run(request: &GenerateRequest, cancel: &Cancel) -> (String, lmdeck::generate:
     (text, stats)
 }
 
-fn greedy(prompt: String, max_new_tokens: usize) -> GenerateRequest {
+fn greedy(messages: Vec<ChatMessage>, max_new_tokens: usize) -> GenerateRequest {
     GenerateRequest {
-        prompt,
+        messages,
         sampling: SamplingParams::default(),
         max_new_tokens,
         stop: Vec::new(),

@@ -14,7 +14,6 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
     let g = &ctx.config().generate;
     let mut store = ctx.open_store()?;
     let model = args.model.clone().unwrap_or_else(|| g.model.clone());
-    let dir = super::models::resolve(ctx, &store, &model)?;
     let mut search = ctx.search_params()?;
     search.k = args.k.unwrap_or(g.rag_k).max(1);
     let rag = !args.no_rag;
@@ -27,7 +26,7 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let decoder = ctx.decoder(Some(&dir))?;
+    let generator = super::models::generator(ctx, &store, &model)?;
     let options = AskOptions {
         rag,
         collection: rag.then(|| args.collection.clone()),
@@ -47,7 +46,7 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
     let answer = rag::ask(
         &store,
         embedder.as_ref().map(|e| e as &dyn Embedder),
-        &decoder,
+        generator.as_ref(),
         &args.question,
         &options,
         &Cancel::default(),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::ModelsCommand;
 use super::Context;
+use crate::generate::endpoints::Endpoint;
 use crate::generate::manifest::DecoderManifest;
 use crate::store::models;
 use crate::store::Store;
@@ -64,19 +65,54 @@ pub fn all(ctx: &Context, store: &Store) -> anyhow::Result<Vec<ModelEntry>> {
     Ok(list)
 }
 
-/// The folder a model name (or path) stands for.
-pub fn resolve(ctx: &Context, store: &Store, name: &str) -> anyhow::Result<PathBuf> {
+/// What a model name stands for: a local model folder or a remote endpoint.
+pub enum ModelChoice {
+    Local(PathBuf),
+    Remote(String, Endpoint),
+}
+
+/// Endpoints from `<config dir>/endpoints.toml`.
+pub fn endpoints(ctx: &Context) -> anyhow::Result<std::collections::BTreeMap<String, Endpoint>> {
+    crate::generate::endpoints::load(&ctx.paths.config_dir.join("endpoints.toml"))
+        .map_err(anyhow::Error::msg)
+}
+
+/// Starts the generator a model name stands for.
+pub fn generator(
+    ctx: &Context,
+    store: &Store,
+    name: &str,
+) -> anyhow::Result<Box<dyn crate::generate::Generator>> {
+    Ok(match resolve(ctx, store, name)? {
+        ModelChoice::Local(dir) => Box::new(ctx.decoder(Some(&dir))?),
+        ModelChoice::Remote(name, endpoint) => {
+            Box::new(crate::generate::http::HttpGenerator::new(&name, endpoint)?)
+        }
+    })
+}
+
+/// The model a name (or path) stands for: endpoints first, then registered and installed
+/// models, then a folder path.
+pub fn resolve(ctx: &Context, store: &Store, name: &str) -> anyhow::Result<ModelChoice> {
+    let remote = endpoints(ctx)?;
+    if let Some(e) = remote.get(name) {
+        return Ok(ModelChoice::Remote(name.to_string(), e.clone()));
+    }
     let as_path = Path::new(name);
     if as_path.join("model.onnx").is_file() {
-        return Ok(as_path.to_path_buf());
+        return Ok(ModelChoice::Local(as_path.to_path_buf()));
     }
     let list = all(ctx, store)?;
     if let Some(m) = list.iter().find(|m| m.name == name) {
-        return Ok(m.path.clone());
+        return Ok(ModelChoice::Local(m.path.clone()));
     }
-    let names: Vec<&str> = list.iter().map(|m| m.name.as_str()).collect();
+    let names: Vec<&str> = list
+        .iter()
+        .map(|m| m.name.as_str())
+        .chain(remote.keys().map(String::as_str))
+        .collect();
     anyhow::bail!(
-        "no chat model `{name}`; available: {} (install the default with `lmdeck setup`, add a folder with `lmdeck models add DIR`, or convert a GGUF with `lmdeck models import-gguf FILE`)",
+        "no chat model `{name}`; available: {} (install the default with `lmdeck setup`, add a folder with `lmdeck models add DIR`, convert a GGUF with `lmdeck models import-gguf FILE`, or name an endpoint in <config dir>/endpoints.toml)",
         if names.is_empty() { "none".to_string() } else { names.join(", ") }
     )
 }
@@ -85,7 +121,16 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     match cmd {
         ModelsCommand::List(a) => {
-            let list = all(ctx, &store)?;
+            let mut list = all(ctx, &store)?;
+            for (name, e) in endpoints(ctx)? {
+                list.push(ModelEntry {
+                    name,
+                    path: PathBuf::from(&e.base_url),
+                    origin: "endpoint",
+                    base_model: None,
+                    source: e.model,
+                });
+            }
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(());
@@ -131,7 +176,15 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
             println!("removed {name} from the registry (its files are untouched)");
         }
         ModelsCommand::Show { name, json } => {
-            let dir = resolve(ctx, &store, &name)?;
+            let dir = match resolve(ctx, &store, &name)? {
+                ModelChoice::Local(dir) => dir,
+                ModelChoice::Remote(name, e) => {
+                    let value = serde_json::json!({"name": name, "endpoint": e.base_url, "model": e.model, "api_key_env": e.api_key_env,
+                        "connect_timeout_s": e.connect_timeout_s, "read_timeout_s": e.read_timeout_s, "context_tokens": e.context_tokens});
+                    println!("{}", serde_json::to_string_pretty(&value)?);
+                    return Ok(());
+                }
+            };
             let (manifest, config) = DecoderManifest::load(&dir)?;
             let template = config.template();
             if json {

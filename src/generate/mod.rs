@@ -2,9 +2,12 @@
 //! "text-generation-with-past" layout (KV cache carried between steps), sampling, stop
 //! conditions and chat templates.
 
+pub mod endpoints;
+pub mod http;
 pub mod manifest;
 pub mod onnx;
 pub mod sampler;
+pub mod sse;
 pub mod stop;
 pub mod template;
 
@@ -32,12 +35,14 @@ pub enum GenerateError {
     PromptTooLong { prompt: usize, context: usize },
     #[error("the generation thread stopped")]
     WorkerGone,
+    #[error("{0}")]
+    Remote(String),
 }
 
-/// One generation request: a rendered prompt and how to continue it.
+/// One generation request: the conversation so far and how to continue it.
 #[derive(Debug, Clone)]
 pub struct GenerateRequest {
-    pub prompt: String,
+    pub messages: Vec<ChatMessage>,
     pub sampling: SamplingParams,
     pub max_new_tokens: usize,
     /// Extra stop strings (the model's end-of-sequence tokens always stop).
@@ -92,7 +97,8 @@ pub trait Generator: Send + Sync {
     /// Tokens the model can attend to.
     fn context_length(&self) -> usize;
     fn count_tokens(&self, text: &str) -> Result<usize, GenerateError>;
-    fn template(&self) -> &ChatTemplate;
+    /// Tokens the conversation takes once rendered for the model.
+    fn prompt_tokens(&self, messages: &[ChatMessage]) -> Result<usize, GenerateError>;
     /// Generates, calling `on_event` for each piece of text and once at the end.
     fn generate(
         &self,

@@ -238,6 +238,10 @@ impl OnnxDecoder {
         &self.provider
     }
 
+    pub fn template(&self) -> &ChatTemplate {
+        &self.template
+    }
+
     pub fn eos_ids(&self) -> &[u32] {
         &self.eos
     }
@@ -282,8 +286,8 @@ impl Generator for OnnxDecoder {
         Ok(self.encode(text)?.len())
     }
 
-    fn template(&self) -> &ChatTemplate {
-        &self.template
+    fn prompt_tokens(&self, messages: &[super::ChatMessage]) -> Result<usize, GenerateError> {
+        Ok(self.encode(&self.template.render(messages, true)?)?.len())
     }
 
     fn generate(
@@ -292,7 +296,7 @@ impl Generator for OnnxDecoder {
         cancel: &Cancel,
         on_event: &mut dyn FnMut(GenerateEvent),
     ) -> Result<GenerateStats, GenerateError> {
-        let prompt = self.encode(&request.prompt)?;
+        let prompt = self.encode(&self.template.render(&request.messages, true)?)?;
         if prompt.len() >= self.context {
             return Err(GenerateError::PromptTooLong {
                 prompt: prompt.len(),

@@ -92,16 +92,14 @@ pub fn ask(
     } else {
         (Vec::new(), None)
     };
-    let prompt = generator
-        .template()
-        .render(&messages(question, &sources), true)?;
-    let prompt_tokens = generator.count_tokens(&prompt)?;
+    let messages = messages(question, &sources);
+    let prompt_tokens = generator.prompt_tokens(&messages)?;
     let max_new_tokens = options
         .max_new_tokens
         .min(context.saturating_sub(prompt_tokens))
         .max(1);
     let request = GenerateRequest {
-        prompt,
+        messages,
         sampling: options.sampling,
         max_new_tokens,
         stop: Vec::new(),

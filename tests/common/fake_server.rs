@@ -1,0 +1,115 @@
+//! A small OpenAI-compatible server that misbehaves on request: the first path segment picks
+//! the behaviour (`/ok/v1/chat/completions`, `/unauthorized/...`, `/silent/...`, `/drop/...`,
+//! `/malformed/...`, `/slow/...`). Real sockets, real HTTP/1.1, real SSE framing.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+pub struct FakeServer {
+    pub port: u16,
+}
+
+impl FakeServer {
+    pub fn start() -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let _ = handle(stream);
+                });
+            }
+        });
+        FakeServer { port }
+    }
+
+    pub fn url(&self, mode: &str) -> String {
+        format!("http://127.0.0.1:{}/{mode}/v1", self.port)
+    }
+}
+
+fn delta(text: &str) -> String {
+    format!(
+        "data: {}\n\n",
+        serde_json::json!({"choices": [{"delta": {"content": text}, "finish_reason": null}]})
+    )
+}
+
+fn handle(mut stream: TcpStream) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header)?;
+        if header.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let mode = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let sse_head =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+    match mode.as_str() {
+        "ok" | "slow" => {
+            let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            stream.write_all(sse_head.as_bytes())?;
+            stream.write_all(b": keep-alive\n\n")?;
+            let question = request["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .and_then(|m| m["content"].as_str())
+                .unwrap_or("")
+                .to_string();
+            for piece in ["Echo", ": ", question.as_str()] {
+                if mode == "slow" {
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                stream.write_all(delta(piece).as_bytes())?;
+                stream.flush()?;
+            }
+            stream.write_all(b"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")?;
+        }
+        "unauthorized" => {
+            let body = r#"{"error":{"message":"invalid api key","type":"auth"}}"#;
+            write!(stream, "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+        }
+        "silent" => {
+            stream.write_all(sse_head.as_bytes())?;
+            stream.write_all(delta("Hel").as_bytes())?;
+            stream.flush()?;
+            std::thread::sleep(Duration::from_secs(5));
+        }
+        "drop" => {
+            stream.write_all(sse_head.as_bytes())?;
+            stream.write_all(delta("Partial").as_bytes())?;
+            stream.flush()?;
+            // Closed without [DONE] or a finish reason.
+        }
+        "malformed" => {
+            stream.write_all(sse_head.as_bytes())?;
+            stream.write_all(b"data: {\"choices\": [oops\n\n")?;
+        }
+        _ => {
+            write!(
+                stream,
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"
+            )?;
+        }
+    }
+    stream.flush()
+}
