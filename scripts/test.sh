@@ -4,18 +4,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== tools (tmux drives the console in the end-to-end tests)"
+echo "== tools (tmux drives the console in the end-to-end tests; the openai client drives serve)"
 if ! command -v tmux >/dev/null; then
     sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo -n"  # never wait for a password
     $sudo apt-get update -qq && $sudo apt-get install -y -qq tmux
 fi
+# The serve tests drive the server with the official openai client, from PyPI.
+if ! .venv-test/bin/python -c "import openai" 2>/dev/null; then
+    python3 -m venv .venv-test
+    .venv-test/bin/pip install --quiet --disable-pip-version-check openai==3.57.0
+fi
+export LMDECK_TEST_PYTHON="$PWD/.venv-test/bin/python"
 echo "== fmt"
 cargo fmt --check
 echo "== clippy"
 cargo clippy --release --all-targets -- -D warnings
 echo "== build"
 cargo build --release --locked
-echo "== setup (ONNX Runtime + default embedding model)"
+echo "== setup (ONNX Runtime, default embedding model, default chat model converted from GGUF)"
 ./target/release/lmdeck setup
 echo "== tests"
 cargo test --release --locked -- --test-threads 2

@@ -15,6 +15,7 @@ pub mod onnx;
 pub mod paths;
 pub mod rag;
 pub mod retrieve;
+pub mod serve;
 pub mod setup;
 pub mod store;
 pub mod tui;

@@ -56,6 +56,8 @@ pub enum Command {
     /// Stored chat sessions and their messages.
     #[command(subcommand)]
     Chats(ChatsCommand),
+    /// OpenAI-compatible HTTP server: chat completions (MODEL@COLLECTION answers from sources), models, embeddings.
+    Serve(ServeArgs),
     /// Evaluate retrieval quality.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -125,6 +127,25 @@ pub struct AskArgs {
     /// Print one JSON object at the end instead of streaming.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to bind; 127.0.0.1 keeps the server on this host.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port; 0 picks a free one (the address is printed on the first line).
+    #[arg(long, default_value_t = 8088)]
+    pub port: u16,
+    /// Require `Authorization: Bearer KEY` with the key taken from this environment variable.
+    #[arg(long)]
+    pub api_key_env: Option<String>,
+    /// Chat model served (generate.model); endpoints are not proxied.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Chat requests queued at most before new ones get 503.
+    #[arg(long, default_value_t = 64)]
+    pub max_queue: usize,
 }
 
 #[derive(Debug, Subcommand)]

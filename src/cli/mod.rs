@@ -13,6 +13,7 @@ pub mod models;
 pub mod progress;
 pub mod reembed;
 pub mod search;
+pub mod serve;
 pub mod setup;
 
 pub use args::Cli;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ask(a) => ask::run(&ctx, &a),
         Command::Models(c) => models::run(&ctx, c),
         Command::Chats(c) => ask::chats(&ctx, c),
+        Command::Serve(a) => serve::run(&ctx, &a),
         Command::Eval(args::EvalCommand::Retrieval(a)) => eval::run(&ctx, &a),
         Command::Doctor(a) => doctor::run(&ctx, a.json),
         Command::Collections(a) => docs::collections(&ctx, a.json),

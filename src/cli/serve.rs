@@ -1,0 +1,80 @@
+//! `lmdeck serve`: loads the models, binds, prints the address, serves until Ctrl+C.
+
+use std::io::Write;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+
+use super::args::ServeArgs;
+use super::models::ModelChoice;
+use super::Context;
+use crate::generate::SamplingParams;
+use crate::serve::{router, AppState};
+
+pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
+    let g = &ctx.config().generate;
+    let store = ctx.open_store()?;
+    let name = args.model.clone().unwrap_or_else(|| g.model.clone());
+    let dir = match super::models::resolve(ctx, &store, &name)? {
+        ModelChoice::Local(dir) => dir,
+        ModelChoice::Remote(..) => {
+            anyhow::bail!("`{name}` is a remote endpoint; serve a local model (lmdeck models list)")
+        }
+    };
+    drop(store);
+    let api_key = match &args.api_key_env {
+        Some(var) => Some(
+            std::env::var(var)
+                .map_err(|_| anyhow::anyhow!("--api-key-env {var}: the variable is not set"))?,
+        ),
+        None => None,
+    };
+    let generator = Arc::new(ctx.decoder(Some(&dir))?);
+    let embedder = match ctx.embedder() {
+        Ok(e) => Some(Arc::new(e)),
+        Err(e) => {
+            tracing::warn!(
+                "no embedding model: {e:#}; /v1/embeddings and MODEL@COLLECTION are unavailable"
+            );
+            None
+        }
+    };
+    let state = Arc::new(AppState {
+        db: ctx.db_path(),
+        model_name: name,
+        generator,
+        embedder,
+        search: {
+            let mut p = ctx.search_params()?;
+            p.k = g.rag_k.max(1);
+            p
+        },
+        sampling: SamplingParams {
+            temperature: g.temperature as f32,
+            top_k: g.top_k,
+            top_p: g.top_p as f32,
+            repetition_penalty: g.repetition_penalty as f32,
+            seed: g.seed,
+        },
+        max_tokens: g.max_tokens,
+        context_tokens: g.context_tokens,
+        api_key,
+        in_flight: AtomicUsize::new(0),
+        max_queue: args.max_queue.max(1),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}/v1");
+        std::io::stdout().flush()?;
+        tracing::info!(%addr, "serving");
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        Ok(())
+    })
+}

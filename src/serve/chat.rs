@@ -1,0 +1,297 @@
+//! `/v1/chat/completions`: plain or grounded in a collection (`MODEL@COLLECTION`), streamed as
+//! server-sent events or returned whole. A client that disconnects cancels its generation.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+
+use super::{ApiError, AppState};
+use crate::embed::Embedder;
+use crate::generate::{
+    Cancel, ChatMessage, FinishReason, GenerateEvent, GenerateRequest, GenerateStats,
+};
+use crate::rag::context::{select, Source};
+use crate::rag::{answer, citations};
+use crate::retrieve;
+use crate::store::Store;
+
+#[derive(Debug, Deserialize)]
+pub struct ChatRequest {
+    model: String,
+    messages: Vec<ChatMessage>,
+    #[serde(default)]
+    stream: bool,
+    #[serde(default)]
+    max_tokens: Option<usize>,
+    #[serde(default)]
+    max_completion_tokens: Option<usize>,
+    #[serde(default)]
+    temperature: Option<f32>,
+    #[serde(default)]
+    top_p: Option<f32>,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    stop: Option<Stop>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Stop {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Releases a queue slot however the request ends.
+struct Slot(Arc<AppState>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+pub async fn completions(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<ChatRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body?;
+    let collection = match request.model.split_once('@') {
+        Some((base, c)) if base == state.model_name => Some(c.to_string()),
+        None if request.model == state.model_name => None,
+        _ => {
+            return Err(ApiError::not_found(
+                "model_not_found",
+                format!(
+                    "model `{}` not found; GET /v1/models lists `{}` and `{}@COLLECTION`",
+                    request.model, state.model_name, state.model_name
+                ),
+            ))
+        }
+    };
+    let question = match request.messages.last() {
+        Some(m) if m.role == "user" => m.content.clone(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "`messages` must end with a user message",
+            ))
+        }
+    };
+    if request
+        .messages
+        .iter()
+        .any(|m| !["system", "user", "assistant"].contains(&m.role.as_str()))
+    {
+        return Err(ApiError::bad_request(
+            "message roles must be system, user or assistant",
+        ));
+    }
+    let queued = state.in_flight.fetch_add(1, Ordering::SeqCst);
+    let slot = Slot(Arc::clone(&state));
+    if queued >= state.max_queue {
+        return Err(ApiError::busy(queued));
+    }
+    let (messages, sources) = match &collection {
+        Some(c) => grounded(&state, &request.messages, &question, c).await?,
+        None => (request.messages.clone(), Vec::new()),
+    };
+    let mut sampling = state.sampling;
+    if let Some(t) = request.temperature {
+        sampling.temperature = t.max(0.0);
+    }
+    if let Some(p) = request.top_p {
+        sampling.top_p = p.clamp(0.0, 1.0);
+    }
+    if let Some(s) = request.seed {
+        sampling.seed = s;
+    }
+    let max_new_tokens = request
+        .max_completion_tokens
+        .or(request.max_tokens)
+        .unwrap_or(state.max_tokens)
+        .clamp(1, state.context_tokens);
+    let stop = match request.stop {
+        Some(Stop::One(s)) => vec![s],
+        Some(Stop::Many(v)) => v,
+        None => Vec::new(),
+    };
+    let generate = GenerateRequest {
+        messages,
+        sampling,
+        max_new_tokens,
+        stop,
+    };
+    let id = format!("chatcmpl-{}", crate::util::now_unix_nanos());
+    let model = request.model.clone();
+    if request.stream {
+        Ok(stream(state, slot, generate, id, model, sources).into_response())
+    } else {
+        whole(state, slot, generate, id, model, sources).await
+    }
+}
+
+/// Retrieval for the question, and the conversation with the numbered sources in place of
+/// the last user message.
+async fn grounded(
+    state: &Arc<AppState>,
+    history: &[ChatMessage],
+    question: &str,
+    collection: &str,
+) -> Result<(Vec<ChatMessage>, Vec<Source>), ApiError> {
+    let state = Arc::clone(state);
+    let (history, question, collection) = (
+        history.to_vec(),
+        question.to_string(),
+        collection.to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let store = Store::open(&state.db).map_err(|e| ApiError::internal(e.to_string()))?;
+        let embedder = state.embedder.as_deref().map(|e| e as &dyn Embedder);
+        let result = retrieve::search(&store, embedder, &collection, &question, &state.search)
+            .map_err(|e| match e {
+                retrieve::RetrieveError::Store(crate::store::StoreError::NoCollection(c)) => {
+                    ApiError::not_found("model_not_found", format!("no collection `{c}`"))
+                }
+                other => ApiError::internal(other.to_string()),
+            })?;
+        let g = &state.generator;
+        let context = state.context_tokens.min(g.context_length());
+        let used = g.count_tokens(&question).unwrap_or(0)
+            + g.count_tokens(answer::INSTRUCTIONS).unwrap_or(0)
+            + 96
+            + state.max_tokens;
+        let count = |t: &str| g.count_tokens(t).unwrap_or(t.len());
+        let sources = select(&result.hits, context.saturating_sub(used), &count);
+        let mut messages: Vec<ChatMessage> = history[..history.len() - 1]
+            .iter()
+            .filter(|m| m.role != "system")
+            .cloned()
+            .collect();
+        let grounded = answer::messages(&question, &sources);
+        messages.splice(
+            0..0,
+            grounded.iter().filter(|m| m.role == "system").cloned(),
+        );
+        messages.extend(grounded.into_iter().filter(|m| m.role != "system"));
+        Ok((messages, sources))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+}
+
+fn finish_reason(f: FinishReason) -> &'static str {
+    match f {
+        FinishReason::Length => "length",
+        FinishReason::Stop | FinishReason::Cancelled => "stop",
+    }
+}
+
+fn sources_json(sources: &[Source], text: &str) -> serde_json::Value {
+    serde_json::json!({"sources": sources, "cited": citations::cited(text, sources.len())})
+}
+
+fn usage(stats: &GenerateStats) -> serde_json::Value {
+    serde_json::json!({"prompt_tokens": stats.prompt_tokens, "completion_tokens": stats.completion_tokens, "total_tokens": stats.prompt_tokens + stats.completion_tokens})
+}
+
+async fn whole(
+    state: Arc<AppState>,
+    slot: Slot,
+    request: GenerateRequest,
+    id: String,
+    model: String,
+    sources: Vec<Source>,
+) -> Result<Response, ApiError> {
+    let result = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let mut text = String::new();
+        let stats = state
+            .generator
+            .generate(&request, &Cancel::default(), &mut |e| {
+                if let GenerateEvent::Text(t) = e {
+                    text.push_str(&t);
+                }
+            });
+        stats.map(|s| (text, s))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let (text, stats) = result.map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut body = serde_json::json!({
+        "id": id, "object": "chat.completion", "created": crate::util::now_unix(), "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason(stats.finish)}],
+        "usage": usage(&stats),
+    });
+    if !sources.is_empty() {
+        body["lmdeck"] = sources_json(&sources, &text);
+    }
+    Ok(Json(body).into_response())
+}
+
+fn stream(
+    state: Arc<AppState>,
+    slot: Slot,
+    request: GenerateRequest,
+    id: String,
+    model: String,
+    sources: Vec<Source>,
+) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+    // Bounded: a slow client slows its own generation instead of growing memory.
+    let (tx, rx) = tokio::sync::mpsc::channel::<serde_json::Value>(64);
+    let created = crate::util::now_unix();
+    let chunk = move |delta: serde_json::Value, finish: Option<&str>| {
+        serde_json::json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let cancel = Cancel::default();
+        if tx
+            .blocking_send(chunk(
+                serde_json::json!({"role": "assistant", "content": ""}),
+                None,
+            ))
+            .is_err()
+        {
+            return;
+        }
+        let mut text = String::new();
+        let result = state.generator.generate(&request, &cancel, &mut |e| {
+            if let GenerateEvent::Text(t) = e {
+                text.push_str(&t);
+                if tx
+                    .blocking_send(chunk(serde_json::json!({"content": t}), None))
+                    .is_err()
+                {
+                    cancel.cancel(); // the client went away
+                }
+            }
+        });
+        let last = match result {
+            Ok(stats) => {
+                let mut last = chunk(serde_json::json!({}), Some(finish_reason(stats.finish)));
+                last["usage"] = usage(&stats);
+                if !sources.is_empty() {
+                    last["lmdeck"] = sources_json(&sources, &text);
+                }
+                last
+            }
+            Err(e) => {
+                serde_json::json!({"error": {"message": e.to_string(), "type": "server_error", "code": "generation_failed"}})
+            }
+        };
+        let _ = tx.blocking_send(last);
+    });
+    let events = ReceiverStream::new(rx)
+        .map(|v| Ok(Event::default().data(v.to_string())))
+        .chain(tokio_stream::once(Ok(Event::default().data("[DONE]"))));
+    Sse::new(events)
+}
