@@ -2,6 +2,7 @@
 
 pub mod console;
 pub mod embed;
+pub mod generate;
 pub mod recall;
 pub mod search;
 pub mod synthetic;
@@ -13,6 +14,7 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Console(a) => console::run(ctx, &a),
         BenchCommand::Embed(a) => embed::run(ctx, &a),
+        BenchCommand::Generate(a) => generate::run(ctx, &a),
         BenchCommand::Search(a) => search::run(ctx, &a),
         BenchCommand::Recall(a) => recall::run(ctx, &a),
     }

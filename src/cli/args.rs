@@ -391,6 +391,8 @@ pub struct ReembedArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Chat model time to first token and decode tokens/s (compare with scripts/bench-generate.sh).
+    Generate(BenchGenerateArgs),
     /// Console frame cost with a large documents table (virtualised vs every row).
     Console(BenchConsoleArgs),
     /// Embedding throughput on a BEIR corpus (compare with scripts/bench.sh for the Python baseline).
@@ -399,6 +401,23 @@ pub enum BenchCommand {
     Search(BenchSearchArgs),
     /// Vector-stage recall@10 against exact search on an ingested collection.
     Recall(BenchRecallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchGenerateArgs {
+    #[arg(
+        long,
+        default_value = "Explain in detail how a GPU cluster scheduler decides where to place a training job, and what can go wrong."
+    )]
+    pub prompt: String,
+    #[arg(long, default_value_t = 128)]
+    pub max_tokens: usize,
+    /// Timed runs; the best time to first token and the best decode speed are reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Model folder (default: the installed chat model).
+    #[arg(long)]
+    pub model: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -83,13 +83,15 @@ impl Layout {
 }
 
 /// One forward step: feeds `ids` after `past` cached tokens, returns the logits of every new
-/// position and leaves the new cache in `cache`.
+/// position (or only the last, which is all generation needs: copying a prompt's worth of
+/// 49k-wide rows costs milliseconds) and leaves the new cache in `cache`.
 fn step(
     session: &mut Session,
     layout: &Layout,
     cache: &mut Vec<DynValue>,
     past: usize,
     ids: &[u32],
+    all_rows: bool,
 ) -> Result<Vec<Vec<f32>>, String> {
     let s = ids.len();
     let text = |e: ort::Error| e.to_string();
@@ -125,7 +127,15 @@ fn step(
         .try_extract_tensor::<f32>()
         .map_err(text)?;
     let vocab = *shape.last().ok_or("logits have no dimensions")? as usize;
-    let rows: Vec<Vec<f32>> = data.chunks(vocab).map(<[f32]>::to_vec).collect();
+    let rows: Vec<Vec<f32>> = if all_rows {
+        data.chunks(vocab).map(<[f32]>::to_vec).collect()
+    } else {
+        data.chunks(vocab)
+            .last()
+            .map(<[f32]>::to_vec)
+            .into_iter()
+            .collect()
+    };
     let mut next = Vec::with_capacity(layout.cache.len());
     for (_, output) in &layout.cache {
         next.push(
@@ -342,11 +352,11 @@ fn serve(
                 let result = (|| {
                     let mut cache = empty_cache(layout)?;
                     if !step_by_step {
-                        return step(session, layout, &mut cache, 0, &ids);
+                        return step(session, layout, &mut cache, 0, &ids, true);
                     }
                     let mut rows = Vec::with_capacity(ids.len());
                     for (i, &id) in ids.iter().enumerate() {
-                        rows.extend(step(session, layout, &mut cache, i, &[id])?);
+                        rows.extend(step(session, layout, &mut cache, i, &[id], true)?);
                     }
                     Ok(rows)
                 })();
@@ -395,7 +405,7 @@ fn decode(
             break;
         }
         let past = history.len() - feed.len();
-        let mut rows = step(session, layout, &mut cache, past, &feed)?;
+        let mut rows = step(session, layout, &mut cache, past, &feed, false)?;
         let mut last = rows.pop().ok_or("the model returned no logits")?;
         let token = sampler.pick(&mut last, &history);
         if generated.is_empty() {
