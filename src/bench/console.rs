@@ -31,6 +31,7 @@ pub fn run(ctx: &Context, args: &BenchConsoleArgs) -> anyhow::Result<()> {
     let mut app = App::new(
         "bench.db",
         "all-minilm-l6-v2-int8",
+        "smollm2-135m-instruct",
         ctx.search_params()?,
         Keymap::default(),
         "dark",

@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
         &args.question,
         &options,
         &Cancel::default(),
-        &mut |piece| {
+        &mut |piece: &str| {
             if stream {
                 // A closed pipe only loses the rest of the stream; the answer is still stored.
                 let _ = write!(stdout, "{piece}");

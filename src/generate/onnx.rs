@@ -407,7 +407,8 @@ fn decode(
         let past = history.len() - feed.len();
         let mut rows = step(session, layout, &mut cache, past, &feed, false)?;
         let mut last = rows.pop().ok_or("the model returned no logits")?;
-        let token = sampler.pick(&mut last, &history);
+        // The penalty looks at the answer only: repeating the sources is the point of RAG.
+        let token = sampler.pick(&mut last, &generated);
         if generated.is_empty() {
             first_token_ms = started.elapsed().as_secs_f64() * 1000.0;
             decode_started = Some(Instant::now());

@@ -63,7 +63,19 @@ pub fn messages(question: &str, sources: &[Source]) -> Vec<ChatMessage> {
     ]
 }
 
-/// Answers `question`, streaming text to `on_text`.
+/// Streamed parts of an answer: the sources as soon as they are chosen, then the text.
+pub trait AnswerSink {
+    fn sources(&mut self, _sources: &[Source]) {}
+    fn text(&mut self, piece: &str);
+}
+
+impl<F: FnMut(&str)> AnswerSink for F {
+    fn text(&mut self, piece: &str) {
+        self(piece)
+    }
+}
+
+/// Answers `question`, streaming to `sink`.
 pub fn ask(
     store: &Store,
     embedder: Option<&dyn Embedder>,
@@ -71,7 +83,7 @@ pub fn ask(
     question: &str,
     options: &AskOptions,
     cancel: &Cancel,
-    on_text: &mut dyn FnMut(&str),
+    sink: &mut dyn AnswerSink,
 ) -> Result<Answer, RagError> {
     let context = options.context_tokens.min(generator.context_length());
     let (sources, retrieval) = if options.rag {
@@ -92,6 +104,7 @@ pub fn ask(
     } else {
         (Vec::new(), None)
     };
+    sink.sources(&sources);
     let messages = messages(question, &sources);
     let prompt_tokens = generator.prompt_tokens(&messages)?;
     let max_new_tokens = options
@@ -107,7 +120,7 @@ pub fn ask(
     let mut text = String::new();
     let stats = generator.generate(&request, cancel, &mut |event| {
         if let GenerateEvent::Text(piece) = event {
-            on_text(&piece);
+            sink.text(&piece);
             text.push_str(&piece);
         }
     })?;

@@ -9,6 +9,7 @@ pub enum Scope {
     List,
     Corpus,
     Inspector,
+    Chat,
 }
 
 impl Scope {
@@ -18,6 +19,7 @@ impl Scope {
             Scope::List => "lists",
             Scope::Corpus => "corpus",
             Scope::Inspector => "inspector",
+            Scope::Chat => "chat",
         }
     }
 }
@@ -30,6 +32,13 @@ pub enum Action {
     Back,
     ScreenCorpus,
     ScreenInspector,
+    ScreenChat,
+    Compose,
+    ToggleRag,
+    CycleModel,
+    StopGeneration,
+    NewSession,
+    CopyAnswer,
     Up,
     Down,
     Top,
@@ -121,6 +130,13 @@ pub const REGISTRY: &[ActionSpec] = &[
         Global,
         [["2"]],
         "Retrieval inspector"
+    ),
+    spec!(
+        ScreenChat,
+        "chat",
+        Global,
+        [["3"]],
+        "Chat: ask the model, grounded in the collection"
     ),
     spec!(Theme, "theme", Global, [], "Switch theme", "NAME"),
     spec!(
@@ -327,6 +343,42 @@ pub const REGISTRY: &[ActionSpec] = &[
         Inspector,
         [["["]],
         "Lower the fusion constant rrf_k by 10"
+    ),
+    spec!(
+        Compose,
+        "compose",
+        Chat,
+        [["i"]],
+        "Write a question (Enter sends, Alt+Enter adds a line, Esc leaves)"
+    ),
+    spec!(
+        ToggleRag,
+        "rag",
+        Chat,
+        [["r"]],
+        "Answer from retrieved sources (RAG) or from the model alone"
+    ),
+    spec!(
+        CycleModel,
+        "model",
+        Chat,
+        [["m"]],
+        "Next chat model or endpoint"
+    ),
+    spec!(
+        StopGeneration,
+        "stop",
+        Chat,
+        [["s"]],
+        "Stop the answer being generated"
+    ),
+    spec!(NewSession, "new", Chat, [["n"]], "Start a new chat session"),
+    spec!(
+        CopyAnswer,
+        "copy",
+        Chat,
+        [["y"]],
+        "Copy the last answer (OSC 52, works over SSH)"
     ),
     spec!(
         WhyNot,

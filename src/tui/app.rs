@@ -60,6 +60,7 @@ impl Shell {
         for effect in effects {
             match effect {
                 Effect::SetTheme { name } => self.set_theme(&name),
+                Effect::Copy { text } => copy_osc52(&text),
                 other => {
                     if self.jobs.send(Job::Run(other)).is_err() {
                         self.notice("the background worker stopped; see the log file");
@@ -137,6 +138,17 @@ impl Shell {
             }
         }
     }
+}
+
+/// Puts text on the clipboard of the terminal the user sits at (local or over SSH) with the
+/// OSC 52 escape sequence; terminals that do not support it ignore it.
+fn copy_osc52(text: &str) {
+    use base64::Engine;
+    use std::io::Write;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.flush();
 }
 
 /// Restores the terminal for a panic on the console's own thread. Background threads catch

@@ -67,4 +67,29 @@ pub enum Effect {
     SetTheme {
         name: String,
     },
+    LoadChunk {
+        id: u64,
+        chunk_id: i64,
+    },
+    Ask {
+        id: u64,
+        question: String,
+        model: String,
+        collection: Option<String>,
+        session: Option<i64>,
+    },
+    StopGeneration {
+        id: u64,
+    },
+    LoadChatSessions {
+        id: u64,
+    },
+    LoadChatSession {
+        id: u64,
+        session: i64,
+    },
+    /// Put text on the user's clipboard (the shell writes OSC 52).
+    Copy {
+        text: String,
+    },
 }

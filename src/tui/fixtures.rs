@@ -26,6 +26,7 @@ pub fn app() -> App {
     let mut app = App::new(
         "/data/lmdeck.db",
         "all-minilm-l6-v2-int8",
+        "smollm2-135m-instruct",
         params(),
         Keymap::default(),
         "dark",

@@ -42,6 +42,7 @@ pub fn run(ctx: Context, collection: Option<&str>) -> anyhow::Result<()> {
     let mut app = App::new(
         &config.store.db.display().to_string(),
         &config.embed.model,
+        &config.generate.model,
         params,
         keymap,
         &config.ui.theme,
@@ -56,6 +57,7 @@ pub fn run(ctx: Context, collection: Option<&str>) -> anyhow::Result<()> {
     } = app::channels();
     let worker = worker::WorkerConfig {
         db: config.store.db.clone(),
+        ctx: Some(Arc::clone(&ctx)),
         chunk: ctx.chunk_settings().ok(),
         max_file_bytes: config.ingest.max_file_mb * 1024 * 1024,
     };

@@ -118,4 +118,28 @@ pub enum Reply {
     EngineFailed {
         message: String,
     },
+    ChatModels {
+        models: Vec<String>,
+    },
+    ChatSources {
+        id: u64,
+        sources: Vec<crate::rag::Source>,
+    },
+    ChatText {
+        id: u64,
+        text: String,
+    },
+    /// Stats, cited source numbers and the session the exchange was stored in.
+    ChatDone {
+        id: u64,
+        result: Answer<(crate::generate::GenerateStats, Vec<usize>, i64)>,
+    },
+    ChatSessions {
+        id: u64,
+        result: Answer<Vec<crate::store::chat::Session>>,
+    },
+    ChatSession {
+        id: u64,
+        result: Answer<(i64, Vec<crate::store::chat::StoredMessage>)>,
+    },
 }

@@ -74,6 +74,8 @@ pub struct Corpus {
     pub dupe_cursor: Cursor,
     pub threshold: f32,
     pub histogram: Loadable<Histogram>,
+    /// The chunk to select when the document being loaded arrives.
+    focus_chunk: Option<i64>,
     requests: Requests,
     error: Option<String>,
 }
@@ -107,6 +109,7 @@ impl Default for Corpus {
             dupe_cursor: Cursor::default(),
             threshold: 0.95,
             histogram: Loadable::Idle,
+            focus_chunk: None,
             requests: Requests::default(),
             error: None,
         }
@@ -194,6 +197,16 @@ impl Corpus {
         }]
     }
 
+    /// Opens the document holding `chunk_id`, with that chunk selected.
+    pub fn open_chunk(&mut self, chunk_id: i64, id: u64) -> Vec<Effect> {
+        self.view = CorpusView::Document;
+        self.requests.detail = id;
+        self.detail = Loadable::Loading;
+        self.chunk_cursor = Cursor::default();
+        self.focus_chunk = Some(chunk_id);
+        vec![Effect::LoadChunk { id, chunk_id }]
+    }
+
     pub fn open_document(&mut self, document_id: i64, id: u64) -> Vec<Effect> {
         self.view = CorpusView::Document;
         self.requests.detail = id;
@@ -257,6 +270,11 @@ impl Corpus {
             }
             Reply::Document { id, result } if id == self.requests.detail => {
                 self.detail = Loadable::from_answer(result);
+                if let (Some(chunk), Some(d)) = (self.focus_chunk.take(), self.detail.ready()) {
+                    if let Some(pos) = d.chunks.iter().position(|c| c.id == chunk) {
+                        self.chunk_cursor.selected = pos;
+                    }
+                }
                 let n = self.detail.ready().map_or(0, |d| d.chunks.len());
                 self.chunk_cursor.clamp(n, page);
             }

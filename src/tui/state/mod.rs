@@ -1,6 +1,7 @@
 //! The console's state as plain data, changed only by `App::update(msg) -> effects`. No I/O,
 //! no channels, no clock reads: everything the reducer knows arrives in messages.
 
+pub mod chat;
 pub mod corpus;
 pub mod filter;
 pub mod input;
@@ -34,6 +35,7 @@ const SYNC_PLAN_LINES: usize = 14;
 pub enum Screen {
     Corpus,
     Inspector,
+    Chat,
 }
 
 /// Data that is being fetched in the background.
@@ -126,6 +128,7 @@ pub struct App {
     pub screen: Screen,
     pub corpus: Corpus,
     pub inspector: Inspector,
+    pub chat: chat::Chat,
     pub overlay: Option<Overlay>,
     pub toasts: Vec<Toast>,
     pub status: Status,
@@ -141,9 +144,12 @@ pub struct App {
 }
 
 impl App {
+    /// `model` is the embedding model (shown in the status bar), `chat_model` the chat
+    /// model the chat screen starts with.
     pub fn new(
         db: &str,
         model: &str,
+        chat_model: &str,
         params: SearchParams,
         keymap: Keymap,
         theme_name: &str,
@@ -152,6 +158,7 @@ impl App {
             screen: Screen::Corpus,
             corpus: Corpus::default(),
             inspector: Inspector::new(params),
+            chat: chat::Chat::new(chat_model),
             overlay: None,
             toasts: Vec::new(),
             status: Status {
@@ -322,6 +329,44 @@ impl App {
                 self.inspector.on_search(id, result);
                 Vec::new()
             }
+            Reply::ChatModels { models } => {
+                if !models.is_empty() {
+                    if !models.contains(&self.chat.model) {
+                        self.chat.model = models[0].clone();
+                    }
+                    self.chat.models = models;
+                }
+                Vec::new()
+            }
+            Reply::ChatSources { id, sources } => {
+                self.chat.on_sources(id, sources);
+                Vec::new()
+            }
+            Reply::ChatText { id, text } => {
+                self.chat.on_text(id, &text);
+                Vec::new()
+            }
+            Reply::ChatDone { id, result } => {
+                if let Err(e) = &result {
+                    self.toast(format!("answer failed: {e}"), true);
+                }
+                if self.chat.on_done(id, result).is_some() {
+                    let id = self.request_id();
+                    return self.chat.load_sessions(id);
+                }
+                Vec::new()
+            }
+            Reply::ChatSessions { id, result } => {
+                let page = self.page();
+                self.chat.on_sessions(id, result, page);
+                Vec::new()
+            }
+            Reply::ChatSession { id, result } => {
+                if let Some(e) = self.chat.on_session(id, result) {
+                    self.toast(e, true);
+                }
+                Vec::new()
+            }
             Reply::WhyNot { id, result } => {
                 self.inspector.on_why(id, result);
                 Vec::new()
@@ -360,6 +405,7 @@ impl App {
         match self.screen {
             Screen::Corpus => [Scope::Corpus, Scope::List, Scope::Global],
             Screen::Inspector => [Scope::Inspector, Scope::List, Scope::Global],
+            Screen::Chat => [Scope::Chat, Scope::List, Scope::Global],
         }
     }
 
@@ -379,6 +425,12 @@ impl App {
                 self.toast(e, true);
             }
             return Vec::new();
+        }
+        if self.chat.editing && self.screen == Screen::Chat {
+            let id = self.request_id();
+            let collection = self.collection().map(str::to_string);
+            let outcome = self.chat.input_key(key, id, collection.as_deref());
+            return self.chat_outcome(outcome);
         }
         if self.inspector.editing && self.screen == Screen::Inspector {
             let id = self.request_id();
@@ -573,6 +625,11 @@ impl App {
                 self.screen = Screen::Corpus;
                 Vec::new()
             }
+            Action::ScreenChat => {
+                self.screen = Screen::Chat;
+                let id = self.request_id();
+                self.chat.load_sessions(id)
+            }
             Action::ScreenInspector => {
                 self.screen = Screen::Inspector;
                 if self.inspector.shown_query().is_none() {
@@ -669,6 +726,10 @@ impl App {
                 self.after_corpus_change();
                 effects
             }
+            Screen::Chat => {
+                let outcome = self.chat.run(action, id, page);
+                self.chat_outcome(outcome)
+            }
             Screen::Inspector => {
                 let collection = self.collection().map(str::to_string);
                 match self
@@ -686,6 +747,38 @@ impl App {
                         self.corpus.open_document(document_id, id)
                     }
                 }
+            }
+        }
+    }
+}
+
+impl App {
+    fn chat_outcome(&mut self, outcome: chat::ChatOutcome) -> Vec<Effect> {
+        match outcome {
+            chat::ChatOutcome::Effects(e) => e,
+            chat::ChatOutcome::Error(message) => {
+                self.toast(message, true);
+                Vec::new()
+            }
+            chat::ChatOutcome::OpenChunk { chunk_id, .. } => {
+                self.screen = Screen::Corpus;
+                let id = self.request_id();
+                self.corpus.open_chunk(chunk_id, id)
+            }
+            chat::ChatOutcome::Copied(chars) => {
+                let text = self
+                    .chat
+                    .turns
+                    .iter()
+                    .rev()
+                    .find(|t| !t.answer.is_empty())
+                    .map(|t| t.answer.clone())
+                    .unwrap_or_default();
+                self.toast(
+                    format!("copied {chars} characters to the clipboard (OSC 52)"),
+                    false,
+                );
+                vec![Effect::Copy { text }]
             }
         }
     }

@@ -486,3 +486,190 @@ fn resize_keeps_the_selection_visible() {
         "{c:?} page {page}"
     );
 }
+
+fn chat_ready() -> App {
+    let mut app = with_documents();
+    key(&mut app, Key::char('3'));
+    assert_eq!(app.screen, Screen::Chat);
+    assert!(app.chat.editing, "the question box has focus at first");
+    app
+}
+
+#[test]
+fn chat_sends_streams_and_finishes() {
+    let mut app = chat_ready();
+    keys(&mut app, "How do I drain a node?");
+    let effects = enter(&mut app);
+    let [Effect::Ask {
+        id,
+        question,
+        collection,
+        model,
+        session,
+    }] = &effects[..]
+    else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(
+        (question.as_str(), collection.as_deref(), session),
+        ("How do I drain a node?", Some("handbook"), &None)
+    );
+    assert_eq!(model, "smollm2-135m-instruct", "the configured chat model");
+    let id = *id;
+    assert!(app.chat.input.lines().join("").is_empty(), "the box clears");
+    let source = crate::rag::Source {
+        n: 1,
+        chunk_id: 100,
+        document_id: 1,
+        source_path: "/data/handbook/runbooks/gpu-node-drain.md".into(),
+        title: "Drain".into(),
+        heading_path: "Drain > Steps".into(),
+        text: "cordon".into(),
+    };
+    app.update(Msg::reply(Reply::ChatSources {
+        id,
+        sources: vec![source],
+    }));
+    app.update(Msg::reply(Reply::ChatText {
+        id,
+        text: "Cordon it first ".into(),
+    }));
+    app.update(Msg::reply(Reply::ChatText {
+        id: id + 99,
+        text: "stale".into(),
+    }));
+    app.update(Msg::reply(Reply::ChatText {
+        id,
+        text: "[1].".into(),
+    }));
+    assert_eq!(app.chat.turns[0].answer, "Cordon it first [1].");
+    assert!(app.chat.turns[0].live);
+    let stats = crate::generate::GenerateStats {
+        prompt_tokens: 50,
+        completion_tokens: 6,
+        time_to_first_token_ms: 80.0,
+        decode_tokens_per_s: 40.0,
+        total_ms: 200.0,
+        finish: crate::generate::FinishReason::Stop,
+    };
+    let effects = app.update(Msg::reply(Reply::ChatDone {
+        id,
+        result: Ok((stats, vec![1], 7)),
+    }));
+    assert!(
+        matches!(effects[..], [Effect::LoadChatSessions { .. }]),
+        "the sessions list refreshes"
+    );
+    assert_eq!(app.chat.session, Some(7));
+    assert_eq!(app.chat.turns[0].cited, vec![1]);
+    assert!(app.chat.running.is_none());
+    // The next question goes to the same session.
+    keys(&mut app, "And then?");
+    let effects = enter(&mut app);
+    assert!(matches!(
+        &effects[..],
+        [Effect::Ask {
+            session: Some(7),
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn chat_toggles_rag_stops_copies_and_opens_a_citation() {
+    let mut app = chat_ready();
+    keys(&mut app, "hello");
+    let effects = enter(&mut app);
+    let Effect::Ask { id, .. } = effects[0].clone() else {
+        panic!()
+    };
+    esc(&mut app);
+    assert_eq!(
+        key(&mut app, Key::char('s')),
+        vec![Effect::StopGeneration { id }]
+    );
+    let source = crate::rag::Source {
+        n: 1,
+        chunk_id: 101,
+        document_id: 2,
+        source_path: "/data/handbook/x.md".into(),
+        title: String::new(),
+        heading_path: String::new(),
+        text: String::new(),
+    };
+    app.update(Msg::reply(Reply::ChatSources {
+        id,
+        sources: vec![source],
+    }));
+    app.update(Msg::reply(Reply::ChatText {
+        id,
+        text: "Hi".into(),
+    }));
+    app.update(Msg::reply(Reply::ChatDone {
+        id,
+        result: Err("cancelled".into()),
+    }));
+    assert_eq!(app.chat.turns[0].error.as_deref(), Some("cancelled"));
+    let effects = key(&mut app, Key::char('y'));
+    assert_eq!(effects, vec![Effect::Copy { text: "Hi".into() }]);
+    key(&mut app, Key::char('r'));
+    assert!(!app.chat.rag);
+    key(&mut app, Key::char('i'));
+    keys(&mut app, "plain");
+    assert!(
+        matches!(
+            &enter(&mut app)[..],
+            [Effect::Ask {
+                collection: None,
+                ..
+            }]
+        ),
+        "RAG off asks the model alone"
+    );
+    assert_eq!(
+        key(&mut app, Key::char('?')),
+        vec![],
+        "typing goes to the box, not the keymap"
+    );
+    assert!(app.overlay.is_none());
+}
+
+#[test]
+fn chat_opens_a_citation_in_the_corpus_screen() {
+    let mut app = chat_ready();
+    keys(&mut app, "q?");
+    let Effect::Ask { id, .. } = enter(&mut app)[0].clone() else {
+        panic!()
+    };
+    let source = crate::rag::Source {
+        n: 1,
+        chunk_id: 101,
+        document_id: 2,
+        source_path: "/data/handbook/x.md".into(),
+        title: String::new(),
+        heading_path: String::new(),
+        text: String::new(),
+    };
+    app.update(Msg::reply(Reply::ChatSources {
+        id,
+        sources: vec![source],
+    }));
+    esc(&mut app);
+    let effects = enter(&mut app);
+    assert!(
+        matches!(effects[..], [Effect::LoadChunk { chunk_id: 101, .. }]),
+        "{effects:?}"
+    );
+    assert_eq!(app.screen, Screen::Corpus);
+    let Effect::LoadChunk { id, .. } = effects[0] else {
+        panic!()
+    };
+    app.update(Msg::reply(Reply::Document {
+        id,
+        result: Ok(fixtures::detail()),
+    }));
+    assert_eq!(
+        app.corpus.chunk_cursor.selected, 1,
+        "chunk 101 is selected in its document"
+    );
+}

@@ -1,6 +1,7 @@
 //! Views: pure functions of the state and the theme. No I/O, no state changes; styles come
 //! from the theme by semantic name.
 
+mod chat;
 mod corpus;
 mod inspector;
 mod overlay;
@@ -29,6 +30,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame) {
     match app.screen {
         Screen::Corpus => corpus::render(app, theme, frame, body),
         Screen::Inspector => inspector::render(app, theme, frame, body),
+        Screen::Chat => chat::render(app, theme, frame, body),
     }
     render_status(app, theme, frame, status);
     overlay::render(app, theme, frame, body);
@@ -40,6 +42,7 @@ fn render_tabs(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     for (n, name, screen) in [
         (1, "Corpus", Screen::Corpus),
         (2, "Inspector", Screen::Inspector),
+        (3, "Chat", Screen::Chat),
     ] {
         let style = if app.screen == screen {
             theme.style("tab.active").patch(theme.style("selection"))

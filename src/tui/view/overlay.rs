@@ -112,6 +112,7 @@ fn help(app: &App, scroll: usize, theme: &Theme, frame: &mut Frame, body: Rect) 
     let screen_scope = match app.screen {
         Screen::Corpus => Scope::Corpus,
         Screen::Inspector => Scope::Inspector,
+        Screen::Chat => Scope::Chat,
     };
     let b = block(
         "Keys  (j/k scroll · any other key closes · * = from your keymap.toml)",

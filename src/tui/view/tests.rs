@@ -246,3 +246,61 @@ fn overlays() {
     app.status.sync = Some(("handbook".into(), 12, 36));
     snapshot("toast_and_sync_progress", &app);
 }
+
+#[test]
+fn chat_screen() {
+    use crate::tui::state::chat::Turn;
+    let mut app = corpus_ready();
+    app.screen = Screen::Chat;
+    app.chat.sessions = Loadable::Loading;
+    snapshot("chat_empty", &app);
+    app.chat.sessions = Loadable::Ready(vec![crate::store::chat::Session {
+        id: 3,
+        title: "How do I drain a GPU node?".into(),
+        collection: Some("handbook".into()),
+        created_at: 0,
+        messages: 2,
+    }]);
+    app.chat.session = Some(3);
+    let source = |n: usize, path: &str| crate::rag::Source {
+        n,
+        chunk_id: 100 + n as i64,
+        document_id: 1,
+        source_path: format!("{}/{path}", fixtures::ROOT),
+        title: String::new(),
+        heading_path: "Runbook > Procedure".into(),
+        text: String::new(),
+    };
+    let mut turn = Turn {
+        question: "How do I drain a GPU node?".into(),
+        answer: "## Steps\n- Cordon the node [1]\n- Wait for jobs to finish\n```\ntgctl node drain gpu-07\n```".into(),
+        model: "smollm2-135m-instruct".into(),
+        rag: true,
+        sources: vec![source(1, "runbooks/gpu-node-drain.md"), source(2, "runbooks/gpu-xid-errors.md")],
+        cited: vec![],
+        stats: None,
+        error: None,
+        live: true,
+    };
+    app.chat.turns = vec![turn.clone()];
+    app.chat.editing = false;
+    snapshot("chat_streaming", &app);
+    turn.live = false;
+    turn.cited = vec![1];
+    turn.stats = Some(crate::generate::GenerateStats {
+        prompt_tokens: 612,
+        completion_tokens: 31,
+        time_to_first_token_ms: 980.0,
+        decode_tokens_per_s: 41.5,
+        total_ms: 1700.0,
+        finish: crate::generate::FinishReason::Stop,
+    });
+    app.chat.turns = vec![turn.clone()];
+    app.chat.source_cursor.selected = 1;
+    snapshot("chat_answered", &app);
+    turn.error =
+        Some("endpoint `vllm` (http://gpu:8000/v1): cannot connect: Connection refused".into());
+    turn.stats = None;
+    app.chat.turns = vec![turn];
+    snapshot("chat_error", &app);
+}

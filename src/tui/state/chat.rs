@@ -1,0 +1,372 @@
+//! The chat screen's state: the conversation of the current session, the streamed answer,
+//! its citations, RAG on or off, the model, and the stored sessions.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tui_textarea::TextArea;
+
+use super::list::Cursor;
+use super::Loadable;
+use crate::generate::GenerateStats;
+use crate::rag::Source;
+use crate::store::chat::{Session, StoredMessage};
+use crate::tui::action::Action;
+use crate::tui::effect::Effect;
+use crate::tui::key::Key;
+
+/// One question and its answer (streaming, done or failed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    pub question: String,
+    pub answer: String,
+    pub model: String,
+    pub rag: bool,
+    pub sources: Vec<Source>,
+    pub cited: Vec<usize>,
+    pub stats: Option<GenerateStats>,
+    pub error: Option<String>,
+    /// Still streaming.
+    pub live: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Chat {
+    pub input: TextArea<'static>,
+    pub editing: bool,
+    pub rag: bool,
+    pub model: String,
+    pub models: Vec<String>,
+    pub turns: Vec<Turn>,
+    pub session: Option<i64>,
+    pub sessions: Loadable<Vec<Session>>,
+    pub session_cursor: Cursor,
+    /// Focus on the sessions list instead of the conversation.
+    pub sessions_focus: bool,
+    /// The selected source of the last answer.
+    pub source_cursor: Cursor,
+    /// The generation in progress, by request id.
+    pub running: Option<u64>,
+    sessions_req: u64,
+    session_req: u64,
+}
+
+/// What a chat action asks of the app beyond effects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatOutcome {
+    Effects(Vec<Effect>),
+    Error(String),
+    /// Show this chunk in its document, in the corpus screen.
+    OpenChunk {
+        document_id: i64,
+        chunk_id: i64,
+    },
+    Copied(usize),
+}
+
+fn new_input() -> TextArea<'static> {
+    let mut input = TextArea::default();
+    input.set_placeholder_text("Ask about the corpus… (Enter sends, Alt+Enter adds a line)");
+    input
+}
+
+impl Chat {
+    pub fn new(model: &str) -> Chat {
+        Chat {
+            input: new_input(),
+            editing: true,
+            rag: true,
+            model: model.to_string(),
+            models: vec![model.to_string()],
+            turns: Vec::new(),
+            session: None,
+            sessions: Loadable::Idle,
+            session_cursor: Cursor::default(),
+            sessions_focus: false,
+            source_cursor: Cursor::default(),
+            running: None,
+            sessions_req: 0,
+            session_req: 0,
+        }
+    }
+
+    pub fn load_sessions(&mut self, id: u64) -> Vec<Effect> {
+        self.sessions_req = id;
+        if self.sessions.ready().is_none() {
+            self.sessions = Loadable::Loading;
+        }
+        vec![Effect::LoadChatSessions { id }]
+    }
+
+    /// A key while the input has focus. `id` is a fresh request id for a send.
+    pub fn input_key(&mut self, key: Key, id: u64, collection: Option<&str>) -> ChatOutcome {
+        match (key.code, key.alt || key.ctrl) {
+            (KeyCode::Esc, _) => {
+                self.editing = false;
+                ChatOutcome::Effects(Vec::new())
+            }
+            (KeyCode::Enter, false) => self.send(id, collection),
+            (KeyCode::Enter, true) => {
+                self.input.insert_newline();
+                ChatOutcome::Effects(Vec::new())
+            }
+            _ => {
+                let mut mods = KeyModifiers::NONE;
+                if key.ctrl {
+                    mods |= KeyModifiers::CONTROL;
+                }
+                if key.alt {
+                    mods |= KeyModifiers::ALT;
+                }
+                self.input.input(KeyEvent::new(key.code, mods));
+                ChatOutcome::Effects(Vec::new())
+            }
+        }
+    }
+
+    fn send(&mut self, id: u64, collection: Option<&str>) -> ChatOutcome {
+        let question = self.input.lines().join("\n").trim().to_string();
+        if question.is_empty() {
+            return ChatOutcome::Effects(Vec::new());
+        }
+        if self.running.is_some() {
+            return ChatOutcome::Error(
+                "an answer is still streaming: wait, or press Esc then s to stop it".into(),
+            );
+        }
+        if self.rag && collection.is_none() {
+            return ChatOutcome::Error(
+                "RAG needs a collection: ingest one, or press Esc then r to ask the model alone"
+                    .into(),
+            );
+        }
+        self.input = new_input();
+        self.turns.push(Turn {
+            question: question.clone(),
+            answer: String::new(),
+            model: self.model.clone(),
+            rag: self.rag,
+            sources: Vec::new(),
+            cited: Vec::new(),
+            stats: None,
+            error: None,
+            live: true,
+        });
+        self.running = Some(id);
+        self.source_cursor = Cursor::default();
+        ChatOutcome::Effects(vec![Effect::Ask {
+            id,
+            question,
+            model: self.model.clone(),
+            collection: if self.rag {
+                collection.map(str::to_string)
+            } else {
+                None
+            },
+            session: self.session,
+        }])
+    }
+
+    fn live_turn(&mut self, id: u64) -> Option<&mut Turn> {
+        if self.running != Some(id) {
+            return None; // an answer from a generation the user stopped or left
+        }
+        self.turns.last_mut().filter(|t| t.live)
+    }
+
+    pub fn on_sources(&mut self, id: u64, sources: Vec<Source>) {
+        if let Some(turn) = self.live_turn(id) {
+            turn.sources = sources;
+        }
+    }
+
+    pub fn on_text(&mut self, id: u64, text: &str) {
+        if let Some(turn) = self.live_turn(id) {
+            turn.answer.push_str(text);
+        }
+    }
+
+    pub fn on_done(
+        &mut self,
+        id: u64,
+        result: Result<(GenerateStats, Vec<usize>, i64), String>,
+    ) -> Option<u64> {
+        let turn = self.live_turn(id)?;
+        turn.live = false;
+        let mut saved = None;
+        match result {
+            Ok((stats, cited, session)) => {
+                turn.stats = Some(stats);
+                turn.cited = cited;
+                saved = Some(session as u64);
+                self.session = Some(session);
+            }
+            Err(e) => turn.error = Some(e),
+        }
+        self.running = None;
+        saved
+    }
+
+    pub fn on_sessions(&mut self, id: u64, result: Result<Vec<Session>, String>, page: usize) {
+        if id == self.sessions_req {
+            self.sessions = Loadable::from_answer(result);
+            let n = self.sessions.ready().map_or(0, Vec::len);
+            self.session_cursor.clamp(n, page);
+        }
+    }
+
+    pub fn on_session(
+        &mut self,
+        id: u64,
+        result: Result<(i64, Vec<StoredMessage>), String>,
+    ) -> Option<String> {
+        if id != self.session_req {
+            return None;
+        }
+        match result {
+            Ok((session, messages)) => {
+                self.session = Some(session);
+                self.turns = turns_from(messages);
+                self.source_cursor = Cursor::default();
+                None
+            }
+            Err(e) => Some(e),
+        }
+    }
+
+    /// The sources of the last answer.
+    pub fn last_sources(&self) -> &[Source] {
+        self.turns.last().map_or(&[], |t| t.sources.as_slice())
+    }
+
+    pub fn run(&mut self, action: Action, id: u64, page: usize) -> ChatOutcome {
+        let none = ChatOutcome::Effects(Vec::new());
+        match action {
+            Action::Compose => {
+                self.editing = true;
+                self.sessions_focus = false;
+                none
+            }
+            Action::ToggleRag => {
+                self.rag = !self.rag;
+                none
+            }
+            Action::CycleModel => {
+                if let Some(pos) = self.models.iter().position(|m| *m == self.model) {
+                    self.model = self.models[(pos + 1) % self.models.len()].clone();
+                }
+                none
+            }
+            Action::StopGeneration => match self.running {
+                Some(id) => ChatOutcome::Effects(vec![Effect::StopGeneration { id }]),
+                None => ChatOutcome::Error("nothing is being generated".into()),
+            },
+            Action::NewSession => {
+                self.session = None;
+                self.turns.clear();
+                self.editing = true;
+                none
+            }
+            Action::CopyAnswer => match self.turns.iter().rev().find(|t| !t.answer.is_empty()) {
+                Some(t) => ChatOutcome::Copied(t.answer.chars().count()),
+                None => ChatOutcome::Error("no answer to copy yet".into()),
+            },
+            Action::NextPane | Action::PrevPane => {
+                self.sessions_focus = !self.sessions_focus;
+                if self.sessions_focus {
+                    return ChatOutcome::Effects(self.load_sessions(id));
+                }
+                none
+            }
+            Action::Up
+            | Action::Down
+            | Action::Top
+            | Action::Bottom
+            | Action::PageUp
+            | Action::PageDown => {
+                let (cursor, len) = if self.sessions_focus {
+                    (
+                        &mut self.session_cursor,
+                        self.sessions.ready().map_or(0, Vec::len),
+                    )
+                } else {
+                    let n = self.turns.last().map_or(0, |t| t.sources.len());
+                    (&mut self.source_cursor, n)
+                };
+                match action {
+                    Action::Up => cursor.step(-1, len, page),
+                    Action::Down => cursor.step(1, len, page),
+                    Action::Top => cursor.top(),
+                    Action::Bottom => cursor.bottom(len, page),
+                    Action::PageUp => cursor.step(-(page as isize), len, page),
+                    _ => cursor.step(page as isize, len, page),
+                }
+                none
+            }
+            Action::Open if self.sessions_focus => {
+                let Some(s) = self
+                    .sessions
+                    .ready()
+                    .and_then(|l| l.get(self.session_cursor.selected))
+                else {
+                    return none;
+                };
+                self.session_req = id;
+                self.sessions_focus = false;
+                ChatOutcome::Effects(vec![Effect::LoadChatSession { id, session: s.id }])
+            }
+            Action::Open => match self.last_sources().get(self.source_cursor.selected) {
+                Some(s) => ChatOutcome::OpenChunk {
+                    document_id: s.document_id,
+                    chunk_id: s.chunk_id,
+                },
+                None => ChatOutcome::Error(
+                    "no source selected: ask with RAG on, then pick a source with j/k".into(),
+                ),
+            },
+            _ => none,
+        }
+    }
+}
+
+/// Rebuilds turns from stored messages (user, assistant pairs).
+fn turns_from(messages: Vec<StoredMessage>) -> Vec<Turn> {
+    let mut turns: Vec<Turn> = Vec::new();
+    for m in messages {
+        if m.role == "user" {
+            turns.push(Turn {
+                question: m.content,
+                answer: String::new(),
+                model: String::new(),
+                rag: m.rag,
+                sources: Vec::new(),
+                cited: Vec::new(),
+                stats: None,
+                error: None,
+                live: false,
+            });
+        } else if let Some(t) = turns.last_mut() {
+            t.answer = m.content;
+            t.model = m.model.unwrap_or_default();
+            t.stats = m.stats.and_then(|v| serde_json::from_value(v).ok());
+            t.cited = m
+                .sources
+                .iter()
+                .filter(|s| s.cited)
+                .map(|s| s.n as usize)
+                .collect();
+            t.sources = m
+                .sources
+                .into_iter()
+                .map(|s| Source {
+                    n: s.n as usize,
+                    chunk_id: s.chunk_id,
+                    document_id: 0,
+                    source_path: s.source_path,
+                    title: String::new(),
+                    heading_path: s.heading_path,
+                    text: String::new(),
+                })
+                .collect();
+        }
+    }
+    turns
+}

@@ -1,0 +1,270 @@
+//! The chat screen: sessions, the conversation with streamed answers in light Markdown, the
+//! last answer's sources (cited ones marked), and the question box.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table};
+use ratatui::Frame;
+
+use super::{block, notice, text};
+use crate::tui::state::chat::{Chat, Turn};
+use crate::tui::state::{App, Loadable};
+use crate::tui::theme::Theme;
+
+pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let chat = &app.chat;
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(area);
+    sessions(chat, theme, frame, left);
+    let sources_height = if chat.last_sources().is_empty() {
+        0
+    } else {
+        (chat.last_sources().len() as u16 + 2).min(8)
+    };
+    let [talk, src, input] = Layout::vertical([
+        Constraint::Min(4),
+        Constraint::Length(sources_height),
+        Constraint::Length(6),
+    ])
+    .areas(right);
+    conversation(app, theme, frame, talk);
+    if sources_height > 0 {
+        sources(app, theme, frame, src);
+    }
+    question_box(app, theme, frame, input);
+}
+
+fn sessions(chat: &Chat, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let b = block("Sessions (Tab)", chat.sessions_focus, theme);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    match &chat.sessions {
+        Loadable::Ready(list) if list.is_empty() => {
+            notice(frame, inner, "No sessions yet.", theme.style("text.dim"))
+        }
+        Loadable::Ready(list) => {
+            let rows = list
+                .iter()
+                .enumerate()
+                .skip(super::window(chat.session_cursor, inner.height as usize))
+                .take(inner.height as usize)
+                .map(|(i, s)| {
+                    let mark = if Some(s.id) == chat.session {
+                        "● "
+                    } else {
+                        "  "
+                    };
+                    let style = if chat.sessions_focus && i == chat.session_cursor.selected {
+                        theme.style("selection")
+                    } else {
+                        Style::default()
+                    };
+                    Row::new(vec![format!("{mark}{}", s.title)]).style(style)
+                });
+            frame.render_widget(Table::new(rows, [Constraint::Fill(1)]), inner);
+        }
+        Loadable::Failed(e) => notice(
+            frame,
+            inner,
+            &format!("Could not load sessions:\n{e}"),
+            theme.style("status.error"),
+        ),
+        _ => notice(frame, inner, "Loading…", theme.style("text.dim")),
+    }
+}
+
+/// Light Markdown: headings, list items and fenced code blocks get their own styles.
+fn markdown(answer: &str, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let mut in_code = false;
+    for raw in answer.lines() {
+        if raw.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            out.push(Line::from(Span::styled(
+                format!("  {raw}"),
+                theme.style("chat.code"),
+            )));
+            continue;
+        }
+        let trimmed = raw.trim_start();
+        if let Some(h) = trimmed
+            .strip_prefix("#")
+            .map(|h| h.trim_start_matches('#').trim())
+        {
+            out.push(Line::from(Span::styled(
+                h.to_string(),
+                theme.style("title"),
+            )));
+            continue;
+        }
+        let (prefix, rest) = match trimmed
+            .strip_prefix("- ")
+            .or_else(|| trimmed.strip_prefix("* "))
+        {
+            Some(item) => ("• ", item),
+            None => ("", trimmed),
+        };
+        let rest = rest.replace("**", "");
+        for (i, piece) in text::wrap(&rest, width.saturating_sub(2))
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if i == 0 {
+                prefix
+            } else if prefix.is_empty() {
+                ""
+            } else {
+                "  "
+            };
+            out.push(Line::from(format!("{lead}{piece}")));
+        }
+    }
+    out
+}
+
+fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(vec![
+        Span::styled("You: ", theme.style("title")),
+        Span::raw(turn.question.clone()),
+    ])];
+    if turn.answer.is_empty() && turn.live {
+        let what = if turn.rag && turn.sources.is_empty() {
+            "retrieving sources…"
+        } else {
+            "thinking…"
+        };
+        lines.push(Line::from(Span::styled(what, theme.style("text.dim"))));
+    }
+    lines.extend(markdown(&turn.answer, width, theme));
+    let mode = if turn.rag {
+        format!("RAG on, {} sources", turn.sources.len())
+    } else {
+        "RAG off".to_string()
+    };
+    let status = match (&turn.error, &turn.stats, turn.live) {
+        (Some(e), _, _) => Span::styled(format!("failed: {e}"), theme.style("status.error")),
+        (None, _, true) => Span::styled(
+            format!("{} · {mode} · streaming… (s stops)", turn.model),
+            theme.style("status.running"),
+        ),
+        (None, Some(s), false) => Span::styled(
+            format!(
+                "{} · {mode} · {} tokens · first token {:.0} ms · {:.1} tokens/s{}",
+                turn.model,
+                s.completion_tokens,
+                s.time_to_first_token_ms,
+                s.decode_tokens_per_s,
+                if turn.cited.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " · cites {}",
+                        turn.cited
+                            .iter()
+                            .map(|n| format!("[{n}]"))
+                            .collect::<String>()
+                    )
+                }
+            ),
+            theme.style("text.dim"),
+        ),
+        (None, None, false) => {
+            Span::styled(format!("{} · {mode}", turn.model), theme.style("text.dim"))
+        }
+    };
+    lines.push(Line::from(status));
+    lines.push(Line::default());
+    lines
+}
+
+fn conversation(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let chat = &app.chat;
+    let title = match chat.session {
+        Some(id) => format!("Chat · session {id}"),
+        None => "Chat · new session".to_string(),
+    };
+    let b = block(&title, !chat.editing && !chat.sessions_focus, theme);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    if chat.turns.is_empty() {
+        notice(
+            frame,
+            inner,
+            "Ask a question about the corpus: the answer streams in, grounded in numbered sources you can open.\nr switches RAG off to compare with the model alone; m picks the model; y copies the answer.",
+            theme.style("text.dim"),
+        );
+        return;
+    }
+    let width = inner.width as usize;
+    let lines: Vec<Line> = chat
+        .turns
+        .iter()
+        .flat_map(|t| turn_lines(t, width, theme))
+        .collect();
+    // Keep the newest text in view.
+    let skip = lines.len().saturating_sub(inner.height as usize);
+    frame.render_widget(
+        Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()),
+        inner,
+    );
+}
+
+fn sources(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let chat = &app.chat;
+    let cited = chat.turns.last().map_or(&[][..], |t| t.cited.as_slice());
+    let b = block(
+        "Sources of the last answer (j/k · Enter opens · * cited)",
+        false,
+        theme,
+    );
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let rows = chat
+        .last_sources()
+        .iter()
+        .enumerate()
+        .skip(super::window(chat.source_cursor, inner.height as usize))
+        .take(inner.height as usize)
+        .map(|(i, s)| {
+            let mark = if cited.contains(&s.n) { "*" } else { " " };
+            let heading = if s.heading_path.is_empty() {
+                String::new()
+            } else {
+                format!(" > {}", s.heading_path)
+            };
+            let style = if !chat.editing && !chat.sessions_focus && i == chat.source_cursor.selected
+            {
+                theme.style("selection")
+            } else {
+                Style::default()
+            };
+            Row::new(vec![format!(
+                "{mark}[{}] {}{heading}",
+                s.n,
+                app.corpus.short_path(&s.source_path)
+            )])
+            .style(style)
+        });
+    frame.render_widget(Table::new(rows, [Constraint::Fill(1)]), inner);
+}
+
+fn question_box(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let chat = &app.chat;
+    let rag = if chat.rag {
+        format!("RAG on ({})", app.collection().unwrap_or("no collection"))
+    } else {
+        "RAG off".into()
+    };
+    let title = format!(
+        "Question · {} · {rag}  (i write · r RAG · m model · s stop · y copy · n new)",
+        chat.model
+    );
+    let b = block(&title, chat.editing, theme);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    frame.render_widget(&chat.input, inner);
+}
