@@ -251,20 +251,38 @@ fn broken_keymap_and_theme_are_reported_and_defaults_used() {
 fn chat_streams_an_answer_with_sources_and_opens_a_citation() {
     let env = Env::new();
     corpus(&env);
-    let t = Tmux::start(&env, 160, 45, &[("LMDECK_GENERATE_MAX_TOKENS", "24".to_string())]);
-    t.wait_for("the embedding model", 60, |s| s.contains("CPUExecutionProvider"));
+    let t = Tmux::start(
+        &env,
+        160,
+        45,
+        &[("LMDECK_GENERATE_MAX_TOKENS", "24".to_string())],
+    );
+    t.wait_for("the embedding model", 60, |s| {
+        s.contains("CPUExecutionProvider")
+    });
     t.keys(&["3"]);
-    t.wait_for("the chat screen", 5, |s| s.contains("Question") && s.contains("RAG on (notes)"));
+    t.wait_for("the chat screen", 5, |s| {
+        s.contains("Question") && s.contains("RAG on (notes)")
+    });
     t.type_text("How does a volcano erupt?");
     t.keys(&["Enter"]);
-    t.wait_for("the question in the conversation", 5, |s| s.contains("You: How does a volcano erupt?"));
-    let screen = t.wait_for("the finished answer", 90, |s| s.contains("tokens/s") && s.contains("Sources of the last answer"));
-    assert!(screen.contains("[1] volcanoes.md"), "the best source comes first:\n{screen}");
+    t.wait_for("the question in the conversation", 5, |s| {
+        s.contains("You: How does a volcano erupt?")
+    });
+    let screen = t.wait_for("the finished answer", 90, |s| {
+        s.contains("tokens/s") && s.contains("Sources of the last answer")
+    });
+    assert!(
+        screen.contains("[1] volcanoes.md"),
+        "the best source comes first:\n{screen}"
+    );
     assert!(screen.contains("RAG on, "), "{screen}");
     // Open the first source: its document, in the corpus screen.
     t.keys(&["Escape"]);
     t.keys(&["Enter"]);
-    t.wait_for("the cited document", 10, |s| s.contains("volcanoes.md · active") && s.contains("Chunk text"));
+    t.wait_for("the cited document", 10, |s| {
+        s.contains("volcanoes.md · active") && s.contains("Chunk text")
+    });
     t.keys(&["q"]);
     t.wait_for("a clean exit", 10, |s| s.contains("LMDECK_EXIT=0"));
 }
