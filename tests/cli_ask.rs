@@ -165,3 +165,65 @@ fn import_gguf_rejects_a_file_that_is_not_gguf() {
         "nothing registered"
     );
 }
+
+#[test]
+fn pinned_chunks_come_first_and_stay_with_the_session() {
+    let env = Env::new();
+    let docs = write_corpus(&env);
+    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    let billing = env.sql_count("SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.source_path LIKE '%billing.html' LIMIT 1");
+    let pin = billing.to_string();
+    let answer = env.json(&[
+        "ask",
+        "How do I drain a GPU node?",
+        "-c",
+        "kb",
+        "--pin",
+        &pin,
+        "--max-tokens",
+        "8",
+        "--json",
+    ]);
+    assert_eq!(
+        answer["sources"][0]["chunk_id"].as_i64(),
+        Some(billing),
+        "{answer}"
+    );
+    let session = answer["session"].as_i64().unwrap().to_string();
+    assert_eq!(env.sql_count("SELECT count(*) FROM session_pins"), 1);
+    // The next question in the session keeps the pin without repeating it.
+    let next = env.json(&[
+        "ask",
+        "And the password?",
+        "-c",
+        "kb",
+        "--session",
+        &session,
+        "--max-tokens",
+        "8",
+        "--json",
+    ]);
+    assert_eq!(next["sources"][0]["chunk_id"].as_i64(), Some(billing));
+    // An excluded chunk is never offered, pinned or not.
+    env.ok(&["chunk", "exclude", &pin]);
+    let after = env.json(&[
+        "ask",
+        "Invoices?",
+        "-c",
+        "kb",
+        "--session",
+        &session,
+        "--max-tokens",
+        "8",
+        "--json",
+        "--no-save",
+    ]);
+    assert!(
+        after["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["chunk_id"].as_i64() != Some(billing)),
+        "{after}"
+    );
+}

@@ -118,6 +118,9 @@ pub struct AskArgs {
     pub temperature: Option<f64>,
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Offer this chunk as a source first, whatever the retrieval finds (repeatable).
+    #[arg(long = "pin", value_name = "CHUNK_ID")]
+    pub pins: Vec<i64>,
     /// Add the exchange to this chat session (default: a new one).
     #[arg(long)]
     pub session: Option<i64>,

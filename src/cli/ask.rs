@@ -40,6 +40,21 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
         },
         max_new_tokens: args.max_tokens.unwrap_or(g.max_tokens).max(1),
         context_tokens: g.context_tokens,
+        pinned: match args.session {
+            // A session's pins carry over; --pin adds to them.
+            Some(id) => {
+                let mut pins = crate::store::chat::pins(store.conn(), id)?;
+                pins.extend(
+                    args.pins
+                        .iter()
+                        .filter(|p| !pins.contains(p))
+                        .copied()
+                        .collect::<Vec<_>>(),
+                );
+                pins
+            }
+            None => args.pins.clone(),
+        },
     };
     let stream = !args.json;
     let mut stdout = std::io::stdout();

@@ -29,6 +29,8 @@ pub struct AskOptions {
     pub max_new_tokens: usize,
     /// Prompt + answer tokens at most (also capped by the model's context).
     pub context_tokens: usize,
+    /// Chunks offered as sources first, whatever the retrieval finds (RAG only).
+    pub pinned: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +45,9 @@ pub struct Answer {
     pub stats: GenerateStats,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retrieval: Option<SearchResult>,
+    /// Chunks pinned to the session this answer belongs to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pinned: Vec<i64>,
 }
 
 /// The chat messages for a question, with or without sources.
@@ -100,7 +105,8 @@ pub fn ask(
                 + generator.count_tokens(INSTRUCTIONS)?,
         );
         let count = |t: &str| generator.count_tokens(t).unwrap_or(t.len());
-        (select(&result.hits, budget, &count), Some(result))
+        let hits = with_pins(store, &options.pinned, &result.hits)?;
+        (select(&hits, budget, &count), Some(result))
     } else {
         (Vec::new(), None)
     };
@@ -134,7 +140,52 @@ pub fn ask(
         cited,
         stats,
         retrieval,
+        pinned: options.pinned.clone(),
     })
+}
+
+/// Pinned chunks (still retrievable ones) first, then the retrieved hits without them.
+fn with_pins(
+    store: &Store,
+    pinned: &[i64],
+    hits: &[crate::retrieve::Hit],
+) -> Result<Vec<crate::retrieve::Hit>, RagError> {
+    let mut out = Vec::with_capacity(pinned.len() + hits.len());
+    for &id in pinned {
+        let Ok(c) = crate::store::documents::chunk(store.conn(), id) else {
+            continue; // deleted since it was pinned
+        };
+        let doc = crate::store::documents::get(store.conn(), c.chunk.document_id)?;
+        if c.chunk.excluded || doc.status != "active" {
+            continue; // exclusion wins over a pin
+        }
+        out.push(crate::retrieve::Hit {
+            rank: 0,
+            chunk_id: id,
+            document_id: doc.id,
+            source_path: doc.source_path,
+            title: doc.title,
+            heading_path: c.chunk.heading_path,
+            ordinal: c.chunk.ordinal,
+            byte_start: c.chunk.byte_start,
+            byte_end: c.chunk.byte_end,
+            text: c.chunk.text,
+            trace: crate::retrieve::Trace {
+                vector_rank: None,
+                vector_distance: None,
+                keyword_rank: None,
+                bm25: None,
+                fused_score: 0.0,
+                formula: "pinned".into(),
+            },
+        });
+    }
+    out.extend(
+        hits.iter()
+            .filter(|h| !pinned.contains(&h.chunk_id))
+            .cloned(),
+    );
+    Ok(out)
 }
 
 /// Stores the question and the answer (with its sources and trace) in a session, creating
@@ -149,6 +200,9 @@ pub fn save(store: &mut Store, session: Option<i64>, answer: &Answer) -> Result<
             chat::create_session(conn, &title, collection)?
         }
     };
+    if !answer.pinned.is_empty() {
+        chat::set_pins(conn, session, &answer.pinned)?;
+    }
     chat::add_message(
         conn,
         session,

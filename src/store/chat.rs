@@ -122,6 +122,32 @@ pub fn add_message(
     Ok(id)
 }
 
+/// Replaces the chunks pinned to a session.
+pub fn set_pins(conn: &mut Connection, session_id: i64, chunks: &[i64]) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    tx.execute(
+        "DELETE FROM session_pins WHERE session_id = ?1",
+        [session_id],
+    )?;
+    for chunk in chunks {
+        tx.execute(
+            "INSERT OR IGNORE INTO session_pins (session_id, chunk_id) VALUES (?1, ?2)",
+            params![session_id, chunk],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub fn pins(conn: &Connection, session_id: i64) -> Result<Vec<i64>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT chunk_id FROM session_pins WHERE session_id = ?1 ORDER BY rowid")?;
+    let rows = stmt
+        .query_map([session_id], |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 pub fn messages(conn: &Connection, session_id: i64) -> Result<Vec<StoredMessage>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT id, role, content, model, rag, stats FROM chat_messages WHERE session_id = ?1 ORDER BY id",

@@ -39,6 +39,8 @@ pub enum Action {
     StopGeneration,
     NewSession,
     CopyAnswer,
+    PinChunk,
+    PinSource,
     Up,
     Down,
     Top,
@@ -373,6 +375,20 @@ pub const REGISTRY: &[ActionSpec] = &[
         "Stop the answer being generated"
     ),
     spec!(NewSession, "new", Chat, [["n"]], "Start a new chat session"),
+    spec!(
+        PinSource,
+        "pin-source",
+        Chat,
+        [["p"]],
+        "Pin the selected source: offered first in every answer of the session"
+    ),
+    spec!(
+        PinChunk,
+        "pin",
+        Corpus,
+        [["p"]],
+        "Pin the selected chunk to the chat session (offered first as a source)"
+    ),
     spec!(
         CopyAnswer,
         "copy",

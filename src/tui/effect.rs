@@ -77,6 +77,8 @@ pub enum Effect {
         model: String,
         collection: Option<String>,
         session: Option<i64>,
+        /// Chunks offered as sources first.
+        pinned: Vec<i64>,
     },
     StopGeneration {
         id: u64,

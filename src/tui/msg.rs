@@ -138,8 +138,9 @@ pub enum Reply {
         id: u64,
         result: Answer<Vec<crate::store::chat::Session>>,
     },
+    /// A stored session: its id, messages and pinned chunks.
     ChatSession {
         id: u64,
-        result: Answer<(i64, Vec<crate::store::chat::StoredMessage>)>,
+        result: Answer<(i64, Vec<crate::store::chat::StoredMessage>, Vec<i64>)>,
     },
 }

@@ -310,9 +310,11 @@ impl Worker {
             }
             Effect::LoadChatSession { id, session } => {
                 let result = self.store().and_then(|s| {
-                    crate::store::chat::messages(s.conn(), session)
-                        .map(|m| (session, m))
-                        .map_err(|e| e.to_string())
+                    let messages = crate::store::chat::messages(s.conn(), session)
+                        .map_err(|e| e.to_string())?;
+                    let pins =
+                        crate::store::chat::pins(s.conn(), session).map_err(|e| e.to_string())?;
+                    Ok((session, messages, pins))
                 });
                 self.send(Reply::ChatSession { id, result });
             }
@@ -329,7 +331,8 @@ impl Worker {
                 model,
                 collection,
                 session,
-            } => self.spawn_ask(id, question, model, collection, session),
+                pinned,
+            } => self.spawn_ask(id, question, model, collection, session, pinned),
         }
     }
 
@@ -440,6 +443,7 @@ impl Worker {
         model: String,
         collection: Option<String>,
         session: Option<i64>,
+        pinned: Vec<i64>,
     ) {
         let Some(ctx) = self.config.ctx.clone() else {
             self.send(Reply::ChatDone {
@@ -495,6 +499,7 @@ impl Worker {
                     },
                     max_new_tokens: g.max_tokens,
                     context_tokens: g.context_tokens,
+                    pinned: pinned.clone(),
                 };
                 struct Stream<'a>(u64, &'a dyn Fn(Reply));
                 impl crate::rag::answer::AnswerSink for Stream<'_> {

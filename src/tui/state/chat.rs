@@ -45,6 +45,8 @@ pub struct Chat {
     pub source_cursor: Cursor,
     /// The generation in progress, by request id.
     pub running: Option<u64>,
+    /// Chunks pinned to this conversation: offered as sources first in every answer.
+    pub pinned: Vec<i64>,
     sessions_req: u64,
     session_req: u64,
 }
@@ -83,6 +85,7 @@ impl Chat {
             sessions_focus: false,
             source_cursor: Cursor::default(),
             running: None,
+            pinned: Vec::new(),
             sessions_req: 0,
             session_req: 0,
         }
@@ -162,6 +165,11 @@ impl Chat {
                 None
             },
             session: self.session,
+            pinned: if self.rag {
+                self.pinned.clone()
+            } else {
+                Vec::new()
+            },
         }])
     }
 
@@ -213,17 +221,29 @@ impl Chat {
         }
     }
 
+    /// Pins or unpins a chunk; true when it is pinned now.
+    pub fn toggle_pin(&mut self, chunk_id: i64) -> bool {
+        if let Some(pos) = self.pinned.iter().position(|c| *c == chunk_id) {
+            self.pinned.remove(pos);
+            false
+        } else {
+            self.pinned.push(chunk_id);
+            true
+        }
+    }
+
     pub fn on_session(
         &mut self,
         id: u64,
-        result: Result<(i64, Vec<StoredMessage>), String>,
+        result: Result<(i64, Vec<StoredMessage>, Vec<i64>), String>,
     ) -> Option<String> {
         if id != self.session_req {
             return None;
         }
         match result {
-            Ok((session, messages)) => {
+            Ok((session, messages, pins)) => {
                 self.session = Some(session);
+                self.pinned = pins;
                 self.turns = turns_from(messages);
                 self.source_cursor = Cursor::default();
                 None
@@ -261,6 +281,7 @@ impl Chat {
             },
             Action::NewSession => {
                 self.session = None;
+                self.pinned.clear();
                 self.turns.clear();
                 self.editing = true;
                 none

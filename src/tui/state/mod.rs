@@ -699,6 +699,38 @@ impl App {
                 let t = format!("{}", self.corpus.threshold);
                 self.prompt(PromptKind::Threshold, &t)
             }
+            Action::PinChunk | Action::PinSource => {
+                let chunk = match action {
+                    Action::PinSource => self
+                        .chat
+                        .last_sources()
+                        .get(self.chat.source_cursor.selected)
+                        .map(|s| s.chunk_id),
+                    _ => match (self.corpus.view, self.corpus.detail.ready()) {
+                        (corpus::CorpusView::Document, Some(d)) => d
+                            .chunks
+                            .get(self.corpus.chunk_cursor.selected)
+                            .map(|c| c.id),
+                        _ => None,
+                    },
+                };
+                match chunk {
+                    Some(id) => {
+                        let pinned = self.chat.toggle_pin(id);
+                        let text = if pinned {
+                            format!("chunk {id} pinned: every answer in this chat offers it first ({} pinned)", self.chat.pinned.len())
+                        } else {
+                            format!("chunk {id} unpinned")
+                        };
+                        self.toast(text, false);
+                    }
+                    None => self.toast(
+                        "select a chunk (in a document) or a source (in the chat) to pin",
+                        true,
+                    ),
+                }
+                Vec::new()
+            }
             Action::Sync if self.status.sync.is_some() => {
                 self.toast(
                     "a sync is already running; its progress is in the status bar",

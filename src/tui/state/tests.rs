@@ -506,6 +506,7 @@ fn chat_sends_streams_and_finishes() {
         collection,
         model,
         session,
+        ..
     }] = &effects[..]
     else {
         panic!("{effects:?}");
@@ -671,5 +672,30 @@ fn chat_opens_a_citation_in_the_corpus_screen() {
     assert_eq!(
         app.corpus.chunk_cursor.selected, 1,
         "chunk 101 is selected in its document"
+    );
+}
+
+#[test]
+fn pinning_a_chunk_from_its_document_offers_it_to_the_next_answer() {
+    let mut app = with_documents();
+    let id = request_id(&enter(&mut app));
+    app.update(Msg::reply(Reply::Document {
+        id,
+        result: Ok(fixtures::detail()),
+    }));
+    key(&mut app, Key::char('j'));
+    key(&mut app, Key::char('p'));
+    assert_eq!(app.chat.pinned, vec![101]);
+    assert!(toast_texts(&app)
+        .iter()
+        .any(|t| t.contains("chunk 101 pinned")));
+    key(&mut app, Key::char('3'));
+    keys(&mut app, "why?");
+    assert!(matches!(&enter(&mut app)[..], [Effect::Ask { pinned, .. }] if pinned == &vec![101]));
+    esc(&mut app);
+    key(&mut app, Key::char('n'));
+    assert!(
+        app.chat.pinned.is_empty(),
+        "a new session starts without pins"
     );
 }

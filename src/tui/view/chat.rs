@@ -231,6 +231,11 @@ fn sources(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         .take(inner.height as usize)
         .map(|(i, s)| {
             let mark = if cited.contains(&s.n) { "*" } else { " " };
+            let pin = if chat.pinned.contains(&s.chunk_id) {
+                " (pinned)"
+            } else {
+                ""
+            };
             let heading = if s.heading_path.is_empty() {
                 String::new()
             } else {
@@ -243,7 +248,7 @@ fn sources(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Style::default()
             };
             Row::new(vec![format!(
-                "{mark}[{}] {}{heading}",
+                "{mark}[{}] {}{heading}{pin}",
                 s.n,
                 app.corpus.short_path(&s.source_path)
             )])
@@ -259,8 +264,13 @@ fn question_box(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else {
         "RAG off".into()
     };
+    let pins = if chat.pinned.is_empty() {
+        String::new()
+    } else {
+        format!(" · {} pinned", chat.pinned.len())
+    };
     let title = format!(
-        "Question · {} · {rag}  (i write · r RAG · m model · s stop · y copy · n new)",
+        "Question · {} · {rag}{pins}  (i write · r RAG · m model · s stop · y copy · n new · p pin)",
         chat.model
     );
     let b = block(&title, chat.editing, theme);
