@@ -421,6 +421,10 @@ pub struct BenchGenerateArgs {
     /// Model folder (default: the installed chat model).
     #[arg(long)]
     pub model: Option<std::path::PathBuf>,
+    /// Also check that KV-cached steps give the logits of a full forward pass over the prompt
+    /// (largest difference and top-1 agreement), on the device in use.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]
