@@ -29,8 +29,14 @@ pub fn run(ctx: &Context, args: &BenchGenerateArgs) -> anyhow::Result<()> {
         let mut max_diff = 0.0f32;
         let mut agree = 0;
         for (a, b) in full.iter().zip(&steps) {
-            max_diff = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(max_diff, f32::max);
-            agree += usize::from(crate::generate::sampler::argmax(a) == crate::generate::sampler::argmax(b));
+            max_diff = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(max_diff, f32::max);
+            agree += usize::from(
+                crate::generate::sampler::argmax(a) == crate::generate::sampler::argmax(b),
+            );
         }
         println!(
             "verify: {} positions, KV-cached steps vs full pass: max |logit diff| {max_diff:.5}, top-1 agreement {agree}/{}",
