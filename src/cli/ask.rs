@@ -107,8 +107,9 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
     }
     let st = &answer.stats;
     eprintln!(
-        "{}: {} prompt + {} answer tokens, first token {:.0} ms, {:.1} tokens/s, {:?}{}",
+        "{} on {}: {} prompt + {} answer tokens, first token {:.0} ms, {:.1} tokens/s, {:?}{}",
         answer.model,
+        answer.backend,
         st.prompt_tokens,
         st.completion_tokens,
         st.time_to_first_token_ms,

@@ -61,6 +61,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
         in_flight: AtomicUsize::new(0),
         max_queue: args.max_queue.max(1),
     });
+    let (state_name, state_backend) = (state.model_name.clone(), state.generator.backend());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -68,6 +69,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
         let addr = listener.local_addr()?;
         println!("listening on http://{addr}/v1");
+        eprintln!("serving {} on {}", state_name, state_backend);
         std::io::stdout().flush()?;
         tracing::info!(%addr, "serving");
         axum::serve(listener, router(state))

@@ -66,6 +66,13 @@ impl Generator for HttpGenerator {
         &self.name
     }
 
+    fn backend(&self) -> String {
+        format!(
+            "endpoint {} (model {})",
+            self.endpoint.base_url, self.endpoint.model
+        )
+    }
+
     fn context_length(&self) -> usize {
         self.endpoint.context_tokens
     }

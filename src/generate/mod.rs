@@ -94,6 +94,8 @@ impl Cancel {
 /// Something that turns a prompt into streamed text.
 pub trait Generator: Send + Sync {
     fn name(&self) -> &str;
+    /// Where the model runs: the execution provider in use, or the endpoint's address.
+    fn backend(&self) -> String;
     /// Tokens the model can attend to.
     fn context_length(&self) -> usize;
     fn count_tokens(&self, text: &str) -> Result<usize, GenerateError>;

@@ -288,6 +288,10 @@ impl Generator for OnnxDecoder {
         &self.manifest.name
     }
 
+    fn backend(&self) -> String {
+        self.provider.to_string()
+    }
+
     fn context_length(&self) -> usize {
         self.context
     }

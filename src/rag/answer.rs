@@ -38,6 +38,8 @@ pub struct Answer {
     pub question: String,
     pub text: String,
     pub model: String,
+    /// Where the model ran: execution provider or endpoint.
+    pub backend: String,
     pub rag: bool,
     pub sources: Vec<Source>,
     /// Source numbers the answer cites, in order of first citation.
@@ -135,6 +137,7 @@ pub fn ask(
         question: question.to_string(),
         text,
         model: generator.name().to_string(),
+        backend: generator.backend(),
         rag: options.rag,
         sources,
         cited,
