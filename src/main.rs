@@ -8,6 +8,12 @@ use lmdeck::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(
+        cli.command,
+        Some(cli::args::Command::Serve(_)) | Some(cli::args::Command::Console(_))
+    ) {
+        quiet_on_closed_pipe();
+    }
     let _guard = init_logging();
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -16,6 +22,18 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `lmdeck docs list | head` would panic when `head` closes the pipe.
+/// Commands that print end quietly instead, as `cat` or `grep` do. (Not the server or the
+/// console: they must outlive a closed connection.)
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal at start-up, before any thread
+    // exists, is what every C command-line tool does.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
