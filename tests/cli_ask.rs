@@ -180,6 +180,8 @@ fn pinned_chunks_come_first_and_stay_with_the_session() {
         "kb",
         "--pin",
         &pin,
+        "--pin",
+        &pin,
         "--max-tokens",
         "8",
         "--json",
@@ -189,6 +191,13 @@ fn pinned_chunks_come_first_and_stay_with_the_session() {
         Some(billing),
         "{answer}"
     );
+    let offered = answer["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["chunk_id"].as_i64() == Some(billing))
+        .count();
+    assert_eq!(offered, 1, "a chunk pinned twice is offered once");
     let session = answer["session"].as_i64().unwrap().to_string();
     assert_eq!(env.sql_count("SELECT count(*) FROM session_pins"), 1);
     // The next question in the session keeps the pin without repeating it.

@@ -75,6 +75,8 @@ def read_model(path):
         w = dequantize(t.data, t.tensor_type).astype(np.float32)
         # gguf-py lists shapes input-dim first; dequantised arrays come out [out, in].
         tensors[t.name] = w.reshape([int(d) for d in reversed(t.shape.tolist())]) if w.ndim == 1 and len(t.shape) > 1 else w
+    if "rope_freqs.weight" in tensors:
+        raise ConvertError("this model scales RoPE frequencies (rope_freqs, as Llama 3.1+ does), which the converter does not support yet")
     cfg["vocab"] = tensors["token_embd.weight"].shape[0]
     return reader, cfg, tensors
 
@@ -308,6 +310,10 @@ def main():
     except Exception:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if os.path.exists(out_dir) and not os.path.isfile(os.path.join(out_dir, "lmdeck-model.json")):
+        shutil.rmtree(staging, ignore_errors=True)
+        print(f"error: {out_dir} exists and is not a model lmdeck converted; choose another --name", file=sys.stderr)
+        return 2
     shutil.rmtree(out_dir, ignore_errors=True)
     os.rename(staging, out_dir)
     print(f"converted {args.gguf} -> {out_dir} ({cfg['layers']} layers, vocab {cfg['vocab']})")

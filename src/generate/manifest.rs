@@ -28,6 +28,9 @@ pub struct TokenizerConfig {
     pub eos_token: Option<serde_json::Value>,
     #[serde(default)]
     pub bos_token: Option<serde_json::Value>,
+    /// Prepend the BOS token to every prompt (Llama-style models).
+    #[serde(default)]
+    pub add_bos_token: Option<bool>,
 }
 
 impl TokenizerConfig {

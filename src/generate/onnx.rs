@@ -182,6 +182,8 @@ pub struct OnnxDecoder {
     template: ChatTemplate,
     tokenizer: Tokenizer,
     eos: Vec<u32>,
+    /// Prepended to prompts when the model asks for it (`add_bos_token`).
+    bos: Option<u32>,
     context: usize,
     provider: ExecutionProvider,
     commands: Sender<Command>,
@@ -233,7 +235,14 @@ impl OnnxDecoder {
             .spawn(move || serve(&mut session, &layout, &decode_tokenizer, &eos_ids, rx))
             .map_err(|e| GenerateError::Inference(e.to_string()))?;
         tracing::info!(model = %manifest.name, %provider, threads, "decoder started");
+        let bos = if config.add_bos_token == Some(true) {
+            super::manifest::TokenizerConfig::token(&config.bos_token)
+                .and_then(|t| tokenizer.token_to_id(&t))
+        } else {
+            None
+        };
         Ok(OnnxDecoder {
+            bos,
             context: manifest.context_length.unwrap_or(DEFAULT_CONTEXT),
             manifest,
             template,
@@ -258,12 +267,19 @@ impl OnnxDecoder {
 
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, GenerateError> {
         // Special tokens in a rendered template are real control tokens.
-        Ok(self
+        let mut ids = self
             .tokenizer
             .encode(text, false)
             .map_err(|e| GenerateError::Tokenizer(e.to_string()))?
             .get_ids()
-            .to_vec())
+            .to_vec();
+        // Models that want a BOS get one, unless the template already wrote it.
+        if let Some(bos) = self.bos {
+            if ids.first() != Some(&bos) {
+                ids.insert(0, bos);
+            }
+        }
+        Ok(ids)
     }
 
     /// Logits for every position of `ids`: in one forward pass, or one token at a time through
@@ -317,11 +333,14 @@ impl Generator for OnnxDecoder {
                 context: self.context,
             });
         }
+        // Prompt and answer together stay inside the context window.
+        let mut request = request.clone();
+        request.max_new_tokens = request.max_new_tokens.min(self.context - prompt.len());
         let (tx, rx) = unbounded();
         self.commands
             .send(Command::Generate {
                 prompt,
-                request: request.clone(),
+                request,
                 cancel: cancel.clone(),
                 events: tx,
             })
@@ -456,6 +475,18 @@ fn decode(
         }
         if history.len() >= 1 << 20 {
             break;
+        }
+    }
+    // Text decoded after the last emit (held back for an incomplete character) is not lost.
+    let text = tokenizer
+        .decode(&generated, true)
+        .map_err(|e| e.to_string())?;
+    let tail: String = text.chars().skip(emitted_chars).collect();
+    let tail = tail.trim_end_matches('\u{FFFD}');
+    if !tail.is_empty() {
+        let (StopScan::Emit(piece) | StopScan::Stop(piece)) = stops.push(tail);
+        if !piece.is_empty() {
+            let _ = events.send(Ok(GenerateEvent::Text(piece)));
         }
     }
     let rest = stops.flush();

@@ -100,14 +100,11 @@ pub fn ask(
             .ok_or(RagError::NoCollection)?;
         let result = retrieve::search(store, embedder, collection, question, &options.search)?;
         let question_tokens = generator.count_tokens(question)?;
-        let budget = context.saturating_sub(
-            options.max_new_tokens
-                + PROMPT_OVERHEAD
-                + question_tokens
-                + generator.count_tokens(INSTRUCTIONS)?,
-        );
+        let budget = context.saturating_sub(options.max_new_tokens.saturating_add(
+            PROMPT_OVERHEAD + question_tokens + generator.count_tokens(INSTRUCTIONS)?,
+        ));
         let count = |t: &str| generator.count_tokens(t).unwrap_or(t.len());
-        let hits = with_pins(store, &options.pinned, &result.hits)?;
+        let hits = with_pins(store, collection, &options.pinned, &result.hits)?;
         (select(&hits, budget, &count), Some(result))
     } else {
         (Vec::new(), None)
@@ -150,16 +147,21 @@ pub fn ask(
 /// Pinned chunks (still retrievable ones) first, then the retrieved hits without them.
 fn with_pins(
     store: &Store,
+    collection: &str,
     pinned: &[i64],
     hits: &[crate::retrieve::Hit],
 ) -> Result<Vec<crate::retrieve::Hit>, RagError> {
-    let mut out = Vec::with_capacity(pinned.len() + hits.len());
+    let coll = crate::store::collections::get(store.conn(), collection)?;
+    let mut out: Vec<crate::retrieve::Hit> = Vec::with_capacity(pinned.len() + hits.len());
     for &id in pinned {
+        if out.iter().any(|h| h.chunk_id == id) {
+            continue;
+        }
         let Ok(c) = crate::store::documents::chunk(store.conn(), id) else {
             continue; // deleted since it was pinned
         };
         let doc = crate::store::documents::get(store.conn(), c.chunk.document_id)?;
-        if c.chunk.excluded || doc.status != "active" {
+        if doc.collection_id != coll.id || c.chunk.excluded || doc.status != "active" {
             continue; // exclusion wins over a pin
         }
         out.push(crate::retrieve::Hit {
@@ -203,7 +205,8 @@ pub fn save(store: &mut Store, session: Option<i64>, answer: &Answer) -> Result<
             chat::create_session(conn, &title, collection)?
         }
     };
-    if !answer.pinned.is_empty() {
+    if answer.rag {
+        // The full pin set travels with every RAG answer, so an unpin is saved too.
         chat::set_pins(conn, session, &answer.pinned)?;
     }
     chat::add_message(

@@ -50,6 +50,15 @@ enum Stop {
     Many(Vec<String>),
 }
 
+/// Cancels a generation when the request it serves goes away.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 /// Releases a queue slot however the request ends.
 struct Slot(Arc<AppState>);
 
@@ -117,7 +126,7 @@ pub async fn completions(
         .max_completion_tokens
         .or(request.max_tokens)
         .unwrap_or(state.max_tokens)
-        .clamp(1, state.context_tokens);
+        .clamp(1, state.context_tokens.max(1));
     let stop = match request.stop {
         Some(Stop::One(s)) => vec![s],
         Some(Stop::Many(v)) => v,
@@ -210,16 +219,18 @@ async fn whole(
     model: String,
     sources: Vec<Source>,
 ) -> Result<Response, ApiError> {
+    // A client that hangs up drops this future, and with it the guard: the generation stops
+    // instead of holding the decoder and a queue slot for nobody.
+    let cancel = Cancel::default();
+    let _guard = CancelOnDrop(cancel.clone());
     let result = tokio::task::spawn_blocking(move || {
         let _slot = slot;
         let mut text = String::new();
-        let stats = state
-            .generator
-            .generate(&request, &Cancel::default(), &mut |e| {
-                if let GenerateEvent::Text(t) = e {
-                    text.push_str(&t);
-                }
-            });
+        let stats = state.generator.generate(&request, &cancel, &mut |e| {
+            if let GenerateEvent::Text(t) = e {
+                text.push_str(&t);
+            }
+        });
         stats.map(|s| (text, s))
     })
     .await

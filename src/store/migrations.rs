@@ -8,6 +8,7 @@ use super::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_chat.sql"),
+    include_str!("migrations/003_pins.sql"),
 ];
 
 /// Schema version this build creates.

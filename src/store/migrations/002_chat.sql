@@ -35,13 +35,6 @@ CREATE TABLE chat_messages (
 );
 CREATE INDEX chat_messages_session ON chat_messages(session_id, id);
 
--- Chunks pinned to a session: offered as sources to every answer in it, before retrieved ones.
-CREATE TABLE session_pins (
-    session_id INTEGER NOT NULL REFERENCES chat_sessions(id) ON DELETE CASCADE,
-    chunk_id INTEGER NOT NULL,
-    PRIMARY KEY (session_id, chunk_id)
-);
-
 -- The numbered sources of an answer. chunk_id is kept as a plain number: chunks are rewritten
 -- when their document changes, and the path still says where the source was.
 CREATE TABLE message_sources (

@@ -197,7 +197,13 @@ impl Chat {
         id: u64,
         result: Result<(GenerateStats, Vec<usize>, i64), String>,
     ) -> Option<u64> {
-        let turn = self.live_turn(id)?;
+        if self.running != Some(id) {
+            return None;
+        }
+        // Whatever happened to the turns meanwhile (new session, another loaded), the
+        // generation is over: the box must accept the next question.
+        self.running = None;
+        let turn = self.turns.last_mut().filter(|t| t.live)?;
         turn.live = false;
         let mut saved = None;
         match result {
@@ -209,7 +215,6 @@ impl Chat {
             }
             Err(e) => turn.error = Some(e),
         }
-        self.running = None;
         saved
     }
 

@@ -699,3 +699,27 @@ fn pinning_a_chunk_from_its_document_offers_it_to_the_next_answer() {
         "a new session starts without pins"
     );
 }
+
+#[test]
+fn a_new_session_during_an_answer_does_not_block_the_next_question() {
+    let mut app = chat_ready();
+    keys(&mut app, "first?");
+    let Effect::Ask { id, .. } = enter(&mut app)[0].clone() else {
+        panic!()
+    };
+    esc(&mut app);
+    key(&mut app, Key::char('n'));
+    app.update(Msg::reply(Reply::ChatText {
+        id,
+        text: "late".into(),
+    }));
+    app.update(Msg::reply(Reply::ChatDone {
+        id,
+        result: Err("cancelled".into()),
+    }));
+    assert!(app.chat.running.is_none());
+    keys(&mut app, "second?");
+    assert!(
+        matches!(&enter(&mut app)[..], [Effect::Ask { question, .. }] if question == "second?")
+    );
+}
