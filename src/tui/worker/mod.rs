@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokenizers::Tokenizer;
 
+mod chat;
+mod progress;
+
 use super::effect::Effect;
 use super::msg::{DocDetail, DupPairView, DupView, Msg, Reply};
 use crate::curate::{self, dupes, histogram::Histogram};
@@ -16,6 +19,7 @@ use crate::embed::{Embedder, OnnxEmbedder};
 use crate::ingest::{pipeline, ChunkSettings, Progress};
 use crate::retrieve::{self, why};
 use crate::store::{collections, documents, Store};
+use progress::ChannelProgress;
 
 /// Histogram buckets and near-duplicate limits for the console.
 const HISTOGRAM_BUCKETS: usize = 16;
@@ -389,7 +393,7 @@ impl Worker {
         let result = std::thread::Builder::new()
             .name("lmdeck-sync".into())
             .spawn(move || {
-                let result = super::app::catch("the sync", || {
+                let result = crate::tui::app::catch("the sync", || {
                     let store = Store::open(&config.db).map_err(|e| e.to_string())?;
                     let settings = config.chunk.ok_or("no chunker settings")?;
                     let req = curate::sync_request(
@@ -410,128 +414,6 @@ impl Worker {
             self.send(Reply::SyncDone {
                 collection: name,
                 result: Err(format!("could not start the sync: {e}")),
-            });
-        }
-    }
-}
-
-impl Worker {
-    /// The chat models and endpoints this console can use, the configured one first.
-    fn send_models(&self) {
-        let (Some(ctx), Ok(store)) = (&self.config.ctx, self.store()) else {
-            return;
-        };
-        let mut models: Vec<String> = crate::cli::models::all(ctx, store)
-            .map(|l| l.into_iter().map(|m| m.name).collect())
-            .unwrap_or_default();
-        if let Ok(endpoints) = crate::cli::models::endpoints(ctx) {
-            models.extend(endpoints.into_keys());
-        }
-        let default = ctx.config().generate.model.clone();
-        if let Some(pos) = models.iter().position(|m| *m == default) {
-            models.swap(0, pos);
-        }
-        self.send(Reply::ChatModels { models });
-    }
-
-    /// Answers on a thread of its own (loading the model the first time), streaming text back
-    /// as messages; the worker stays free for searches meanwhile.
-    fn spawn_ask(
-        &self,
-        id: u64,
-        question: String,
-        model: String,
-        collection: Option<String>,
-        session: Option<i64>,
-        pinned: Vec<i64>,
-    ) {
-        let Some(ctx) = self.config.ctx.clone() else {
-            self.send(Reply::ChatDone {
-                id,
-                result: Err("no chat models in this console".into()),
-            });
-            return;
-        };
-        let cancel = crate::generate::Cancel::default();
-        if let Ok(mut running) = self.running.lock() {
-            *running = Some((id, cancel.clone()));
-        }
-        let generators = Arc::clone(&self.generators);
-        let embedder = self.embedder.clone();
-        let out = self.out.clone();
-        let db = self.config.db.clone();
-        let running = Arc::clone(&self.running);
-        let spawned = std::thread::Builder::new().name("lmdeck-chat".into()).spawn(move || {
-            let send = |reply: Reply| {
-                let _ = out.send(Msg::reply(reply));
-            };
-            let result = super::app::catch("the answer", || {
-                let mut store = Store::open(&db).map_err(|e| e.to_string())?;
-                let cached = generators.lock().ok().and_then(|g| g.get(&model).cloned());
-                let generator = match cached {
-                    Some(g) => g,
-                    None => {
-                        let loaded: Arc<dyn crate::generate::Generator> = Arc::from(
-                            crate::cli::models::generator(&ctx, &store, &model).map_err(|e| format!("{e:#}"))?,
-                        );
-                        if let Ok(mut g) = generators.lock() {
-                            g.insert(model.clone(), Arc::clone(&loaded));
-                        }
-                        loaded
-                    }
-                };
-                let g = &ctx.config().generate;
-                let mut search = ctx.search_params().map_err(|e| e.to_string())?;
-                search.k = g.rag_k.max(1);
-                if collection.is_some() && embedder.is_none() && search.mode.uses_vectors() {
-                    return Err("the embedding model is still loading; try again in a moment, or switch RAG off (r)".into());
-                }
-                let options = crate::rag::AskOptions {
-                    rag: collection.is_some(),
-                    collection: collection.clone(),
-                    search,
-                    sampling: crate::generate::SamplingParams {
-                        temperature: g.temperature as f32,
-                        top_k: g.top_k,
-                        top_p: g.top_p as f32,
-                        repetition_penalty: g.repetition_penalty as f32,
-                        seed: g.seed,
-                    },
-                    max_new_tokens: g.max_tokens,
-                    context_tokens: g.context_tokens,
-                    pinned: pinned.clone(),
-                };
-                struct Stream<'a>(u64, &'a dyn Fn(Reply));
-                impl crate::rag::answer::AnswerSink for Stream<'_> {
-                    fn sources(&mut self, sources: &[crate::rag::Source]) {
-                        (self.1)(Reply::ChatSources { id: self.0, sources: sources.to_vec() });
-                    }
-                    fn text(&mut self, piece: &str) {
-                        (self.1)(Reply::ChatText { id: self.0, text: piece.to_string() });
-                    }
-                }
-                let answer = crate::rag::ask(
-                    &store,
-                    embedder.as_deref().map(|e| e as &dyn Embedder),
-                    generator.as_ref(),
-                    &question,
-                    &options,
-                    &cancel,
-                    &mut Stream(id, &send),
-                )
-                .map_err(|e| e.to_string())?;
-                let saved = crate::rag::save(&mut store, session, &answer).map_err(|e| e.to_string())?;
-                Ok((answer.stats, answer.cited, saved))
-            });
-            if let Ok(mut r) = running.lock() {
-                *r = None;
-            }
-            send(Reply::ChatDone { id, result });
-        });
-        if let Err(e) = spawned {
-            self.send(Reply::ChatDone {
-                id,
-                result: Err(format!("could not start the answer: {e}")),
             });
         }
     }
@@ -563,58 +445,4 @@ fn dupe_view(store: &Store, collection: &str, threshold: f32) -> Result<DupView,
         chunks_compared: report.chunks_compared,
         truncated: report.truncated,
     })
-}
-
-/// Ingestion progress as messages, at most about ten a second.
-struct ChannelProgress {
-    out: Sender<Msg>,
-    total: std::sync::atomic::AtomicU64,
-    done: std::sync::atomic::AtomicU64,
-    last: std::sync::Mutex<Instant>,
-}
-
-impl ChannelProgress {
-    fn new(out: Sender<Msg>) -> ChannelProgress {
-        ChannelProgress {
-            out,
-            total: Default::default(),
-            done: Default::default(),
-            last: std::sync::Mutex::new(Instant::now()),
-        }
-    }
-
-    fn report(&self, force: bool) {
-        use std::sync::atomic::Ordering::Relaxed;
-        let due = match self.last.lock() {
-            Ok(mut last) if force || last.elapsed() >= Duration::from_millis(100) => {
-                *last = Instant::now();
-                true
-            }
-            _ => false,
-        };
-        if due {
-            let _ = self.out.send(Msg::reply(Reply::SyncProgress {
-                done: self.done.load(Relaxed),
-                total: self.total.load(Relaxed),
-            }));
-        }
-    }
-}
-
-impl Progress for ChannelProgress {
-    fn start(&self, total_docs: u64) {
-        self.total
-            .store(total_docs, std::sync::atomic::Ordering::Relaxed);
-        self.report(true);
-    }
-
-    fn advance(&self, docs: u64) {
-        self.done
-            .fetch_add(docs, std::sync::atomic::Ordering::Relaxed);
-        self.report(false);
-    }
-
-    fn finish(&self) {
-        self.report(true);
-    }
 }
