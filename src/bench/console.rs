@@ -6,7 +6,6 @@
 //! come from `scripts/bench-console.sh`, which drives the binary in tmux.
 
 use ratatui::backend::TestBackend;
-use ratatui::layout::Constraint;
 use ratatui::widgets::{Row, Table};
 use ratatui::Terminal;
 use std::time::Instant;
@@ -83,15 +82,7 @@ pub fn run(ctx: &Context, args: &BenchConsoleArgs) -> anyhow::Result<()> {
                 d.source_path.clone(),
             ])
         });
-        let widths = [
-            Constraint::Length(7),
-            Constraint::Length(9),
-            Constraint::Length(7),
-            Constraint::Length(10),
-            Constraint::Length(16),
-            Constraint::Fill(1),
-        ];
-        f.render_widget(Table::new(rows, widths), f.area());
+        f.render_widget(Table::new(rows, view::corpus::DOCUMENT_COLUMNS), f.area());
     })?;
 
     // A live-filter keystroke: the filter runs over every document.

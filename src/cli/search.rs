@@ -28,16 +28,27 @@ fn params(ctx: &Context, opts: &RankOpts) -> anyhow::Result<retrieve::SearchPara
     Ok(params)
 }
 
-/// `lmdeck why QUERY TARGET`: the stage and rank at which each chunk of the target fell out.
-pub fn why(ctx: &Context, args: &WhyArgs) -> anyhow::Result<()> {
-    let params = params(ctx, &args.rank)?;
+/// The store, checked to hold the collection before the model is paid for, and the embedder
+/// when the mode needs vectors.
+fn open(
+    ctx: &Context,
+    collection: &str,
+    params: &retrieve::SearchParams,
+) -> anyhow::Result<(crate::store::Store, Option<crate::embed::OnnxEmbedder>)> {
     let store = ctx.open_store()?;
-    crate::store::collections::get(store.conn(), &args.collection)?;
+    crate::store::collections::get(store.conn(), collection)?;
     let embedder = if params.mode.uses_vectors() {
         Some(ctx.embedder()?)
     } else {
         None
     };
+    Ok((store, embedder))
+}
+
+/// `lmdeck why QUERY TARGET`: the stage and rank at which each chunk of the target fell out.
+pub fn why(ctx: &Context, args: &WhyArgs) -> anyhow::Result<()> {
+    let params = params(ctx, &args.rank)?;
+    let (store, embedder) = open(ctx, &args.collection, &params)?;
     let report = retrieve::why::why_not(
         &store,
         embedder.as_ref().map(|e| e as &dyn Embedder),
@@ -59,14 +70,7 @@ pub fn why(ctx: &Context, args: &WhyArgs) -> anyhow::Result<()> {
 
 pub fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<()> {
     let params = params(ctx, &args.rank)?;
-    let store = ctx.open_store()?;
-    // Fail on a missing collection before paying for the model.
-    crate::store::collections::get(store.conn(), &args.collection)?;
-    let embedder = if params.mode.uses_vectors() {
-        Some(ctx.embedder()?)
-    } else {
-        None
-    };
+    let (store, embedder) = open(ctx, &args.collection, &params)?;
     let result = retrieve::search(
         &store,
         embedder.as_ref().map(|e| e as &dyn Embedder),

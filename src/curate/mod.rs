@@ -35,8 +35,7 @@ pub fn set_document_excluded(
     key: &str,
     excluded: bool,
 ) -> Result<DocumentRow, CurateError> {
-    let coll = collections::get(conn, collection)?;
-    let doc = documents::resolve(conn, coll.id, key)?;
+    let doc = document(conn, collection, key)?;
     documents::set_status(conn, doc.id, excluded)?;
     Ok(documents::get(conn, doc.id)?)
 }
@@ -56,8 +55,7 @@ pub fn add_tag(
     tag: &str,
 ) -> Result<DocumentRow, CurateError> {
     let tag = clean_tag(tag)?;
-    let coll = collections::get(conn, collection)?;
-    let doc = documents::resolve(conn, coll.id, key)?;
+    let doc = document(conn, collection, key)?;
     documents::add_tag(conn, doc.id, tag)?;
     Ok(documents::get(conn, doc.id)?)
 }
@@ -69,10 +67,15 @@ pub fn remove_tag(
     tag: &str,
 ) -> Result<DocumentRow, CurateError> {
     let tag = clean_tag(tag)?;
-    let coll = collections::get(conn, collection)?;
-    let doc = documents::resolve(conn, coll.id, key)?;
+    let doc = document(conn, collection, key)?;
     documents::remove_tag(conn, doc.id, tag)?;
     Ok(documents::get(conn, doc.id)?)
+}
+
+/// A document of a collection by id, source path or path relative to its folder.
+fn document(conn: &Connection, collection: &str, key: &str) -> Result<DocumentRow, CurateError> {
+    let coll = collections::get(conn, collection)?;
+    Ok(documents::resolve(conn, coll.id, key)?)
 }
 
 fn clean_tag(tag: &str) -> Result<&str, CurateError> {
@@ -89,8 +92,7 @@ pub fn delete_document(
     collection: &str,
     key: &str,
 ) -> Result<DocumentRow, CurateError> {
-    let coll = collections::get(conn, collection)?;
-    let doc = documents::resolve(conn, coll.id, key)?;
+    let doc = document(conn, collection, key)?;
     write::delete_document(conn, doc.id)?;
     Ok(doc)
 }

@@ -149,26 +149,31 @@ pub fn states(
     Ok(rows)
 }
 
+/// The chunk columns `chunk_from_row` reads, in its order (table alias `c`).
+const CHUNK_COLUMNS: &str = "c.id, c.document_id, c.ordinal, c.text, c.byte_start, c.byte_end,
+        c.heading_path, c.token_count, c.text_sha256, c.excluded";
+
+fn chunk_from_row(r: &rusqlite::Row) -> rusqlite::Result<ChunkRow> {
+    Ok(ChunkRow {
+        id: r.get(0)?,
+        document_id: r.get(1)?,
+        ordinal: r.get(2)?,
+        text: r.get(3)?,
+        byte_start: r.get(4)?,
+        byte_end: r.get(5)?,
+        heading_path: r.get(6)?,
+        token_count: r.get(7)?,
+        text_sha256: r.get(8)?,
+        excluded: r.get(9)?,
+    })
+}
+
 pub fn chunks(conn: &Connection, document_id: i64) -> Result<Vec<ChunkRow>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, document_id, ordinal, text, byte_start, byte_end, heading_path, token_count, text_sha256, excluded
-         FROM chunks WHERE document_id = ?1 ORDER BY ordinal",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {CHUNK_COLUMNS} FROM chunks c WHERE c.document_id = ?1 ORDER BY c.ordinal"
+    ))?;
     let rows = stmt
-        .query_map([document_id], |r| {
-            Ok(ChunkRow {
-                id: r.get(0)?,
-                document_id: r.get(1)?,
-                ordinal: r.get(2)?,
-                text: r.get(3)?,
-                byte_start: r.get(4)?,
-                byte_end: r.get(5)?,
-                heading_path: r.get(6)?,
-                token_count: r.get(7)?,
-                text_sha256: r.get(8)?,
-                excluded: r.get(9)?,
-            })
-        })?
+        .query_map([document_id], chunk_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
@@ -266,24 +271,14 @@ pub struct ChunkInDoc {
 
 pub fn chunk(conn: &Connection, chunk_id: i64) -> Result<ChunkInDoc, StoreError> {
     conn.query_row(
-        "SELECT c.id, c.document_id, c.ordinal, c.text, c.byte_start, c.byte_end, c.heading_path,
-                c.token_count, c.text_sha256, c.excluded, d.source_path, d.title
-         FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
+        &format!(
+            "SELECT {CHUNK_COLUMNS}, d.source_path, d.title
+             FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1"
+        ),
         [chunk_id],
         |r| {
             Ok(ChunkInDoc {
-                chunk: ChunkRow {
-                    id: r.get(0)?,
-                    document_id: r.get(1)?,
-                    ordinal: r.get(2)?,
-                    text: r.get(3)?,
-                    byte_start: r.get(4)?,
-                    byte_end: r.get(5)?,
-                    heading_path: r.get(6)?,
-                    token_count: r.get(7)?,
-                    text_sha256: r.get(8)?,
-                    excluded: r.get(9)?,
-                },
+                chunk: chunk_from_row(r)?,
                 source_path: r.get(10)?,
                 title: r.get(11)?,
             })

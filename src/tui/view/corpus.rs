@@ -14,6 +14,16 @@ use crate::tui::state::{App, Loadable};
 use crate::tui::theme::Theme;
 use crate::util::human_bytes;
 
+/// Widths of the documents table's columns: id, status, chunks, size, tags, path.
+pub const DOCUMENT_COLUMNS: [Constraint; 6] = [
+    Constraint::Length(7),
+    Constraint::Length(9),
+    Constraint::Length(7),
+    Constraint::Length(10),
+    Constraint::Length(16),
+    Constraint::Fill(1),
+];
+
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let c = &app.corpus;
     match c.view {
@@ -189,15 +199,10 @@ fn documents(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
         });
     let header =
         Row::new(["id", "status", "chunks", "size", "tags", "path"]).style(theme.style("title"));
-    let widths = [
-        Constraint::Length(7),
-        Constraint::Length(9),
-        Constraint::Length(7),
-        Constraint::Length(10),
-        Constraint::Length(16),
-        Constraint::Fill(1),
-    ];
-    frame.render_widget(Table::new(rows, widths).header(header), table_area);
+    frame.render_widget(
+        Table::new(rows, DOCUMENT_COLUMNS).header(header),
+        table_area,
+    );
 }
 
 fn filter_line(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {

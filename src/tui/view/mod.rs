@@ -2,7 +2,7 @@
 //! from the theme by semantic name.
 
 mod chat;
-mod corpus;
+pub mod corpus;
 mod inspector;
 mod overlay;
 #[cfg(test)]

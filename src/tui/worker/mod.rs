@@ -153,12 +153,7 @@ impl Worker {
                 self.send(Reply::Documents { id, result });
             }
             Effect::LoadDocument { id, document_id } => {
-                let result = self.store().and_then(|s| {
-                    let doc = documents::get(s.conn(), document_id).map_err(|e| e.to_string())?;
-                    let chunks =
-                        documents::chunks(s.conn(), document_id).map_err(|e| e.to_string())?;
-                    Ok(DocDetail { doc, chunks })
-                });
+                let result = self.store().and_then(|s| detail(s, document_id));
                 self.send(Reply::Document { id, result });
             }
             Effect::Search {
@@ -298,10 +293,7 @@ impl Worker {
             Effect::LoadChunk { id, chunk_id } => {
                 let result = self.store().and_then(|s| {
                     let c = documents::chunk(s.conn(), chunk_id).map_err(|e| e.to_string())?;
-                    let doc =
-                        documents::get(s.conn(), c.chunk.document_id).map_err(|e| e.to_string())?;
-                    let chunks = documents::chunks(s.conn(), doc.id).map_err(|e| e.to_string())?;
-                    Ok(DocDetail { doc, chunks })
+                    detail(s, c.chunk.document_id)
                 });
                 self.send(Reply::Document { id, result });
             }
@@ -417,6 +409,13 @@ impl Worker {
             });
         }
     }
+}
+
+/// A document with its chunks, for the document view.
+fn detail(store: &Store, document_id: i64) -> Result<DocDetail, String> {
+    let doc = documents::get(store.conn(), document_id).map_err(|e| e.to_string())?;
+    let chunks = documents::chunks(store.conn(), document_id).map_err(|e| e.to_string())?;
+    Ok(DocDetail { doc, chunks })
 }
 
 fn dupe_view(store: &Store, collection: &str, threshold: f32) -> Result<DupView, String> {
