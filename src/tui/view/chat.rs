@@ -269,10 +269,13 @@ fn question_box(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else {
         format!(" · {} pinned", chat.pinned.len())
     };
-    let title = format!(
-        "Question · {} · {rag}{pins}  (i write · r RAG · m model · s stop · y copy · n new · p pin)",
-        chat.model
-    );
+    // The hint says what the keys do now: letters go to the box while it is being edited.
+    let keys = if chat.editing {
+        "typing: Enter sends · Alt+Enter new line · Esc leaves the box"
+    } else {
+        "i write · r RAG · m model · s stop · y copy · n new · p pin"
+    };
+    let title = format!("Question · {} · {rag}{pins}  ({keys})", chat.model);
     let b = block(&title, chat.editing, theme);
     let inner = b.inner(area);
     frame.render_widget(b, area);

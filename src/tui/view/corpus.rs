@@ -253,6 +253,8 @@ fn document(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
     let b = block(&title, true, theme);
     let inner = b.inner(list_area);
     frame.render_widget(b, list_area);
+    // Fixed columns and the spaces between the five columns leave this for the heading path.
+    let heading_width = (inner.width as usize).saturating_sub(4 + 7 + 6 + 8 + 4);
     let rows = detail
         .chunks
         .iter()
@@ -277,7 +279,7 @@ fn document(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
                 } else {
                     String::new()
                 },
-                ch.heading_path.clone(),
+                text::heading_tail(&ch.heading_path, heading_width),
             ])
             .style(style.patch(selected_style(theme, &c.chunk_cursor, i)))
         });
@@ -293,7 +295,7 @@ fn document(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
 
     let chunk = detail.chunks.get(c.chunk_cursor.selected);
     let b = block(
-        "Chunk text  (x exclude chunk · X exclude document · Esc back)",
+        "Chunk text  (x exclude chunk · X exclude document · p pin to chat · Esc back)",
         false,
         theme,
     );

@@ -54,11 +54,13 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn query_box(ins: &Inspector, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let b = block(
-        "Query  (i edit · Enter run · ↑↓ history in the box)",
-        ins.editing,
-        theme,
-    );
+    // The hint says what the keys do now: typing goes to the box while it is being edited.
+    let title = if ins.editing {
+        "Query  (typing: searches as you type · Enter keeps it in the history · ↑↓ history · Esc done)"
+    } else {
+        "Query  (i edit · Enter run · ↑↓ history in the box)"
+    };
+    let b = block(title, ins.editing, theme);
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let mut query = vec![

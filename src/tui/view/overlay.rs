@@ -107,20 +107,12 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
 /// The keys of the current screen's scopes, from the registry and the live keymap (so user
 /// overrides show, marked `*`).
 fn help(app: &App, scroll: usize, theme: &Theme, frame: &mut Frame, body: Rect) {
-    let area = centered(body, 90, body.height.saturating_sub(2));
-    frame.render_widget(Clear, area);
     let screen_scope = match app.screen {
         Screen::Corpus => Scope::Corpus,
         Screen::Inspector => Scope::Inspector,
         Screen::Chat => Scope::Chat,
     };
-    let b = block(
-        "Keys  (j/k scroll · any other key closes · * = from your keymap.toml)",
-        true,
-        theme,
-    );
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let title = "Keys  (j/k scroll · any other key closes · * = from your keymap.toml)";
     let mut lines = Vec::new();
     for scope in [screen_scope, Scope::List, Scope::Global] {
         lines.push(Line::from(Span::styled(
@@ -149,6 +141,20 @@ fn help(app: &App, scroll: usize, theme: &Theme, frame: &mut Frame, body: Rect) 
         }
         lines.push(Line::default());
     }
+    // As wide as the longest line (descriptions are not cut on a wide terminal), never
+    // narrower than the title.
+    let widest = lines
+        .iter()
+        .map(Line::width)
+        .chain([title.chars().count() + 4])
+        .max()
+        .unwrap_or(0);
+    let width = u16::try_from(widest + 2).unwrap_or(u16::MAX);
+    let area = centered(body, width, body.height.saturating_sub(2));
+    frame.render_widget(Clear, area);
+    let b = block(title, true, theme);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
     let [text] = Layout::vertical([Constraint::Min(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), text);
 }

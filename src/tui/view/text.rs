@@ -26,6 +26,36 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     out
 }
 
+/// `text` cut to its last `width` characters behind a leading `…` when it is longer: for
+/// heading paths, whose most specific part is at the end.
+pub fn tail(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let keep: String = text.chars().skip(len - (width - 1)).collect();
+    format!("…{keep}")
+}
+
+/// A heading path (`A > B > C`) that fits `width`: whole leading sections give way first
+/// (`… > C`), since the most specific section is what tells chunks apart.
+pub fn heading_tail(path: &str, width: usize) -> String {
+    if path.chars().count() <= width {
+        return path.to_string();
+    }
+    let sections: Vec<&str> = path.split(" > ").collect();
+    for start in 1..sections.len() {
+        let shorter = format!("… > {}", sections[start..].join(" > "));
+        if shorter.chars().count() <= width {
+            return shorter;
+        }
+    }
+    tail(path, width)
+}
+
 /// Wrapped lines of `text` with words matching a query term (same Porter stem, as the keyword
 /// stage matches them) in the highlight style.
 pub fn highlighted(
@@ -75,6 +105,24 @@ mod tests {
             vec!["one two", "three", "four"]
         );
         assert_eq!(wrap("a\n\nb", 10), vec!["a", "", "b"]);
+    }
+
+    #[test]
+    fn tail_keeps_the_end_of_long_text() {
+        assert_eq!(tail("Policy > Reviews", 20), "Policy > Reviews");
+        assert_eq!(tail("Policy > Reviews", 9), "… Reviews");
+        assert_eq!(tail("Policy > Reviews", 9).chars().count(), 9);
+        assert_eq!(tail("abc", 1), "…");
+        assert_eq!(tail("abc", 0), "");
+    }
+
+    #[test]
+    fn heading_tail_drops_whole_leading_sections() {
+        let path = "Expense Policy > Travel > Flights";
+        assert_eq!(heading_tail(path, 40), path);
+        assert_eq!(heading_tail(path, 22), "… > Travel > Flights");
+        assert_eq!(heading_tail(path, 12), "… > Flights");
+        assert_eq!(heading_tail(path, 6), "…ights");
     }
 
     #[test]
