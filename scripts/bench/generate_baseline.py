@@ -30,6 +30,7 @@ def main():
     system = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
     text = f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n"
     ids = tok.encode(text).ids
+    keep_input = any(i.name == "logits_to_keep" for i in sess.get_inputs())
     def once(limit):
         past = {f"past_key_values.{i}.{k}": np.zeros((1, m["kv_heads"], 0, m["head_dim"]), np.float32)
                 for i in range(m["layers"]) for k in ("key", "value")}
@@ -41,6 +42,8 @@ def main():
             feeds = {"input_ids": np.array([step_ids], np.int64),
                      "attention_mask": np.ones((1, total + n), np.int64),
                      "position_ids": np.arange(total, total + n, dtype=np.int64)[None, :], **past}
+            if keep_input:
+                feeds["logits_to_keep"] = np.array([1], np.int64)  # the last position is all a loop needs
             res = sess.run(outs, feeds)
             total += n
             nxt = int(res[0][0, -1].argmax())

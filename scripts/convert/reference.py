@@ -72,6 +72,8 @@ def onnx_logits(model_dir, cfg, ids):
         "attention_mask": np.ones((1, n), dtype=np.int64),
         "position_ids": np.arange(n, dtype=np.int64)[None, :],
     }
+    if any(i.name == "logits_to_keep" for i in sess.get_inputs()):
+        feeds["logits_to_keep"] = np.array([0], dtype=np.int64)  # every position
     for i in range(cfg["layers"]):
         for kind in ("key", "value"):
             feeds[f"past_key_values.{i}.{kind}"] = np.zeros((1, cfg["kv_heads"], 0, cfg["head_dim"]), dtype=np.float32)

@@ -1,8 +1,9 @@
 //! The local decoder: an ONNX model in the Optimum "text-generation-with-past" layout, run on
 //! its own thread. Inputs and outputs are found by name (`input_ids`, `attention_mask`,
 //! `position_ids`, `past_key_values.N.key|value` -> `logits`, `present.N.key|value`), so
-//! Llama, Qwen2, SmolLM, Phi or GPT-2 style exports work alike. The KV cache moves from one
-//! step's outputs to the next step's inputs without copies.
+//! Llama, Qwen2, SmolLM, Phi or GPT-2 style exports work alike; an optional `logits_to_keep`
+//! input (lmdeck's conversions have it) limits the LM head to the last position. The KV cache
+//! moves from one step's outputs to the next step's inputs without copies.
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use ort::session::Session;
@@ -29,6 +30,9 @@ struct Layout {
     head_dim: usize,
     has_position_ids: bool,
     has_attention_mask: bool,
+    /// `logits_to_keep` (lmdeck's conversions, as in transformers): the head runs on the
+    /// last position only, instead of on a whole prompt.
+    has_logits_to_keep: bool,
 }
 
 impl Layout {
@@ -78,13 +82,15 @@ impl Layout {
             head_dim,
             has_position_ids: inputs.iter().any(|i| i.name() == "position_ids"),
             has_attention_mask: inputs.iter().any(|i| i.name() == "attention_mask"),
+            has_logits_to_keep: inputs.iter().any(|i| i.name() == "logits_to_keep"),
         })
     }
 }
 
 /// One forward step: feeds `ids` after `past` cached tokens, returns the logits of every new
-/// position (or only the last, which is all generation needs: copying a prompt's worth of
-/// 49k-wide rows costs milliseconds) and leaves the new cache in `cache`.
+/// position (or only the last, which is all generation needs: a model with `logits_to_keep`
+/// then computes only that row, and otherwise only that row is copied) and leaves the new
+/// cache in `cache`.
 fn step(
     session: &mut Session,
     layout: &Layout,
@@ -96,7 +102,7 @@ fn step(
     let s = ids.len();
     let text = |e: ort::Error| e.to_string();
     let mut feeds: Vec<(String, ort::session::SessionInputValue<'_>)> =
-        Vec::with_capacity(layout.cache.len() + 3);
+        Vec::with_capacity(layout.cache.len() + 4);
     let input_ids: Vec<i64> = ids.iter().map(|&t| t as i64).collect();
     feeds.push((
         "input_ids".into(),
@@ -117,6 +123,16 @@ fn step(
         feeds.push((
             "position_ids".into(),
             Tensor::from_array(([1usize, s], pos)).map_err(text)?.into(),
+        ));
+    }
+    if layout.has_logits_to_keep {
+        // 0 asks for every position.
+        let keep = if all_rows { 0i64 } else { 1 };
+        feeds.push((
+            "logits_to_keep".into(),
+            Tensor::from_array(([1usize], vec![keep]))
+                .map_err(text)?
+                .into(),
         ));
     }
     for ((name, _), value) in layout.cache.iter().zip(cache.iter()) {
@@ -379,7 +395,9 @@ fn serve(
                     }
                     let mut rows = Vec::with_capacity(ids.len());
                     for (i, &id) in ids.iter().enumerate() {
-                        rows.extend(step(session, layout, &mut cache, i, &[id], true)?);
+                        // Last row only, as generation asks: so the check also covers
+                        // `logits_to_keep` against the full pass's every-position head.
+                        rows.extend(step(session, layout, &mut cache, i, &[id], false)?);
                     }
                     Ok(rows)
                 })();
