@@ -150,3 +150,96 @@ fn limits_and_errors_use_one_json_format() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 404);
 }
+
+/// lmdeck's own remote backend (an `endpoints.toml` entry, SSE through reqwest) against
+/// `lmdeck serve`: a plain answer, then a RAG answer whose sources come from the client's
+/// collection while the server only generates.
+#[test]
+fn lmdecks_http_backend_works_against_serve() {
+    let env = Env::new();
+    let docs = write_corpus(&env);
+    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    let server = serve(&env, Some("s3cret"));
+    let config_dir = env.path("conf");
+    env.write(
+        "conf/endpoints.toml",
+        format!(
+            "[local]\nbase_url = \"{}\"\nmodel = \"smollm2-135m-instruct\"\napi_key_env = \"LMDECK_TEST_ENDPOINT_KEY\"\nread_timeout_s = 60\n",
+            server.base
+        ),
+    );
+    let ask = |args: &[&str], key: &str| {
+        env.cmd()
+            .env("LMDECK_CONFIG_DIR", &config_dir)
+            .env("LMDECK_TEST_ENDPOINT_KEY", key)
+            .arg("ask")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = ask(
+        &[
+            "What is the capital of France?",
+            "--no-rag",
+            "--model",
+            "local",
+            "--json",
+        ],
+        "s3cret",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        answer["text"].as_str().unwrap_or("").contains("Paris"),
+        "{answer}"
+    );
+    assert!(
+        answer["backend"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with(&format!("endpoint {}", server.base)),
+        "{answer}"
+    );
+
+    let out = ask(
+        &[
+            "How long is the drain grace period?",
+            "-c",
+            "kb",
+            "--model",
+            "local",
+            "--json",
+        ],
+        "s3cret",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources = answer["sources"].as_array().unwrap();
+    assert!(
+        sources.iter().any(|s| s["source_path"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("gpu-drain.md")),
+        "{answer}"
+    );
+    assert!(
+        !answer["text"].as_str().unwrap_or("").is_empty(),
+        "{answer}"
+    );
+
+    // A wrong key: the server's 401 comes back as a clear error naming the endpoint.
+    let out = ask(&["hi", "--no-rag", "--model", "local"], "wrong");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("local") && err.contains("401"),
+        "{err}"
+    );
+}
