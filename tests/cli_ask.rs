@@ -2,13 +2,12 @@
 
 mod common;
 
-use common::{write_corpus, Env};
+use common::{ingest_kb, Env};
 
 #[test]
 fn ask_grounds_the_answer_in_retrieved_sources_and_stores_it() {
     let env = Env::new();
-    let docs = write_corpus(&env);
-    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    ingest_kb(&env);
     let answer = env.json(&[
         "ask",
         "How do I drain a GPU node before maintenance?",
@@ -67,8 +66,7 @@ fn ask_grounds_the_answer_in_retrieved_sources_and_stores_it() {
 #[test]
 fn ask_streams_text_then_lists_the_sources() {
     let env = Env::new();
-    let docs = write_corpus(&env);
-    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    ingest_kb(&env);
     let out = env.run(&[
         "ask",
         "When are invoices issued?",
@@ -169,8 +167,7 @@ fn import_gguf_rejects_a_file_that_is_not_gguf() {
 #[test]
 fn pinned_chunks_come_first_and_stay_with_the_session() {
     let env = Env::new();
-    let docs = write_corpus(&env);
-    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    ingest_kb(&env);
     let billing = env.sql_count("SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.source_path LIKE '%billing.html' LIMIT 1");
     let pin = billing.to_string();
     let answer = env.json(&[

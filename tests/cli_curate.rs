@@ -3,13 +3,12 @@
 
 mod common;
 
-use common::{write_corpus, Env};
+use common::{ingest_kb, Env};
 
 #[test]
 fn sync_dry_run_shows_the_diff_and_writes_nothing_then_applies_it() {
     let env = Env::new();
-    let docs = write_corpus(&env);
-    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    ingest_kb(&env);
     env.write(
         "docs/new.md",
         "# New page\n\nFresh content about quota requests.\n",
@@ -96,8 +95,7 @@ fn near_duplicates_are_found_and_bad_thresholds_refused() {
 #[test]
 fn histogram_counts_every_chunk() {
     let env = Env::new();
-    let docs = write_corpus(&env);
-    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    ingest_kb(&env);
     let chunks = env.sql_count("SELECT count(*) FROM chunks");
     let out = env.ok(&["histogram", "-c", "kb", "--buckets", "4"]);
     assert!(
@@ -115,42 +113,26 @@ fn histogram_counts_every_chunk() {
 #[test]
 fn why_not_explains_an_excluded_document_and_a_missing_one() {
     let env = Env::new();
-    let docs = write_corpus(&env);
-    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    ingest_kb(&env);
     // Relative paths name documents in every command.
+    let why_drain = || {
+        let report = env.json(&[
+            "why",
+            "drain the gpu node",
+            "gpu-drain.md",
+            "-c",
+            "kb",
+            "--json",
+        ]);
+        report["summary"].as_str().unwrap().to_string()
+    };
     env.ok(&["docs", "exclude", "gpu-drain.md", "-c", "kb"]);
-    let report = env.json(&[
-        "why",
-        "drain the gpu node",
-        "gpu-drain.md",
-        "-c",
-        "kb",
-        "--json",
-    ]);
-    assert!(
-        report["summary"]
-            .as_str()
-            .unwrap()
-            .contains("the document is excluded"),
-        "{report}"
-    );
+    let summary = why_drain();
+    assert!(summary.contains("the document is excluded"), "{summary}");
 
     env.ok(&["docs", "include", "gpu-drain.md", "-c", "kb"]);
-    let report = env.json(&[
-        "why",
-        "drain the gpu node",
-        "gpu-drain.md",
-        "-c",
-        "kb",
-        "--json",
-    ]);
-    assert!(
-        report["summary"]
-            .as_str()
-            .unwrap()
-            .contains("returned at rank 1"),
-        "{report}"
-    );
+    let summary = why_drain();
+    assert!(summary.contains("returned at rank 1"), "{summary}");
 
     let report = env.json(&[
         "why",

@@ -2,12 +2,11 @@
 //! and hostile input.
 
 mod common;
-use common::{write_corpus, Env};
+use common::{ingest_kb, Env};
 
 fn ingested() -> Env {
     let env = Env::new();
-    let docs = write_corpus(&env);
-    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    ingest_kb(&env);
     env
 }
 

@@ -6,7 +6,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use common::{write_corpus, Env};
+use common::{ingest_kb, Env};
 
 struct Server {
     child: Child,
@@ -51,8 +51,7 @@ fn python() -> String {
 #[test]
 fn the_official_openai_client_works_against_serve() {
     let env = Env::new();
-    let docs = write_corpus(&env);
-    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    ingest_kb(&env);
     let server = serve(&env, Some("s3cret"));
     let python = python();
     assert!(
@@ -157,8 +156,7 @@ fn limits_and_errors_use_one_json_format() {
 #[test]
 fn lmdecks_http_backend_works_against_serve() {
     let env = Env::new();
-    let docs = write_corpus(&env);
-    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    ingest_kb(&env);
     let server = serve(&env, Some("s3cret"));
     let config_dir = env.path("conf");
     env.write(
@@ -177,22 +175,22 @@ fn lmdecks_http_backend_works_against_serve() {
             .output()
             .unwrap()
     };
-    let out = ask(
-        &[
-            "What is the capital of France?",
-            "--no-rag",
-            "--model",
-            "local",
-            "--json",
-        ],
-        "s3cret",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ask_json = |args: &[&str]| {
+        let out = ask(args, "s3cret");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let answer = ask_json(&[
+        "What is the capital of France?",
+        "--no-rag",
+        "--model",
+        "local",
+        "--json",
+    ]);
     assert!(
         answer["text"].as_str().unwrap_or("").contains("Paris"),
         "{answer}"
@@ -205,23 +203,14 @@ fn lmdecks_http_backend_works_against_serve() {
         "{answer}"
     );
 
-    let out = ask(
-        &[
-            "How long is the drain grace period?",
-            "-c",
-            "kb",
-            "--model",
-            "local",
-            "--json",
-        ],
-        "s3cret",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer = ask_json(&[
+        "How long is the drain grace period?",
+        "-c",
+        "kb",
+        "--model",
+        "local",
+        "--json",
+    ]);
     let sources = answer["sources"].as_array().unwrap();
     assert!(
         sources.iter().any(|s| s["source_path"]

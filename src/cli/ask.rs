@@ -33,10 +33,8 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
         search,
         sampling: SamplingParams {
             temperature: args.temperature.unwrap_or(g.temperature) as f32,
-            top_k: g.top_k,
-            top_p: g.top_p as f32,
-            repetition_penalty: g.repetition_penalty as f32,
             seed: args.seed.unwrap_or(g.seed),
+            ..SamplingParams::from_config(g)
         },
         max_new_tokens: args.max_tokens.unwrap_or(g.max_tokens).max(1),
         context_tokens: g.context_tokens,

@@ -1,10 +1,8 @@
 //! `lmdeck sync`, `lmdeck dupes`, `lmdeck histogram`: the console's curation tools, headless.
 
 use super::args::{DupesArgs, HistogramArgs, SyncArgs};
-use super::progress::CliProgress;
 use super::Context;
 use crate::curate::{self, dupes, histogram::Histogram};
-use crate::ingest::pipeline;
 use crate::store::documents;
 use crate::util::{one_line, truncate_chars};
 
@@ -16,22 +14,7 @@ pub fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         ctx.chunk_settings()?,
         ctx.config().ingest.max_file_mb * 1024 * 1024,
     )?;
-    let report = if args.dry_run {
-        let model = ctx.model_manifest().ok().map(|m| m.identity());
-        pipeline::dry_run(&store, &request, model.as_ref())?
-    } else {
-        let embedder = ctx.embedder()?;
-        let tokenizer = ctx.chunk_tokenizer()?;
-        pipeline::ingest(&store, &embedder, &tokenizer, &request, &CliProgress::new())?
-    };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        for line in report.lines() {
-            println!("{line}");
-        }
-    }
-    Ok(())
+    super::ingest::ingest_and_report(ctx, &store, &request, args.dry_run, args.json)
 }
 
 pub fn dupes(ctx: &Context, args: &DupesArgs) -> anyhow::Result<()> {

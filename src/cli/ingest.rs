@@ -4,6 +4,7 @@ use super::args::IngestArgs;
 use super::progress::CliProgress;
 use super::Context;
 use crate::ingest::{pipeline, IngestRequest};
+use crate::store::Store;
 
 pub fn run(ctx: &Context, args: &IngestArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
@@ -14,16 +15,28 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> anyhow::Result<()> {
         max_file_bytes: ctx.config().ingest.max_file_mb * 1024 * 1024,
         prune: args.prune,
     };
-    let report = if args.dry_run {
+    ingest_and_report(ctx, &store, &request, args.dry_run, args.json)
+}
+
+/// Runs an ingest request (or its dry run) with a progress bar and prints the report; `sync`
+/// shares it.
+pub(super) fn ingest_and_report(
+    ctx: &Context,
+    store: &Store,
+    request: &IngestRequest,
+    dry_run: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let report = if dry_run {
         let model = ctx.model_manifest().ok().map(|m| m.identity());
-        pipeline::dry_run(&store, &request, model.as_ref())?
+        pipeline::dry_run(store, request, model.as_ref())?
     } else {
         let embedder = ctx.embedder()?;
         let tokenizer = ctx.chunk_tokenizer()?;
         let progress = CliProgress::new();
-        pipeline::ingest(&store, &embedder, &tokenizer, &request, &progress)?
+        pipeline::ingest(store, &embedder, &tokenizer, request, &progress)?
     };
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for line in report.lines() {

@@ -48,13 +48,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
             p.k = g.rag_k.max(1);
             p
         },
-        sampling: SamplingParams {
-            temperature: g.temperature as f32,
-            top_k: g.top_k,
-            top_p: g.top_p as f32,
-            repetition_penalty: g.repetition_penalty as f32,
-            seed: g.seed,
-        },
+        sampling: SamplingParams::from_config(g),
         max_tokens: g.max_tokens,
         context_tokens: g.context_tokens,
         api_key,

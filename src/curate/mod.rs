@@ -54,10 +54,7 @@ pub fn add_tag(
     key: &str,
     tag: &str,
 ) -> Result<DocumentRow, CurateError> {
-    let tag = clean_tag(tag)?;
-    let doc = document(conn, collection, key)?;
-    documents::add_tag(conn, doc.id, tag)?;
-    Ok(documents::get(conn, doc.id)?)
+    change_tag(conn, collection, key, tag, documents::add_tag)
 }
 
 pub fn remove_tag(
@@ -66,9 +63,20 @@ pub fn remove_tag(
     key: &str,
     tag: &str,
 ) -> Result<DocumentRow, CurateError> {
+    change_tag(conn, collection, key, tag, documents::remove_tag)
+}
+
+/// Checks the tag, finds the document, applies `change` and returns the document as it is now.
+fn change_tag(
+    conn: &Connection,
+    collection: &str,
+    key: &str,
+    tag: &str,
+    change: fn(&Connection, i64, &str) -> Result<(), crate::store::StoreError>,
+) -> Result<DocumentRow, CurateError> {
     let tag = clean_tag(tag)?;
     let doc = document(conn, collection, key)?;
-    documents::remove_tag(conn, doc.id, tag)?;
+    change(conn, doc.id, tag)?;
     Ok(documents::get(conn, doc.id)?)
 }
 

@@ -17,6 +17,19 @@ pub struct SamplingParams {
     pub seed: u64,
 }
 
+impl SamplingParams {
+    /// The `[generate]` section's sampling settings.
+    pub fn from_config(g: &crate::config::GenerateConfig) -> Self {
+        SamplingParams {
+            temperature: g.temperature as f32,
+            top_k: g.top_k,
+            top_p: g.top_p as f32,
+            repetition_penalty: g.repetition_penalty as f32,
+            seed: g.seed,
+        }
+    }
+}
+
 impl Default for SamplingParams {
     fn default() -> Self {
         SamplingParams {

@@ -176,12 +176,8 @@ fn with_pins(
             byte_end: c.chunk.byte_end,
             text: c.chunk.text,
             trace: crate::retrieve::Trace {
-                vector_rank: None,
-                vector_distance: None,
-                keyword_rank: None,
-                bm25: None,
-                fused_score: 0.0,
                 formula: "pinned".into(),
+                ..Default::default()
             },
         });
     }

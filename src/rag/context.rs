@@ -71,14 +71,7 @@ mod tests {
             byte_start: 0,
             byte_end: 0,
             text: "word ".repeat(words),
-            trace: Trace {
-                vector_rank: None,
-                vector_distance: None,
-                keyword_rank: None,
-                bm25: None,
-                fused_score: 0.0,
-                formula: String::new(),
-            },
+            trace: Trace::default(),
         }
     }
 

@@ -8,21 +8,13 @@ use super::Trace;
 /// Fuses the two lists and returns the top `k` chunk ids with their traces.
 pub fn rrf(vector: &Ranked, keyword: &Ranked, rrf_k: f64, k: usize) -> Vec<(i64, Trace)> {
     let mut traces: HashMap<i64, Trace> = HashMap::new();
-    let blank = || Trace {
-        vector_rank: None,
-        vector_distance: None,
-        keyword_rank: None,
-        bm25: None,
-        fused_score: 0.0,
-        formula: String::new(),
-    };
     for (i, (id, distance)) in vector.iter().enumerate() {
-        let t = traces.entry(*id).or_insert_with(blank);
+        let t = traces.entry(*id).or_default();
         t.vector_rank = Some(i + 1);
         t.vector_distance = Some(*distance);
     }
     for (i, (id, score)) in keyword.iter().enumerate() {
-        let t = traces.entry(*id).or_insert_with(blank);
+        let t = traces.entry(*id).or_default();
         t.keyword_rank = Some(i + 1);
         t.bm25 = Some(*score);
     }

@@ -91,8 +91,8 @@ impl SearchParams {
     }
 }
 
-/// How one chunk fared in each stage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// How one chunk fared in each stage (the default: found by no stage).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Trace {
     pub vector_rank: Option<usize>,
     /// Cosine distance (0 = same direction, 2 = opposite).

@@ -120,6 +120,13 @@ pub fn write_corpus(env: &Env) -> PathBuf {
     env.path("docs")
 }
 
+/// The small corpus of `write_corpus`, ingested into the collection `kb`; returns its folder.
+pub fn ingest_kb(env: &Env) -> PathBuf {
+    let docs = write_corpus(env);
+    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    docs
+}
+
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

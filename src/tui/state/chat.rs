@@ -317,14 +317,7 @@ impl Chat {
                     let n = self.turns.last().map_or(0, |t| t.sources.len());
                     (&mut self.source_cursor, n)
                 };
-                match action {
-                    Action::Up => cursor.step(-1, len, page),
-                    Action::Down => cursor.step(1, len, page),
-                    Action::Top => cursor.top(),
-                    Action::Bottom => cursor.bottom(len, page),
-                    Action::PageUp => cursor.step(-(page as isize), len, page),
-                    _ => cursor.step(page as isize, len, page),
-                }
+                cursor.apply(action, len, page);
                 none
             }
             Action::Open if self.sessions_focus => {

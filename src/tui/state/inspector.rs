@@ -220,12 +220,12 @@ impl Inspector {
         let len = self.rows(self.pane).len();
         let cursor = &mut self.cursors[self.pane.index()];
         match action {
-            Action::Up => cursor.step(-1, len, page),
-            Action::Down => cursor.step(1, len, page),
-            Action::PageUp => cursor.step(-(page as isize), len, page),
-            Action::PageDown => cursor.step(page as isize, len, page),
-            Action::Top => cursor.top(),
-            Action::Bottom => cursor.bottom(len, page),
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => cursor.apply(action, len, page),
             Action::NextPane => self.pane = Pane::ALL[(self.pane.index() + 1) % 3],
             Action::PrevPane => self.pane = Pane::ALL[(self.pane.index() + 2) % 3],
             Action::Back => {

@@ -1,6 +1,8 @@
 //! A cursor over a list that may be far longer than the screen: the selected row and the
 //! first visible row. Only the visible window is ever rendered.
 
+use crate::tui::action::Action;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cursor {
     pub selected: usize,
@@ -17,6 +19,20 @@ impl Cursor {
         let target = (self.selected as isize + delta).clamp(0, len as isize - 1);
         self.selected = target as usize;
         self.scroll_into_view(page);
+    }
+
+    /// Applies a movement action (up, down, page up/down, top, bottom); other actions leave
+    /// the cursor alone.
+    pub fn apply(&mut self, action: Action, len: usize, page: usize) {
+        match action {
+            Action::Up => self.step(-1, len, page),
+            Action::Down => self.step(1, len, page),
+            Action::PageUp => self.step(-(page as isize), len, page),
+            Action::PageDown => self.step(page as isize, len, page),
+            Action::Top => self.top(),
+            Action::Bottom => self.bottom(len, page),
+            _ => {}
+        }
     }
 
     pub fn top(&mut self) {

@@ -495,6 +495,23 @@ fn chat_ready() -> App {
     app
 }
 
+/// The answer `id` gets one source: chunk 101 of document 2.
+fn send_one_source(app: &mut App, id: u64) {
+    let source = crate::rag::Source {
+        n: 1,
+        chunk_id: 101,
+        document_id: 2,
+        source_path: "/data/handbook/x.md".into(),
+        title: String::new(),
+        heading_path: String::new(),
+        text: String::new(),
+    };
+    app.update(Msg::reply(Reply::ChatSources {
+        id,
+        sources: vec![source],
+    }));
+}
+
 #[test]
 fn chat_sends_streams_and_finishes() {
     let mut app = chat_ready();
@@ -589,19 +606,7 @@ fn chat_toggles_rag_stops_copies_and_opens_a_citation() {
         key(&mut app, Key::char('s')),
         vec![Effect::StopGeneration { id }]
     );
-    let source = crate::rag::Source {
-        n: 1,
-        chunk_id: 101,
-        document_id: 2,
-        source_path: "/data/handbook/x.md".into(),
-        title: String::new(),
-        heading_path: String::new(),
-        text: String::new(),
-    };
-    app.update(Msg::reply(Reply::ChatSources {
-        id,
-        sources: vec![source],
-    }));
+    send_one_source(&mut app, id);
     app.update(Msg::reply(Reply::ChatText {
         id,
         text: "Hi".into(),
@@ -642,19 +647,7 @@ fn chat_opens_a_citation_in_the_corpus_screen() {
     let Effect::Ask { id, .. } = enter(&mut app)[0].clone() else {
         panic!()
     };
-    let source = crate::rag::Source {
-        n: 1,
-        chunk_id: 101,
-        document_id: 2,
-        source_path: "/data/handbook/x.md".into(),
-        title: String::new(),
-        heading_path: String::new(),
-        text: String::new(),
-    };
-    app.update(Msg::reply(Reply::ChatSources {
-        id,
-        sources: vec![source],
-    }));
+    send_one_source(&mut app, id);
     esc(&mut app);
     let effects = enter(&mut app);
     assert!(

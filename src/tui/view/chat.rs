@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{block, notice, text};
+use super::{framed, notice, text};
 use crate::tui::state::chat::{Chat, Turn};
 use crate::tui::state::{App, Loadable};
 use crate::tui::theme::Theme;
@@ -36,9 +36,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn sessions(chat: &Chat, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let b = block("Sessions (Tab)", chat.sessions_focus, theme);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = framed(frame, area, "Sessions (Tab)", chat.sessions_focus, theme);
     match &chat.sessions {
         Loadable::Ready(list) if list.is_empty() => {
             notice(frame, inner, "No sessions yet.", theme.style("text.dim"))
@@ -187,9 +185,13 @@ fn conversation(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         Some(id) => format!("Chat · session {id}"),
         None => "Chat · new session".to_string(),
     };
-    let b = block(&title, !chat.editing && !chat.sessions_focus, theme);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = framed(
+        frame,
+        area,
+        &title,
+        !chat.editing && !chat.sessions_focus,
+        theme,
+    );
     if chat.turns.is_empty() {
         notice(
             frame,
@@ -216,13 +218,13 @@ fn conversation(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 fn sources(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let chat = &app.chat;
     let cited = chat.turns.last().map_or(&[][..], |t| t.cited.as_slice());
-    let b = block(
+    let inner = framed(
+        frame,
+        area,
         "Sources of the last answer (j/k · Enter opens · * cited)",
         false,
         theme,
     );
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
     let rows = chat
         .last_sources()
         .iter()
@@ -276,8 +278,6 @@ fn question_box(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         "i write · r RAG · m model · s stop · y copy · n new · p pin"
     };
     let title = format!("Question · {} · {rag}{pins}  ({keys})", chat.model);
-    let b = block(&title, chat.editing, theme);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = framed(frame, area, &title, chat.editing, theme);
     frame.render_widget(&chat.input, inner);
 }

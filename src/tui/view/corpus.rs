@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::{block, notice, text};
+use super::{framed, notice, text};
 use crate::tui::state::corpus::{Corpus, CorpusView};
 use crate::tui::state::list::Cursor;
 use crate::tui::state::{App, Loadable};
@@ -75,13 +75,13 @@ fn selected_style(theme: &Theme, cursor: &Cursor, i: usize) -> Style {
 }
 
 fn collections(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let b = block(
+    let inner = framed(
+        frame,
+        area,
         "Collections  (Enter open · S sync · d duplicates · H histogram)",
         true,
         theme,
     );
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
     if !placeholder(&c.collections, "collections", theme, frame, inner) {
         return;
     }
@@ -153,9 +153,7 @@ fn documents(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
         None => String::new(),
     };
     let title = format!("{name}: documents {count}  sorted by {}  (x exclude · t tag · D delete · / filter · s sort)", c.sort.label());
-    let b = block(&title, true, theme);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = framed(frame, area, &title, true, theme);
     let [table_area, filter_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     filter_line(c, theme, frame, filter_area);
@@ -230,9 +228,7 @@ fn filter_line(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
 
 fn document(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(detail) = c.detail.ready() else {
-        let b = block("Document", true, theme);
-        let inner = b.inner(area);
-        frame.render_widget(b, area);
+        let inner = framed(frame, area, "Document", true, theme);
         placeholder(&c.detail, "the document", theme, frame, inner);
         return;
     };
@@ -250,9 +246,7 @@ fn document(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
             format!(" · [{}]", d.tags.join(", "))
         }
     );
-    let b = block(&title, true, theme);
-    let inner = b.inner(list_area);
-    frame.render_widget(b, list_area);
+    let inner = framed(frame, list_area, &title, true, theme);
     // Fixed columns and the spaces between the five columns leave this for the heading path.
     let heading_width = (inner.width as usize).saturating_sub(4 + 7 + 6 + 8 + 4);
     let rows = detail
@@ -294,13 +288,13 @@ fn document(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(Table::new(rows, widths).header(header), inner);
 
     let chunk = detail.chunks.get(c.chunk_cursor.selected);
-    let b = block(
+    let inner = framed(
+        frame,
+        text_area,
         "Chunk text  (x exclude chunk · X exclude document · p pin to chat · Esc back)",
         false,
         theme,
     );
-    let inner = b.inner(text_area);
-    frame.render_widget(b, text_area);
     if let Some(ch) = chunk {
         let mut lines = vec![
             Line::from(Span::styled(
@@ -334,9 +328,7 @@ fn dupes(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
         c.active.as_deref().unwrap_or("-"),
         c.threshold
     );
-    let b = block(&title, true, theme);
-    let inner = b.inner(list_area);
-    frame.render_widget(b, list_area);
+    let inner = framed(frame, list_area, &title, true, theme);
     if !placeholder(
         &c.dupes,
         "near duplicates (comparing every chunk pair)",
@@ -391,9 +383,7 @@ fn dupes(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
                 chunk.chunk.id,
                 c.short_path(&chunk.source_path)
             );
-            let b = block(&title, false, theme);
-            let inner = b.inner(area);
-            frame.render_widget(b, area);
+            let inner = framed(frame, area, &title, false, theme);
             let style = if chunk.chunk.excluded {
                 theme.style("status.excluded")
             } else {
@@ -414,9 +404,7 @@ fn histogram(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
         "Chunk lengths in {} (tokens)  Esc back",
         c.active.as_deref().unwrap_or("-")
     );
-    let b = block(&title, true, theme);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = framed(frame, area, &title, true, theme);
     if !placeholder(&c.histogram, "chunk lengths", theme, frame, inner) {
         return;
     }

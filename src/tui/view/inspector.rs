@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::{block, notice, text};
+use super::{framed, notice, text};
 use crate::retrieve::{Hit, SearchResult, StageHit};
 use crate::tui::state::corpus::Corpus;
 use crate::tui::state::inspector::{Inspector, Pane};
@@ -34,15 +34,11 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
         Loadable::Idle => history(ins, theme, frame, lists_area.union(detail_area)),
         Loadable::Loading => {
-            let b = block("Results", false, theme);
-            let inner = b.inner(lists_area);
-            frame.render_widget(b, lists_area);
+            let inner = framed(frame, lists_area, "Results", false, theme);
             notice(frame, inner, "Searching…", theme.style("text.dim"));
         }
         Loadable::Failed(e) => {
-            let b = block("Results", false, theme);
-            let inner = b.inner(lists_area);
-            frame.render_widget(b, lists_area);
+            let inner = framed(frame, lists_area, "Results", false, theme);
             notice(
                 frame,
                 inner,
@@ -60,9 +56,7 @@ fn query_box(ins: &Inspector, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else {
         "Query  (i edit · Enter run · ↑↓ history in the box)"
     };
-    let b = block(title, ins.editing, theme);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = framed(frame, area, title, ins.editing, theme);
     let mut query = vec![
         Span::styled("> ", theme.style("title")),
         Span::raw(ins.query.text.clone()),
@@ -116,9 +110,7 @@ fn rankings(
     .areas(area);
     let page = |a: Rect| a.height.saturating_sub(3) as usize;
     // Fused list.
-    let b = block("Fused (RRF)", ins.pane == Pane::Fused, theme);
-    let inner = b.inner(fused);
-    frame.render_widget(b, fused);
+    let inner = framed(frame, fused, "Fused (RRF)", ins.pane == Pane::Fused, theme);
     if r.hits.is_empty() {
         notice(frame, inner, "No results.", theme.style("text.dim"));
     } else {
@@ -199,9 +191,7 @@ fn stage_list(
     frame: &mut Frame,
     area: Rect,
 ) {
-    let b = block(title, ins.pane == pane, theme);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = framed(frame, area, title, ins.pane == pane, theme);
     if list.is_empty() {
         let why = if pane == Pane::Vector {
             "No vector results (mode or model)."
@@ -251,13 +241,13 @@ fn detail(
     frame: &mut Frame,
     area: Rect,
 ) {
-    let b = block(
+    let inner = framed(
+        frame,
+        area,
         "Selected chunk  (Enter opens its document · Tab next list)",
         false,
         theme,
     );
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
     let Some((chunk_id, _)) = ins.selected() else {
         notice(
             frame,
@@ -337,9 +327,7 @@ fn detail(
 }
 
 fn why(ins: &Inspector, corpus: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let b = block("Why not?  (Esc closes)", true, theme);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = framed(frame, area, "Why not?  (Esc closes)", true, theme);
     let w = match &ins.why {
         Loadable::Ready(w) => w,
         Loadable::Failed(e) => {
@@ -380,9 +368,7 @@ fn why(ins: &Inspector, corpus: &Corpus, theme: &Theme, frame: &mut Frame, area:
 }
 
 fn history(ins: &Inspector, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let b = block("Recent queries", false, theme);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = framed(frame, area, "Recent queries", false, theme);
     if ins.history.is_empty() {
         notice(
             frame,

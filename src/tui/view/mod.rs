@@ -150,11 +150,25 @@ fn gauge(done: u64, total: u64, width: usize) -> String {
 }
 
 /// A bordered block whose border shows focus.
-pub(super) fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
+fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(theme.style(if focused { "border.focused" } else { "border" }))
         .title(Span::styled(format!(" {title} "), theme.style("title")))
+}
+
+/// Draws a titled pane (see `block`) over `area` and returns the space inside it.
+pub(super) fn framed(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    focused: bool,
+    theme: &Theme,
+) -> Rect {
+    let b = block(title, focused, theme);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    inner
 }
 
 /// A message in the middle of an empty pane (loading, empty, failed).

@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::block;
+use super::framed;
 use crate::tui::action::{Scope, REGISTRY};
 use crate::tui::key::chord_label;
 use crate::tui::state::{App, Confirm, Overlay, PromptKind, Screen};
@@ -18,13 +18,13 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
         Overlay::Palette(p) => {
             let area = centered(body, 70, 16);
             frame.render_widget(Clear, area);
-            let b = block(
+            let inner = framed(
+                frame,
+                area,
                 "Command  (Tab/↑↓ choose · Enter run · Esc close)",
                 true,
                 theme,
             );
-            let inner = b.inner(area);
-            frame.render_widget(b, area);
             let mut lines = vec![Line::from(vec![
                 Span::styled(":", theme.style("title")),
                 Span::raw(p.input.text.clone()),
@@ -69,9 +69,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
             };
             let area = centered(body, 80, (lines.len() as u16 + 2).min(body.height));
             frame.render_widget(Clear, area);
-            let b = block(title, true, theme);
-            let inner = b.inner(area);
-            frame.render_widget(b, area);
+            let inner = framed(frame, area, title, true, theme);
             let text: Vec<Line> = lines.into_iter().map(Line::from).collect();
             frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), inner);
         }
@@ -84,9 +82,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
             };
             let area = centered(body, 60, 4);
             frame.render_widget(Clear, area);
-            let b = block(title, true, theme);
-            let inner = b.inner(area);
-            frame.render_widget(b, area);
+            let inner = framed(frame, area, title, true, theme);
             frame.render_widget(
                 Paragraph::new(vec![
                     Line::from(vec![
@@ -152,9 +148,7 @@ fn help(app: &App, scroll: usize, theme: &Theme, frame: &mut Frame, body: Rect) 
     let width = u16::try_from(widest + 2).unwrap_or(u16::MAX);
     let area = centered(body, width, body.height.saturating_sub(2));
     frame.render_widget(Clear, area);
-    let b = block(title, true, theme);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let inner = framed(frame, area, title, true, theme);
     let [text] = Layout::vertical([Constraint::Min(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), text);
 }

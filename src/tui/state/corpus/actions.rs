@@ -199,15 +199,7 @@ impl Corpus {
             ),
             CorpusView::Histogram => return,
         };
-        match action {
-            Action::Up => cursor.step(-1, len, page),
-            Action::Down => cursor.step(1, len, page),
-            Action::PageUp => cursor.step(-(page as isize), len, page),
-            Action::PageDown => cursor.step(page as isize, len, page),
-            Action::Top => cursor.top(),
-            Action::Bottom => cursor.bottom(len, page),
-            _ => {}
-        }
+        cursor.apply(action, len, page);
     }
 
     pub(super) fn open(&mut self, id: u64) -> Vec<Effect> {
