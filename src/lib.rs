@@ -3,6 +3,7 @@
 //! The library holds every service; `main.rs` and the front ends (CLI and console) only wire
 //! them together. Core modules never import a terminal UI crate.
 
+pub mod args;
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod paths;
 pub mod rag;
 pub mod retrieve;
 pub mod serve;
+pub mod services;
 pub mod setup;
 pub mod store;
 pub mod tui;

@@ -4,24 +4,53 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-use lmdeck::cli::{self, Cli};
+use lmdeck::args::{Cli, Command};
+use lmdeck::services::Context;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if !matches!(
         cli.command,
-        Some(cli::args::Command::Serve(_)) | Some(cli::args::Command::Console(_))
+        Some(Command::Serve(_)) | Some(Command::Console(_))
     ) {
         quiet_on_closed_pipe();
     }
     let _guard = init_logging();
-    match cli::run(cli) {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err:#}");
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Hands each command to its front end: the console, the server, the benchmarks, or the
+/// headless CLI. No command opens the console on a terminal and prints help elsewhere.
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let overrides = cli.global.overrides();
+    match cli.command {
+        None => {
+            use std::io::IsTerminal;
+            if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+                // Scripts and pipes get the command list, not a screen they cannot use.
+                use clap::CommandFactory;
+                Cli::command().print_help()?;
+                println!();
+                return Ok(());
+            }
+            lmdeck::tui::run(Context::new(&overrides)?, None)
+        }
+        Some(Command::Console(a)) => {
+            lmdeck::tui::run(Context::new(&overrides)?, a.collection.as_deref())
+        }
+        Some(Command::Serve(a)) => lmdeck::serve::run(&Context::new(&overrides)?, &a),
+        Some(Command::Bench(lmdeck::args::BenchCommand::Console(a))) => {
+            lmdeck::tui::bench::run(&Context::new(&overrides)?, &a)
+        }
+        Some(Command::Bench(c)) => lmdeck::bench::run(&Context::new(&overrides)?, c),
+        Some(command) => lmdeck::cli::run(&cli.global, command),
     }
 }
 

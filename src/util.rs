@@ -68,6 +68,17 @@ pub fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
+/// The p-th percentile (0..=100) of unsorted samples, nearest rank.
+pub fn percentile(samples: &[f64], p: f64) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,10 +141,21 @@ pub fn format_unix(secs: i64) -> String {
 
 #[cfg(test)]
 mod format_tests {
+    use super::percentile;
+
     #[test]
     fn formats_unix_seconds_as_utc() {
         assert_eq!(super::format_unix(0), "1970-01-01 00:00 UTC");
         assert_eq!(super::format_unix(1_795_897_140), "2026-11-28 20:19 UTC");
         assert_eq!(super::format_unix(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let s: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&s, 50.0), 50.0);
+        assert_eq!(percentile(&s, 95.0), 95.0);
+        assert_eq!(percentile(&[3.0], 95.0), 3.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
     }
 }

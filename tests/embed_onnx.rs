@@ -1,17 +1,14 @@
 //! The real ONNX embedder on the default model (installed by `lmdeck setup`).
 
 mod common;
-use lmdeck::cli::args::GlobalArgs;
-use lmdeck::cli::Context;
 use lmdeck::embed::Embedder;
+use lmdeck::services::{Context, Overrides};
 
 fn embedder() -> lmdeck::embed::OnnxEmbedder {
-    let global = GlobalArgs {
-        db: None,
+    let global = Overrides {
         config: Some("/nonexistent/lmdeck-test-config.toml".into()),
         device: Some("cpu".into()),
-        ort_dylib: None,
-        theme: None,
+        ..Overrides::default()
     };
     Context::new(&global).unwrap().embedder().unwrap()
 }

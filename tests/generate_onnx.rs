@@ -2,21 +2,18 @@
 //! GGUF by `lmdeck setup`): KV cache against a full pass, a clear answer, stop conditions,
 //! cancellation, and faithfulness to the exact dequantised computation.
 
-use lmdeck::cli::args::GlobalArgs;
-use lmdeck::cli::Context;
 use lmdeck::generate::{
     Cancel, ChatMessage, FinishReason, GenerateEvent, GenerateRequest, Generator, OnnxDecoder,
     SamplingParams,
 };
+use lmdeck::services::{Context, Overrides};
 use std::sync::OnceLock;
 
 fn context() -> Context {
-    let global = GlobalArgs {
-        db: None,
+    let global = Overrides {
         config: Some("/nonexistent/lmdeck-test-config.toml".into()),
         device: Some("cpu".into()),
-        ort_dylib: None,
-        theme: None,
+        ..Overrides::default()
     };
     Context::new(&global).unwrap()
 }

@@ -3,9 +3,9 @@
 
 use std::time::Instant;
 
-use crate::cli::args::BenchEmbedArgs;
-use crate::cli::Context;
+use crate::args::BenchEmbedArgs;
 use crate::embed::{tokenizer, Embedder};
+use crate::services::Context;
 
 pub fn run(ctx: &Context, args: &BenchEmbedArgs) -> anyhow::Result<()> {
     let corpus = args.beir.join("corpus.jsonl");

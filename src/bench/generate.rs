@@ -3,9 +3,9 @@
 //! (the Python onnxruntime loop over the same ONNX file) so `scripts/bench-generate.sh` can
 //! put them side by side.
 
-use crate::cli::args::BenchGenerateArgs;
-use crate::cli::Context;
+use crate::args::BenchGenerateArgs;
 use crate::generate::{Cancel, ChatMessage, GenerateRequest, Generator, SamplingParams};
+use crate::services::Context;
 
 /// The system line SmolLM2's template adds when a conversation has none; given explicitly so
 /// the Python baseline renders the very same prompt.

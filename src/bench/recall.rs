@@ -1,9 +1,9 @@
 //! Vector-stage recall@10 against exact search on a real, ingested collection with real
 //! query texts.
 
-use crate::cli::args::BenchRecallArgs;
-use crate::cli::Context;
+use crate::args::BenchRecallArgs;
 use crate::embed::Embedder;
+use crate::services::Context;
 use crate::store::{collections, vectors};
 
 pub fn run(ctx: &Context, args: &BenchRecallArgs) -> anyhow::Result<()> {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use super::percentile;
 use super::synthetic::{self, Rng, VectorGen};
-use crate::cli::args::BenchSearchArgs;
-use crate::cli::Context;
+use crate::args::BenchSearchArgs;
+use crate::services::Context;
 use crate::embed::Embedder;
 use crate::retrieve::{self, stages};
 use crate::store::{collections, vectors, Store};

@@ -3,16 +3,16 @@
 
 use std::io::Write;
 
-use super::args::{AskArgs, ChatsCommand};
-use super::Context;
+use crate::args::{AskArgs, ChatsCommand};
 use crate::embed::Embedder;
 use crate::generate::{Cancel, SamplingParams};
 use crate::rag::{self, AskOptions};
+use crate::services::Context;
 use crate::store::chat;
 
 pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
     let g = &ctx.config().generate;
-    let mut store = ctx.open_store()?;
+    let mut store = super::open_for_writing(ctx)?;
     let model = args.model.clone().unwrap_or_else(|| g.model.clone());
     let mut search = ctx.search_params()?;
     search.k = args.k.unwrap_or(g.rag_k).max(1);
@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let generator = super::models::generator(ctx, &store, &model)?;
+    let generator = crate::services::models::generator(ctx, Some(&store), &model)?;
     let options = AskOptions {
         rag,
         collection: rag.then(|| args.collection.clone()),

@@ -1,8 +1,8 @@
 //! `lmdeck config show|init|path`
 
-use super::args::{ConfigCommand, GlobalArgs};
-use super::Context;
+use crate::args::{ConfigCommand, GlobalArgs};
 use crate::config::{env_var_name, DOCUMENTED_DEFAULTS};
+use crate::services::Context;
 
 pub fn run(global: &GlobalArgs, cmd: &ConfigCommand) -> anyhow::Result<()> {
     match cmd {
@@ -17,7 +17,7 @@ pub fn run(global: &GlobalArgs, cmd: &ConfigCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ConfigCommand::Show(flag) => {
-            let ctx = Context::new(global)?;
+            let ctx = Context::new(&global.overrides())?;
             let table = toml::Table::try_from(ctx.config())?;
             let mut rows = Vec::new();
             for (section, values) in &table {

@@ -1,8 +1,8 @@
 //! `lmdeck sync`, `lmdeck dupes`, `lmdeck histogram`: the console's curation tools, headless.
 
-use super::args::{DupesArgs, HistogramArgs, SyncArgs};
-use super::Context;
+use crate::args::{DupesArgs, HistogramArgs, SyncArgs};
 use crate::curate::{self, dupes, histogram::Histogram};
+use crate::services::Context;
 use crate::store::documents;
 use crate::util::{one_line, truncate_chars};
 

@@ -1,8 +1,8 @@
 //! `lmdeck collections`, `lmdeck docs ...`, `lmdeck chunk ...`: curation from the command line.
 
-use super::args::{ChunkCommand, DocsCommand};
-use super::Context;
+use crate::args::{ChunkCommand, DocsCommand};
 use crate::curate;
+use crate::services::Context;
 use crate::store::{collections, documents};
 use crate::util::{human_bytes, one_line, truncate_chars};
 

@@ -3,9 +3,9 @@
 use serde_json::json;
 use std::process::Command;
 
-use super::Context;
 use crate::embed::ModelManifest;
 use crate::onnx::discover;
+use crate::services::Context;
 use crate::store::collections;
 use crate::util::human_bytes;
 

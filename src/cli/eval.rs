@@ -1,9 +1,9 @@
 //! `lmdeck eval retrieval --beir DIR`
 
-use super::args::EvalRetrievalArgs;
 use super::progress::CliProgress;
-use super::Context;
+use crate::args::EvalRetrievalArgs;
 use crate::eval::{beir, retrieval};
+use crate::services::Context;
 
 /// Published reference on SciFact's training split (see README).
 const REFERENCE: &str = "reference (SciFact train, whole documents, same int8 model): dense nDCG@10 0.660, FTS5 bm25 0.670, plain RRF 0.690 (Recall@100 0.953)";

@@ -1,13 +1,13 @@
 //! `lmdeck ingest PATH... [--collection] [--dry-run] [--prune]`
 
-use super::args::IngestArgs;
 use super::progress::CliProgress;
-use super::Context;
+use crate::args::IngestArgs;
 use crate::ingest::{pipeline, IngestRequest};
+use crate::services::Context;
 use crate::store::Store;
 
 pub fn run(ctx: &Context, args: &IngestArgs) -> anyhow::Result<()> {
-    let store = ctx.open_store()?;
+    let store = super::open_for_writing(ctx)?;
     let request = IngestRequest {
         collection: args.collection.clone(),
         roots: args.paths.clone(),

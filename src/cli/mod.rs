@@ -1,9 +1,7 @@
 //! Headless commands: thin wrappers over the services, one file per command.
 
-pub mod args;
 pub mod ask;
 pub mod config_cmd;
-pub mod context;
 pub mod curate_cmd;
 pub mod docs;
 pub mod doctor;
@@ -13,34 +11,30 @@ pub mod models;
 pub mod progress;
 pub mod reembed;
 pub mod search;
-pub mod serve;
 pub mod setup;
 
-pub use args::Cli;
-pub use context::Context;
+use crate::args::{Command, GlobalArgs};
+use crate::services::Context;
 
-use args::Command;
+/// Opens the database for a command that writes, creating it when missing and saying so on
+/// stderr (stdout may be JSON a script reads).
+pub(crate) fn open_for_writing(ctx: &Context) -> anyhow::Result<crate::store::Store> {
+    let (store, created) = ctx.store(crate::services::context::Access::CreateIfMissing)?;
+    if created {
+        eprintln!("created a new database at {}", ctx.db_path().display());
+    }
+    Ok(store)
+}
 
-/// Runs one command; no subcommand opens the console.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let Some(command) = cli.command else {
-        use std::io::IsTerminal;
-        if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-            // Scripts and pipes get the command list, not a screen they cannot use.
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            println!();
-            return Ok(());
-        }
-        return crate::tui::run(Context::new(&cli.global)?, None);
-    };
+/// Runs one headless command. (The console, the server and the benchmarks are front ends of
+/// their own; `main.rs` hands those commands to them.)
+pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
     if let Command::Config(cmd) = &command {
         // Config commands must work even when the config itself is broken: load it inside.
-        return config_cmd::run(&cli.global, cmd);
+        return config_cmd::run(global, cmd);
     }
-    let ctx = Context::new(&cli.global)?;
+    let ctx = Context::new(&global.overrides())?;
     match command {
-        Command::Console(a) => crate::tui::run(ctx, a.collection.as_deref()),
         Command::Setup(a) => setup::run(&ctx, &a),
         Command::Ingest(a) => ingest::run(&ctx, &a),
         Command::Search(a) => search::run(&ctx, &a),
@@ -48,8 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ask(a) => ask::run(&ctx, &a),
         Command::Models(c) => models::run(&ctx, c),
         Command::Chats(c) => ask::chats(&ctx, c),
-        Command::Serve(a) => serve::run(&ctx, &a),
-        Command::Eval(args::EvalCommand::Retrieval(a)) => eval::run(&ctx, &a),
+        Command::Eval(crate::args::EvalCommand::Retrieval(a)) => eval::run(&ctx, &a),
         Command::Doctor(a) => doctor::run(&ctx, a.json),
         Command::Collections(a) => docs::collections(&ctx, a.json),
         Command::Docs(c) => docs::run(&ctx, c),
@@ -58,7 +51,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dupes(a) => curate_cmd::dupes(&ctx, &a),
         Command::Histogram(a) => curate_cmd::histogram(&ctx, &a),
         Command::Reembed(a) => reembed::run(&ctx, &a),
-        Command::Bench(c) => crate::bench::run(&ctx, c),
-        Command::Config(_) => Ok(()),
+        Command::Config(_) | Command::Console(_) | Command::Serve(_) | Command::Bench(_) => {
+            anyhow::bail!("this command is not a headless one (a bug: main.rs routes it)")
+        }
     }
 }

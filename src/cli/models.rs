@@ -1,127 +1,21 @@
 //! `lmdeck models ...`: the chat models this host can run, and which one a name means.
 
 use anyhow::Context as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::args::ModelsCommand;
-use super::Context;
-use crate::generate::endpoints::Endpoint;
+use crate::args::ModelsCommand;
 use crate::generate::manifest::DecoderManifest;
+use crate::services::models::{all, endpoints, resolve, ModelChoice, ModelEntry};
+use crate::services::Context;
 use crate::store::models;
-use crate::store::Store;
-
-/// A usable chat model: where it is and how it got there.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ModelEntry {
-    pub name: String,
-    pub path: PathBuf,
-    /// `installed` (in the models dir) or `registered` (lmdeck models add / import-gguf).
-    pub origin: &'static str,
-    pub base_model: Option<String>,
-    pub source: String,
-}
-
-/// Decoder model folders under the models dir (they hold a tokenizer_config.json or an
-/// lmdeck-model.json; embedding models do not).
-fn installed(ctx: &Context) -> Vec<ModelEntry> {
-    let Ok(entries) = std::fs::read_dir(ctx.paths.models_dir()) else {
-        return Vec::new();
-    };
-    let mut out: Vec<ModelEntry> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.join("model.onnx").is_file()
-                && (p.join("lmdeck-model.json").is_file()
-                    || p.join("tokenizer_config.json").is_file())
-        })
-        .filter_map(|p| {
-            let name = p.file_name()?.to_str()?.to_string();
-            (!name.starts_with('.')).then_some(ModelEntry {
-                name,
-                path: p,
-                origin: "installed",
-                base_model: None,
-                source: String::new(),
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
-}
-
-pub fn all(ctx: &Context, store: &Store) -> anyhow::Result<Vec<ModelEntry>> {
-    let mut list = installed(ctx);
-    for m in models::list(store.conn())? {
-        list.retain(|e| e.name != m.name);
-        list.push(ModelEntry {
-            name: m.name,
-            path: PathBuf::from(m.path),
-            origin: "registered",
-            base_model: m.base_model,
-            source: m.source,
-        });
-    }
-    Ok(list)
-}
-
-/// What a model name stands for: a local model folder or a remote endpoint.
-pub enum ModelChoice {
-    Local(PathBuf),
-    Remote(String, Endpoint),
-}
-
-/// Endpoints from `<config dir>/endpoints.toml`.
-pub fn endpoints(ctx: &Context) -> anyhow::Result<std::collections::BTreeMap<String, Endpoint>> {
-    crate::generate::endpoints::load(&ctx.paths.config_dir.join("endpoints.toml"))
-        .map_err(anyhow::Error::msg)
-}
-
-/// Starts the generator a model name stands for.
-pub fn generator(
-    ctx: &Context,
-    store: &Store,
-    name: &str,
-) -> anyhow::Result<Box<dyn crate::generate::Generator>> {
-    Ok(match resolve(ctx, store, name)? {
-        ModelChoice::Local(dir) => Box::new(ctx.decoder(Some(&dir))?),
-        ModelChoice::Remote(name, endpoint) => {
-            Box::new(crate::generate::http::HttpGenerator::new(&name, endpoint)?)
-        }
-    })
-}
-
-/// The model a name (or path) stands for: endpoints first, then registered and installed
-/// models, then a folder path.
-pub fn resolve(ctx: &Context, store: &Store, name: &str) -> anyhow::Result<ModelChoice> {
-    let remote = endpoints(ctx)?;
-    if let Some(e) = remote.get(name) {
-        return Ok(ModelChoice::Remote(name.to_string(), e.clone()));
-    }
-    let as_path = Path::new(name);
-    if as_path.join("model.onnx").is_file() {
-        return Ok(ModelChoice::Local(as_path.to_path_buf()));
-    }
-    let list = all(ctx, store)?;
-    if let Some(m) = list.iter().find(|m| m.name == name) {
-        return Ok(ModelChoice::Local(m.path.clone()));
-    }
-    let names: Vec<&str> = list
-        .iter()
-        .map(|m| m.name.as_str())
-        .chain(remote.keys().map(String::as_str))
-        .collect();
-    anyhow::bail!(
-        "no chat model `{name}`; available: {} (install the default with `lmdeck setup`, add a folder with `lmdeck models add DIR`, convert a GGUF with `lmdeck models import-gguf FILE`, or name an endpoint in <config dir>/endpoints.toml)",
-        if names.is_empty() { "none".to_string() } else { names.join(", ") }
-    )
-}
 
 pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
-    let store = ctx.open_store()?;
+    // Listing works without a database; adding a model creates one.
+    let existing = ctx.existing_store()?;
+    let store = existing.as_ref();
     match cmd {
         ModelsCommand::List(a) => {
-            let mut list = all(ctx, &store)?;
+            let mut list = all(ctx, store)?;
             for (name, e) in endpoints(ctx)? {
                 list.push(ModelEntry {
                     name,
@@ -161,7 +55,7 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
             let (manifest, _) = DecoderManifest::load(&dir)?;
             let name = name.unwrap_or(manifest.name);
             models::add(
-                store.conn(),
+                super::open_for_writing(ctx)?.conn(),
                 &name,
                 &dir.display().to_string(),
                 base.as_deref(),
@@ -170,13 +64,17 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
             println!("registered {name} -> {}", dir.display());
         }
         ModelsCommand::Remove { name } => {
-            if !models::remove(store.conn(), &name)? {
+            let removed = match store {
+                Some(store) => models::remove(store.conn(), &name)?,
+                None => false,
+            };
+            if !removed {
                 anyhow::bail!("no registered model `{name}` (installed models are removed by deleting their folder)");
             }
             println!("removed {name} from the registry (its files are untouched)");
         }
         ModelsCommand::Show { name, json } => {
-            let dir = match resolve(ctx, &store, &name)? {
+            let dir = match resolve(ctx, store, &name)? {
                 ModelChoice::Local(dir) => dir,
                 ModelChoice::Remote(name, e) => {
                     let value = serde_json::json!({"name": name, "endpoint": e.base_url, "model": e.model, "api_key_env": e.api_key_env,
@@ -225,7 +123,7 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
             });
             let dir = crate::setup::convert::import_gguf(&ctx.paths, &file, &name)?;
             models::add(
-                store.conn(),
+                super::open_for_writing(ctx)?.conn(),
                 &name,
                 &dir.display().to_string(),
                 None,

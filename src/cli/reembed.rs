@@ -1,10 +1,10 @@
 //! `lmdeck reembed --collection NAME`
 
-use super::args::ReembedArgs;
 use super::progress::CliProgress;
-use super::Context;
+use crate::args::ReembedArgs;
 use crate::embed::Embedder;
 use crate::ingest::reembed::reembed;
+use crate::services::Context;
 
 pub fn run(ctx: &Context, args: &ReembedArgs) -> anyhow::Result<()> {
     let mut store = ctx.open_store()?;

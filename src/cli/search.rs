@@ -1,9 +1,9 @@
 //! `lmdeck search "query"`: a readable table with traces, or stable JSON.
 
-use super::args::{RankOpts, SearchArgs, WhyArgs};
-use super::Context;
+use crate::args::{RankOpts, SearchArgs, WhyArgs};
 use crate::embed::Embedder;
 use crate::retrieve::{self, Mode, SearchResult};
+use crate::services::Context;
 use crate::util::{one_line, truncate_chars};
 
 /// The configured parameters with the command's overrides.

@@ -1,7 +1,7 @@
 //! `lmdeck setup`
 
-use super::args::SetupArgs;
-use super::Context;
+use crate::args::SetupArgs;
+use crate::services::Context;
 use crate::setup::install::{self, SetupOptions};
 use crate::setup::Outcome;
 

@@ -7,6 +7,7 @@
 mod chat;
 mod error;
 mod routes;
+mod run;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
@@ -18,6 +19,7 @@ use crate::retrieve::SearchParams;
 
 pub use error::ApiError;
 pub use routes::router;
+pub use run::run;
 
 /// Everything the handlers share. Blocking work (ONNX, SQLite) runs on Tokio's blocking pool.
 pub struct AppState {

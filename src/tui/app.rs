@@ -202,7 +202,7 @@ pub fn spawn_input() -> Receiver<Msg> {
 }
 
 /// Loads the embedding model in the background and hands it to the worker.
-pub fn spawn_engine(ctx: Arc<crate::cli::Context>, jobs: Sender<Job>, out: Sender<Msg>) {
+pub fn spawn_engine(ctx: Arc<crate::services::Context>, jobs: Sender<Job>, out: Sender<Msg>) {
     let spawned = std::thread::Builder::new()
         .name("lmdeck-engine".into())
         .spawn(move || {

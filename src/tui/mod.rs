@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod app;
+pub mod bench;
 pub mod effect;
 #[cfg(test)]
 pub mod fixtures;
@@ -17,7 +18,7 @@ pub mod worker;
 
 use std::sync::Arc;
 
-use crate::cli::Context;
+use crate::services::Context;
 use keymap::Keymap;
 use state::App;
 use theme::Theme;

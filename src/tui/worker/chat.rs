@@ -9,10 +9,10 @@ impl Worker {
         let (Some(ctx), Ok(store)) = (&self.config.ctx, self.store()) else {
             return;
         };
-        let mut models: Vec<String> = crate::cli::models::all(ctx, store)
+        let mut models: Vec<String> = crate::services::models::all(ctx, Some(store))
             .map(|l| l.into_iter().map(|m| m.name).collect())
             .unwrap_or_default();
-        if let Ok(endpoints) = crate::cli::models::endpoints(ctx) {
+        if let Ok(endpoints) = crate::services::models::endpoints(ctx) {
             models.extend(endpoints.into_keys());
         }
         let default = ctx.config().generate.model.clone();
@@ -60,7 +60,7 @@ impl Worker {
                     Some(g) => g,
                     None => {
                         let loaded: Arc<dyn crate::generate::Generator> = Arc::from(
-                            crate::cli::models::generator(&ctx, &store, &model).map_err(|e| format!("{e:#}"))?,
+                            crate::services::models::generator(&ctx, Some(&store), &model).map_err(|e| format!("{e:#}"))?,
                         );
                         if let Ok(mut g) = generators.lock() {
                             g.insert(model.clone(), Arc::clone(&loaded));

@@ -39,7 +39,7 @@ pub enum Job {
 pub struct WorkerConfig {
     pub db: PathBuf,
     /// Resolves and loads chat models (None in tests that need no generation).
-    pub ctx: Option<Arc<crate::cli::Context>>,
+    pub ctx: Option<Arc<crate::services::Context>>,
     pub chunk: Option<ChunkSettings>,
     pub max_file_bytes: u64,
 }

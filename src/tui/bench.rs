@@ -10,10 +10,9 @@ use ratatui::widgets::{Row, Table};
 use ratatui::Terminal;
 use std::time::Instant;
 
-use super::percentile;
-use crate::cli::args::BenchConsoleArgs;
-use crate::cli::Context;
+use crate::args::BenchConsoleArgs;
 use crate::embed::ModelIdentity;
+use crate::services::Context;
 use crate::store::collections::{Collection, CollectionStats};
 use crate::store::documents::DocumentRow;
 use crate::tui::key::Key;
@@ -23,6 +22,7 @@ use crate::tui::state::corpus::CorpusView;
 use crate::tui::state::{App, Loadable};
 use crate::tui::theme::Theme;
 use crate::tui::view;
+use crate::util::percentile;
 
 pub fn run(ctx: &Context, args: &BenchConsoleArgs) -> anyhow::Result<()> {
     let (width, height) = (200u16, 60u16);

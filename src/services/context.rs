@@ -1,11 +1,10 @@
-//! Everything a command needs, resolved once: paths, effective config, and lazily the store,
-//! the ONNX runtime, the embedder and the tokenizer.
+//! Everything a front end needs, resolved once: paths, effective config, and on demand the
+//! store, the ONNX runtime, the embedder, the chunking tokenizer and chat decoders.
 
-use anyhow::Context as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tokenizers::Tokenizer;
 
-use super::args::GlobalArgs;
+use super::ServiceError;
 use crate::config::{self, Loaded, Source};
 use crate::embed::manifest::{resolve_model_dir, ModelManifest};
 use crate::embed::{tokenizer, EmbedOptions, OnnxEmbedder};
@@ -18,17 +17,40 @@ use crate::store::Store;
 /// Tokens kept free for the title, headings and special tokens the embedder adds to a chunk.
 const HEADROOM_TOKENS: usize = 40;
 
+/// Values given on the command line (or their environment twins), which win over the
+/// config file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub db: Option<PathBuf>,
+    pub device: Option<String>,
+    pub ort_dylib: Option<PathBuf>,
+    pub theme: Option<String>,
+}
+
+/// Whether a front end may create the database when it does not exist yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reading commands: a missing database is an error naming the path.
+    Existing,
+    /// Writing commands (ingest, models add, ask, the console): a new one is created.
+    CreateIfMissing,
+}
+
 pub struct Context {
     pub paths: Paths,
     pub loaded: Loaded,
 }
 
 impl Context {
-    pub fn new(global: &GlobalArgs) -> anyhow::Result<Self> {
+    pub fn new(overrides: &Overrides) -> Result<Self, ServiceError> {
         let paths = Paths::resolve()?;
-        let file = global.config.clone().unwrap_or_else(|| paths.config_file());
+        let file = overrides
+            .config
+            .clone()
+            .unwrap_or_else(|| paths.config_file());
         let mut flags: config::FlagOverrides = Vec::new();
-        if let Some(db) = &global.db {
+        if let Some(db) = &overrides.db {
             // clap fills --db from LMDECK_DB too; say which it was.
             let source = if std::env::var_os("LMDECK_DB").is_some_and(|v| v == db.as_os_str()) {
                 Source::Env("LMDECK_DB".into())
@@ -37,21 +59,21 @@ impl Context {
             };
             flags.push(("store.db", source, db.display().to_string()));
         }
-        if let Some(device) = &global.device {
+        if let Some(device) = &overrides.device {
             flags.push((
                 "runtime.device",
                 Source::Flag("--device".into()),
                 device.clone(),
             ));
         }
-        if let Some(lib) = &global.ort_dylib {
+        if let Some(lib) = &overrides.ort_dylib {
             flags.push((
                 "runtime.ort_dylib",
                 Source::Flag("--ort-dylib".into()),
                 lib.display().to_string(),
             ));
         }
-        if let Some(theme) = &global.theme {
+        if let Some(theme) = &overrides.theme {
             flags.push(("ui.theme", Source::Flag("--theme".into()), theme.clone()));
         }
         let loaded = config::load(&paths, &file, &flags)?;
@@ -66,15 +88,38 @@ impl Context {
         self.config().store.db.clone()
     }
 
-    pub fn open_store(&self) -> anyhow::Result<Store> {
-        Ok(Store::open(&self.db_path())?)
+    /// Opens the configured database for a reading command: a database that does not exist
+    /// is an error naming the path, never a silently created empty one.
+    pub fn open_store(&self) -> Result<Store, ServiceError> {
+        self.store(Access::Existing).map(|(store, _)| store)
     }
 
-    pub fn device(&self) -> anyhow::Result<Device> {
+    /// Opens the database, creating it (and its folder) when `access` allows; the flag says
+    /// whether it was created, so the front end can say so.
+    pub fn store(&self, access: Access) -> Result<(Store, bool), ServiceError> {
+        let path = self.db_path();
+        let exists = path.exists();
+        if !exists && access == Access::Existing {
+            return Err(ServiceError::NoDatabase { path });
+        }
+        let store = Store::open(&path)?;
+        Ok((store, !exists))
+    }
+
+    /// The database when it exists, for front ends that also work without one (model
+    /// lists, the server without RAG).
+    pub fn existing_store(&self) -> Result<Option<Store>, ServiceError> {
+        if !self.db_path().exists() {
+            return Ok(None);
+        }
+        Ok(Some(Store::open(&self.db_path())?))
+    }
+
+    pub fn device(&self) -> Result<Device, ServiceError> {
         Ok(self.config().runtime.device.parse()?)
     }
 
-    pub fn runtime(&self) -> anyhow::Result<Runtime> {
+    pub fn runtime(&self) -> Result<Runtime, ServiceError> {
         let library = discover::find_library(&self.loaded, &self.paths)?;
         tracing::info!(path = %library.path.display(), source = %library.source, "ONNX Runtime library");
         Ok(Runtime::load(library, self.device()?)?)
@@ -84,11 +129,11 @@ impl Context {
         resolve_model_dir(&self.paths.models_dir(), &self.config().embed.model)
     }
 
-    pub fn model_manifest(&self) -> anyhow::Result<ModelManifest> {
+    pub fn model_manifest(&self) -> Result<ModelManifest, ServiceError> {
         Ok(ModelManifest::load(&self.model_dir())?)
     }
 
-    pub fn embedder(&self) -> anyhow::Result<OnnxEmbedder> {
+    pub fn embedder(&self) -> Result<OnnxEmbedder, ServiceError> {
         let runtime = self.runtime()?;
         let e = &self.config().embed;
         let options = EmbedOptions {
@@ -96,16 +141,16 @@ impl Context {
             sessions: e.sessions,
             threads: e.threads,
         };
-        OnnxEmbedder::start(&self.model_dir(), &runtime, options).with_context(|| {
-            format!(
-                "starting the embedding model in {}",
-                self.model_dir().display()
-            )
+        OnnxEmbedder::start(&self.model_dir(), &runtime, options).map_err(|source| {
+            ServiceError::EmbedderStart {
+                dir: self.model_dir(),
+                source,
+            }
         })
     }
 
     /// The model's tokenizer without truncation, for chunking whole documents.
-    pub fn chunk_tokenizer(&self) -> anyhow::Result<Tokenizer> {
+    pub fn chunk_tokenizer(&self) -> Result<Tokenizer, ServiceError> {
         Ok(tokenizer::load(
             &self.model_dir().join("tokenizer.json"),
             None,
@@ -114,7 +159,7 @@ impl Context {
 
     /// Chunker settings, checked against the model: a chunk plus its title and headings
     /// must fit the model's input, or the end of the chunk would never be embedded.
-    pub fn chunk_settings(&self) -> anyhow::Result<ChunkSettings> {
+    pub fn chunk_settings(&self) -> Result<ChunkSettings, ServiceError> {
         let chunk = &self.config().chunk;
         let max = self.model_manifest()?.max_tokens;
         let limit = max.saturating_sub(HEADROOM_TOKENS);
@@ -142,19 +187,15 @@ impl Context {
     /// Starts the local decoder for the model folder `dir` (default: the chat model).
     pub fn decoder(
         &self,
-        dir: Option<&std::path::Path>,
-    ) -> anyhow::Result<crate::generate::OnnxDecoder> {
-        let dir = dir.map_or_else(|| self.chat_model_dir(), std::path::Path::to_path_buf);
+        dir: Option<&Path>,
+    ) -> Result<crate::generate::OnnxDecoder, ServiceError> {
+        let dir = dir.map_or_else(|| self.chat_model_dir(), Path::to_path_buf);
         let runtime = self.runtime()?;
-        crate::generate::OnnxDecoder::start(&dir, &runtime, 0).with_context(|| {
-            format!(
-                "starting the chat model in {} (run `lmdeck setup` to install the default one)",
-                dir.display()
-            )
-        })
+        crate::generate::OnnxDecoder::start(&dir, &runtime, 0)
+            .map_err(|source| ServiceError::DecoderStart { dir, source })
     }
 
-    pub fn search_params(&self) -> anyhow::Result<SearchParams> {
+    pub fn search_params(&self) -> Result<SearchParams, ServiceError> {
         Ok(SearchParams::from_config(&self.config().search)?)
     }
 }

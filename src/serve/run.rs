@@ -4,17 +4,18 @@ use std::io::Write;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
-use super::args::ServeArgs;
-use super::models::ModelChoice;
-use super::Context;
+use crate::args::ServeArgs;
 use crate::generate::SamplingParams;
 use crate::serve::{router, AppState};
+use crate::services::models::ModelChoice;
+use crate::services::Context;
 
 pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
     let g = &ctx.config().generate;
-    let store = ctx.open_store()?;
+    // The server works without a database (no RAG then); registered models need one.
+    let store = ctx.existing_store()?;
     let name = args.model.clone().unwrap_or_else(|| g.model.clone());
-    let dir = match super::models::resolve(ctx, &store, &name)? {
+    let dir = match crate::services::models::resolve(ctx, store.as_ref(), &name)? {
         ModelChoice::Local(dir) => dir,
         ModelChoice::Remote(..) => {
             anyhow::bail!("`{name}` is a remote endpoint; serve a local model (lmdeck models list)")

@@ -1,4 +1,5 @@
-//! Command-line interface definition.
+//! The command-line grammar (clap), shared by every front end: a leaf module that only
+//! describes arguments and does nothing with them.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +35,19 @@ pub struct GlobalArgs {
     /// Console theme (overrides ui.theme): dark, light, high-contrast or a user theme.
     #[arg(long, global = true)]
     pub theme: Option<String>,
+}
+
+impl GlobalArgs {
+    /// The values the services take from the command line.
+    pub fn overrides(&self) -> crate::services::Overrides {
+        crate::services::Overrides {
+            config: self.config.clone(),
+            db: self.db.clone(),
+            device: self.device.clone(),
+            ort_dylib: self.ort_dylib.clone(),
+            theme: self.theme.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
