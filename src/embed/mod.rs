@@ -4,6 +4,8 @@ pub mod batch;
 pub mod manifest;
 pub mod onnx;
 pub mod pool;
+/// A deterministic embedder for tests (no model files).
+pub mod test_engine;
 pub mod tokenizer;
 
 pub use manifest::ModelManifest;

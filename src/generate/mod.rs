@@ -10,6 +10,8 @@ pub mod sampler;
 pub mod sse;
 pub mod stop;
 pub mod template;
+/// A deterministic generator for tests (no model files).
+pub mod test_engine;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
