@@ -3,6 +3,7 @@
 
 mod common;
 use common::Env;
+use lmdeck::eval::metrics;
 
 #[test]
 fn sample_questions_retrieve_their_documents() {
@@ -14,7 +15,7 @@ fn sample_questions_retrieve_their_documents() {
     assert!(report["skipped"].as_array().unwrap().is_empty(), "{report}");
 
     let qa = std::fs::read_to_string(root.join("eval/qa.jsonl")).unwrap();
-    let (mut at1, mut at5, mut n) = (0, 0, 0);
+    let (mut at1, mut at5, mut mrr, mut n) = (0.0, 0.0, 0.0, 0);
     let mut misses = Vec::new();
     for line in qa.lines().filter(|l| !l.trim().is_empty()) {
         let q: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -26,25 +27,29 @@ fn sample_questions_retrieve_their_documents() {
             .map(|p| p.as_str().unwrap())
             .collect();
         let r = env.json(&["search", question, "-c", "sample", "-k", "5", "--json"]);
-        let paths: Vec<String> = r["hits"]
+        // A hit is judged by its document: the gold path it ends with, else its own path.
+        let ranked: Vec<String> = r["hits"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|h| h["source_path"].as_str().unwrap().to_string())
+            .map(|h| {
+                let path = h["source_path"].as_str().unwrap();
+                gold.iter()
+                    .find(|g| path.ends_with(&format!("/{g}")))
+                    .map_or(path.to_string(), |g| g.to_string())
+            })
             .collect();
-        let relevant = |p: &String| gold.iter().any(|g| p.ends_with(&format!("/{g}")));
+        let qrels = metrics::binary(&gold.iter().map(|g| g.to_string()).collect::<Vec<_>>());
         n += 1;
-        if paths.first().is_some_and(relevant) {
-            at1 += 1;
-        }
-        if paths.iter().any(relevant) {
-            at5 += 1;
-        } else {
-            misses.push(format!("{question} -> {:?}", paths.first()));
+        at1 += metrics::hit_rate_at(&ranked, &qrels, 1);
+        at5 += metrics::hit_rate_at(&ranked, &qrels, 5);
+        mrr += metrics::mrr_at(&ranked, &qrels, 5);
+        if metrics::hit_rate_at(&ranked, &qrels, 5) == 0.0 {
+            misses.push(format!("{question} -> {:?}", ranked.first()));
         }
     }
-    let (hit1, hit5) = (at1 as f64 / n as f64, at5 as f64 / n as f64);
-    println!("sample corpus: {n} questions, hit@1 {hit1:.3}, hit@5 {hit5:.3}");
+    let (hit1, hit5, mrr5) = (at1 / n as f64, at5 / n as f64, mrr / n as f64);
+    println!("sample corpus: {n} questions, hit@1 {hit1:.3}, hit@5 {hit5:.3}, MRR@5 {mrr5:.3}");
     assert!(n >= 40);
     assert!(hit5 >= 0.9, "hit@5 {hit5:.3}; misses: {misses:#?}");
     assert!(hit1 >= 0.75, "hit@1 {hit1:.3}");

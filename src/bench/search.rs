@@ -8,6 +8,7 @@ use super::synthetic::{self, Rng, VectorGen};
 use crate::args::BenchSearchArgs;
 use crate::services::Context;
 use crate::embed::Embedder;
+use crate::eval::metrics;
 use crate::retrieve::{self, stages};
 use crate::store::{collections, vectors, Store};
 
@@ -153,11 +154,9 @@ pub fn recall_at_10(
     let fast: Vec<i64> =
         stages::vector(store, table, collection_id, query, candidates, oversample)?
             .into_iter()
-            .take(10)
             .map(|(id, _)| id)
             .collect();
-    let found = exact.iter().filter(|id| fast.contains(id)).count();
-    Ok(found as f64 / exact.len().max(1) as f64)
+    Ok(metrics::recall_at(&fast, &metrics::binary(&exact), 10))
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {

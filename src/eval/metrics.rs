@@ -1,82 +1,109 @@
-//! Ranking metrics over document ids (graded relevance).
+//! Ranking metrics, implemented once for `eval retrieval`, the sample-corpus test and the
+//! search benchmark, with trec_eval's definitions.
+//!
+//! Relevance rules, the same for every metric:
+//! - `qrels` maps an id to its relevance grade; an id is relevant when its grade is > 0 (a
+//!   grade of 0 is judged not relevant, the same as absent).
+//! - `ranked` is a retrieval in rank order; ties in score are broken by the retriever, so the
+//!   order given is the order scored. An id repeated in `ranked` counts at its first rank
+//!   only; a later copy is not relevant but still takes its slot.
+//! - `@k` looks at the first `k` entries; a shorter list counts its missing ranks as not
+//!   relevant.
+//! - With no relevant id in `qrels` every metric is 0 (trec_eval leaves such queries out;
+//!   callers that average should skip them, as the BEIR loader does).
+//!
+//! Definitions (rank i counts from 1):
+//! - Recall@k: relevant ids in the top k / relevant ids in `qrels`.
+//! - Precision@k: relevant ids in the top k / k (trec_eval's P_k: k even when fewer were
+//!   retrieved).
+//! - MRR@k: 1 / the rank of the first relevant id within k, 0 when none.
+//! - nDCG@k: DCG@k / IDCG@k with DCG = sum of grade_i / log2(i + 1) (linear gain, as
+//!   trec_eval's `ndcg_cut` and BEIR's pytrec_eval); IDCG is the DCG of the qrels' grades
+//!   sorted best first.
+//! - Hit rate@k: 1 when any relevant id is within k, else 0.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 
-/// nDCG@k with linear gains (the grade itself), as BEIR's pytrec_eval `ndcg_cut` computes it.
-pub fn ndcg_at(ranked: &[String], relevant: &HashMap<String, u32>, k: usize) -> f64 {
-    let dcg: f64 = ranked
-        .iter()
-        .take(k)
-        .enumerate()
-        .map(|(i, id)| relevant.get(id).copied().unwrap_or(0) as f64 / (i as f64 + 2.0).log2())
-        .sum();
-    let mut ideal: Vec<u32> = relevant.values().copied().collect();
-    ideal.sort_unstable_by(|a, b| b.cmp(a));
-    let idcg: f64 = ideal
-        .iter()
-        .take(k)
-        .enumerate()
-        .map(|(i, rel)| *rel as f64 / (i as f64 + 2.0).log2())
-        .sum();
-    if idcg == 0.0 {
-        0.0
-    } else {
-        dcg / idcg
-    }
+/// Relevance judgements for one query: id -> grade.
+pub type Judgements<T> = HashMap<T, u32>;
+
+/// Judgements that grade every id in `ids` 1 (binary relevance).
+pub fn binary<T: Eq + Hash + Clone>(ids: &[T]) -> Judgements<T> {
+    ids.iter().map(|id| (id.clone(), 1)).collect()
 }
 
-pub fn recall_at(ranked: &[String], relevant: &HashMap<String, u32>, k: usize) -> f64 {
-    if relevant.is_empty() {
+/// The grade each of the first `k` ranks earns under the rules above.
+fn gains<'a, T: Eq + Hash>(
+    ranked: &'a [T],
+    qrels: &'a Judgements<T>,
+    k: usize,
+) -> impl Iterator<Item = u32> + 'a {
+    let mut seen = HashSet::new();
+    ranked.iter().take(k).map(move |id| {
+        let grade = qrels.get(id).copied().unwrap_or(0);
+        if seen.insert(id) {
+            grade
+        } else {
+            0
+        }
+    })
+}
+
+fn relevant_count<T>(qrels: &Judgements<T>) -> usize {
+    qrels.values().filter(|g| **g > 0).count()
+}
+
+fn found<T: Eq + Hash>(ranked: &[T], qrels: &Judgements<T>, k: usize) -> usize {
+    gains(ranked, qrels, k).filter(|g| *g > 0).count()
+}
+
+fn dcg(grades: impl Iterator<Item = u32>) -> f64 {
+    // (i + 2).log2() is log2(rank + 1) for the 0-based i; kept in this form, the sums match
+    // the figures published before this module was shared, to the last bit.
+    grades
+        .enumerate()
+        .map(|(i, grade)| grade as f64 / (i as f64 + 2.0).log2())
+        .sum()
+}
+
+pub fn ndcg_at<T: Eq + Hash>(ranked: &[T], qrels: &Judgements<T>, k: usize) -> f64 {
+    let mut ideal: Vec<u32> = qrels.values().copied().filter(|g| *g > 0).collect();
+    ideal.sort_unstable_by(|a, b| b.cmp(a));
+    let idcg = dcg(ideal.into_iter().take(k));
+    if idcg == 0.0 {
         return 0.0;
     }
-    let found = ranked
-        .iter()
-        .take(k)
-        .filter(|id| relevant.contains_key(*id))
-        .count();
-    found as f64 / relevant.len() as f64
+    dcg(gains(ranked, qrels, k)) / idcg
 }
 
-pub fn mrr_at(ranked: &[String], relevant: &HashMap<String, u32>, k: usize) -> f64 {
-    ranked
-        .iter()
-        .take(k)
-        .position(|id| relevant.contains_key(id))
+pub fn recall_at<T: Eq + Hash>(ranked: &[T], qrels: &Judgements<T>, k: usize) -> f64 {
+    match relevant_count(qrels) {
+        0 => 0.0,
+        n => found(ranked, qrels, k) as f64 / n as f64,
+    }
+}
+
+pub fn precision_at<T: Eq + Hash>(ranked: &[T], qrels: &Judgements<T>, k: usize) -> f64 {
+    if k == 0 {
+        return 0.0;
+    }
+    found(ranked, qrels, k) as f64 / k as f64
+}
+
+pub fn mrr_at<T: Eq + Hash>(ranked: &[T], qrels: &Judgements<T>, k: usize) -> f64 {
+    gains(ranked, qrels, k)
+        .position(|g| g > 0)
         .map_or(0.0, |p| 1.0 / (p as f64 + 1.0))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rel(ids: &[&str]) -> HashMap<String, u32> {
-        ids.iter().map(|i| (i.to_string(), 1)).collect()
-    }
-
-    fn ranked(ids: &[&str]) -> Vec<String> {
-        ids.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn perfect_and_empty_rankings() {
-        let r = rel(&["a", "b"]);
-        assert!((ndcg_at(&ranked(&["a", "b", "c"]), &r, 10) - 1.0).abs() < 1e-12);
-        assert_eq!(ndcg_at(&ranked(&["x", "y"]), &r, 10), 0.0);
-        assert_eq!(recall_at(&ranked(&["a", "x"]), &r, 100), 0.5);
-    }
-
-    #[test]
-    fn ndcg_matches_a_hand_computed_value() {
-        // relevant at ranks 2 and 3 of two relevant: (1/log2(3) + 1/log2(4)) / (1 + 1/log2(3))
-        let v = ndcg_at(&ranked(&["x", "a", "b"]), &rel(&["a", "b"]), 10);
-        let expected = (1.0 / 3f64.log2() + 0.5) / (1.0 + 1.0 / 3f64.log2());
-        assert!((v - expected).abs() < 1e-12);
-    }
-
-    #[test]
-    fn mrr_uses_the_first_relevant_rank_within_k() {
-        let r = rel(&["b"]);
-        assert_eq!(mrr_at(&ranked(&["a", "b"]), &r, 10), 0.5);
-        assert_eq!(mrr_at(&ranked(&["a", "b"]), &r, 1), 0.0);
+pub fn hit_rate_at<T: Eq + Hash>(ranked: &[T], qrels: &Judgements<T>, k: usize) -> f64 {
+    if found(ranked, qrels, k) > 0 {
+        1.0
+    } else {
+        0.0
     }
 }
+
+#[cfg(test)]
+mod tests;
