@@ -53,6 +53,11 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
             }
             None => args.pins.clone(),
         },
+        // A session is a conversation: its earlier turns go with the question.
+        history: match args.session {
+            Some(id) => rag::session_history(store.conn(), id)?,
+            None => Vec::new(),
+        },
     };
     let stream = !args.json;
     let mut stdout = std::io::stdout();

@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use super::citations::cited;
-use super::context::{select, Source};
+use super::context::Source;
+use super::prompt::{self, Dropped, PromptInput};
 use super::RagError;
 use crate::embed::Embedder;
 use crate::generate::{
@@ -12,13 +13,6 @@ use crate::generate::{
 use crate::retrieve::{self, SearchParams, SearchResult};
 use crate::store::chat::{self, NewMessage, StoredSource};
 use crate::store::Store;
-
-pub const INSTRUCTIONS: &str = "You answer questions using only the numbered sources given with the question. \
-Cite the sources you use with their numbers in brackets, like [1]. If the sources do not contain the answer, \
-say that you do not know.";
-
-/// Tokens kept free for the instructions, the question and the template's own tokens.
-const PROMPT_OVERHEAD: usize = 96;
 
 #[derive(Debug, Clone)]
 pub struct AskOptions {
@@ -31,6 +25,9 @@ pub struct AskOptions {
     pub context_tokens: usize,
     /// Chunks offered as sources first, whatever the retrieval finds (RAG only).
     pub pinned: Vec<i64>,
+    /// Earlier turns of the conversation, oldest first (`user` and `assistant` messages);
+    /// the oldest are left out when the context is short.
+    pub history: Vec<ChatMessage>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,24 +47,9 @@ pub struct Answer {
     /// Chunks pinned to the session this answer belongs to.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pinned: Vec<i64>,
-}
-
-/// The chat messages for a question, with or without sources.
-pub fn messages(question: &str, sources: &[Source]) -> Vec<ChatMessage> {
-    if sources.is_empty() {
-        return vec![ChatMessage::new("user", question)];
-    }
-    let blocks: Vec<String> = sources.iter().map(Source::block).collect();
-    vec![
-        ChatMessage::new("system", INSTRUCTIONS),
-        ChatMessage::new(
-            "user",
-            format!(
-                "Sources:\n\n{}\n\nQuestion: {question}",
-                blocks.join("\n\n")
-            ),
-        ),
-    ]
+    /// History and chunks the context had no room for.
+    #[serde(skip_serializing_if = "Dropped::is_empty")]
+    pub dropped: Dropped,
 }
 
 /// Streamed parts of an answer: the sources as soon as they are chosen, then the text.
@@ -92,34 +74,35 @@ pub fn ask(
     cancel: &Cancel,
     sink: &mut dyn AnswerSink,
 ) -> Result<Answer, RagError> {
-    let context = options.context_tokens.min(generator.context_length());
-    let (sources, retrieval) = if options.rag {
+    let (pinned, retrieval) = if options.rag {
         let collection = options
             .collection
             .as_deref()
             .ok_or(RagError::NoCollection)?;
         let result = retrieve::search(store, embedder, collection, question, &options.search)?;
-        let question_tokens = generator.count_tokens(question)?;
-        let budget = context.saturating_sub(options.max_new_tokens.saturating_add(
-            PROMPT_OVERHEAD + question_tokens + generator.count_tokens(INSTRUCTIONS)?,
-        ));
-        let count = |t: &str| generator.count_tokens(t).unwrap_or(t.len());
-        let hits = with_pins(store, collection, &options.pinned, &result.hits)?;
-        (select(&hits, budget, &count), Some(result))
+        (
+            pinned_hits(store, collection, &options.pinned)?,
+            Some(result),
+        )
     } else {
         (Vec::new(), None)
     };
-    sink.sources(&sources);
-    let messages = messages(question, &sources);
-    let prompt_tokens = generator.prompt_tokens(&messages)?;
-    let max_new_tokens = options
-        .max_new_tokens
-        .min(context.saturating_sub(prompt_tokens))
-        .max(1);
+    let prompt = prompt::build(
+        generator,
+        &PromptInput {
+            question,
+            history: &options.history,
+            pinned: &pinned,
+            hits: retrieval.as_ref().map_or(&[], |r| &r.hits),
+            context_tokens: options.context_tokens,
+            max_new_tokens: options.max_new_tokens,
+        },
+    )?;
+    sink.sources(&prompt.sources);
     let request = GenerateRequest {
-        messages,
+        messages: prompt.messages,
         sampling: options.sampling,
-        max_new_tokens,
+        max_new_tokens: prompt.tokens.max_new_tokens,
         stop: Vec::new(),
     };
     let mut text = String::new();
@@ -129,6 +112,7 @@ pub fn ask(
             text.push_str(&piece);
         }
     })?;
+    let sources = prompt.sources;
     let cited = cited(&text, sources.len());
     Ok(Answer {
         question: question.to_string(),
@@ -141,28 +125,26 @@ pub fn ask(
         stats,
         retrieval,
         pinned: options.pinned.clone(),
+        dropped: prompt.dropped,
     })
 }
 
-/// Pinned chunks (still retrievable ones) first, then the retrieved hits without them.
-fn with_pins(
+/// The pinned chunks that can still be offered: not deleted, not excluded, still in the
+/// collection (exclusion wins over a pin).
+fn pinned_hits(
     store: &Store,
     collection: &str,
     pinned: &[i64],
-    hits: &[crate::retrieve::Hit],
 ) -> Result<Vec<crate::retrieve::Hit>, RagError> {
     let coll = crate::store::collections::get(store.conn(), collection)?;
-    let mut out: Vec<crate::retrieve::Hit> = Vec::with_capacity(pinned.len() + hits.len());
+    let mut out: Vec<crate::retrieve::Hit> = Vec::with_capacity(pinned.len());
     for &id in pinned {
-        if out.iter().any(|h| h.chunk_id == id) {
-            continue;
-        }
         let Ok(c) = crate::store::documents::chunk(store.conn(), id) else {
             continue; // deleted since it was pinned
         };
         let doc = crate::store::documents::get(store.conn(), c.chunk.document_id)?;
         if doc.collection_id != coll.id || c.chunk.excluded || doc.status != "active" {
-            continue; // exclusion wins over a pin
+            continue;
         }
         out.push(crate::retrieve::Hit {
             rank: 0,
@@ -181,11 +163,6 @@ fn with_pins(
             },
         });
     }
-    out.extend(
-        hits.iter()
-            .filter(|h| !pinned.contains(&h.chunk_id))
-            .cloned(),
-    );
     Ok(out)
 }
 

@@ -1,13 +1,19 @@
-//! Retrieval-augmented answers: retrieve with the hybrid search, number the sources in the
-//! prompt within the model's context budget, stream the answer, map its `[n]` citations back
-//! to chunks, and store the exchange.
+//! Retrieval-augmented answers: retrieve with the hybrid search, build the prompt (numbered
+//! sources and conversation history within the model's context budget, `prompt::build`),
+//! stream the answer, map its `[n]` citations back to chunks, and store the exchange.
 
 pub mod answer;
 pub mod citations;
 pub mod context;
+pub mod history;
+pub mod prompt;
+#[cfg(test)]
+pub(crate) mod tests;
 
 pub use answer::{ask, save, Answer, AskOptions};
 pub use context::Source;
+pub use history::session_history;
+pub use prompt::{Dropped, Prompt, PromptInput, PromptTokens};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RagError {

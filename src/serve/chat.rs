@@ -16,11 +16,12 @@ use tokio_stream::StreamExt;
 use super::{ApiError, AppState};
 use crate::embed::Embedder;
 use crate::generate::{
-    Cancel, ChatMessage, FinishReason, GenerateEvent, GenerateRequest, GenerateStats,
+    Cancel, ChatMessage, FinishReason, GenerateError, GenerateEvent, GenerateRequest,
+    GenerateStats, Generator,
 };
-use crate::rag::context::{select, Source};
-use crate::rag::{answer, citations};
-use crate::retrieve;
+use crate::rag::prompt::{self, Prompt, PromptInput};
+use crate::rag::{citations, Source};
+use crate::retrieve::{self, Hit};
 use crate::store::Store;
 
 #[derive(Debug, Deserialize)]
@@ -86,14 +87,14 @@ pub async fn completions(
             ))
         }
     };
-    let question = match request.messages.last() {
-        Some(m) if m.role == "user" => m.content.clone(),
+    match request.messages.last() {
+        Some(m) if m.role == "user" => {}
         _ => {
             return Err(ApiError::bad_request(
                 "`messages` must end with a user message",
             ))
         }
-    };
+    }
     if request
         .messages
         .iter()
@@ -108,9 +109,19 @@ pub async fn completions(
     if queued >= state.max_queue {
         return Err(ApiError::busy(queued));
     }
-    let (messages, sources) = match &collection {
-        Some(c) => grounded(&state, &request.messages, &question, c).await?,
-        None => (request.messages.clone(), Vec::new()),
+    let max_new_tokens = request
+        .max_completion_tokens
+        .or(request.max_tokens)
+        .unwrap_or(state.max_tokens)
+        .clamp(1, state.context_tokens.max(1));
+    // A plain request is the client's own prompt, sent as is; a grounded one is built by
+    // the same builder as `ask` and the console.
+    let (messages, sources, max_new_tokens) = match &collection {
+        Some(c) => {
+            let p = grounded(&state, &request.messages, c, max_new_tokens).await?;
+            (p.messages, p.sources, p.tokens.max_new_tokens)
+        }
+        None => (request.messages.clone(), Vec::new(), max_new_tokens),
     };
     let mut sampling = state.sampling;
     if let Some(t) = request.temperature {
@@ -122,11 +133,6 @@ pub async fn completions(
     if let Some(s) = request.seed {
         sampling.seed = s;
     }
-    let max_new_tokens = request
-        .max_completion_tokens
-        .or(request.max_tokens)
-        .unwrap_or(state.max_tokens)
-        .clamp(1, state.context_tokens.max(1));
     let stop = match request.stop {
         Some(Stop::One(s)) => vec![s],
         Some(Stop::Many(v)) => v,
@@ -147,53 +153,63 @@ pub async fn completions(
     }
 }
 
-/// Retrieval for the question, and the conversation with the numbered sources in place of
-/// the last user message.
+/// Retrieval for the last user message, and the prompt for the conversation.
 async fn grounded(
     state: &Arc<AppState>,
-    history: &[ChatMessage],
-    question: &str,
+    conversation: &[ChatMessage],
     collection: &str,
-) -> Result<(Vec<ChatMessage>, Vec<Source>), ApiError> {
+    max_new_tokens: usize,
+) -> Result<Prompt, ApiError> {
     let state = Arc::clone(state);
-    let (history, question, collection) = (
-        history.to_vec(),
-        question.to_string(),
-        collection.to_string(),
-    );
+    let (conversation, collection) = (conversation.to_vec(), collection.to_string());
     tokio::task::spawn_blocking(move || {
+        let question = conversation.last().map_or("", |m| m.content.as_str());
         let store = Store::open(&state.db).map_err(|e| ApiError::internal(e.to_string()))?;
         let embedder = state.embedder.as_deref().map(|e| e as &dyn Embedder);
-        let result = retrieve::search(&store, embedder, &collection, &question, &state.search)
+        let result = retrieve::search(&store, embedder, &collection, question, &state.search)
             .map_err(|e| match e {
                 retrieve::RetrieveError::Store(crate::store::StoreError::NoCollection(c)) => {
                     ApiError::not_found("model_not_found", format!("no collection `{c}`"))
                 }
                 other => ApiError::internal(other.to_string()),
             })?;
-        let g = &state.generator;
-        let context = state.context_tokens.min(g.context_length());
-        let used = g.count_tokens(&question).unwrap_or(0)
-            + g.count_tokens(answer::INSTRUCTIONS).unwrap_or(0)
-            + 96
-            + state.max_tokens;
-        let count = |t: &str| g.count_tokens(t).unwrap_or(t.len());
-        let sources = select(&result.hits, context.saturating_sub(used), &count);
-        let mut messages: Vec<ChatMessage> = history[..history.len() - 1]
-            .iter()
-            .filter(|m| m.role != "system")
-            .cloned()
-            .collect();
-        let grounded = answer::messages(&question, &sources);
-        messages.splice(
-            0..0,
-            grounded.iter().filter(|m| m.role == "system").cloned(),
-        );
-        messages.extend(grounded.into_iter().filter(|m| m.role != "system"));
-        Ok((messages, sources))
+        grounded_prompt(
+            state.generator.as_ref(),
+            &conversation,
+            &result.hits,
+            state.context_tokens,
+            max_new_tokens,
+        )
+        .map_err(|e| ApiError::internal(e.to_string()))
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?
+}
+
+/// The prompt for a conversation that ends with the question: the earlier messages are the
+/// history (the client's system messages give way to lmdeck's instructions).
+fn grounded_prompt(
+    generator: &dyn Generator,
+    conversation: &[ChatMessage],
+    hits: &[Hit],
+    context_tokens: usize,
+    max_new_tokens: usize,
+) -> Result<Prompt, GenerateError> {
+    let (question, history) = match conversation.split_last() {
+        Some((last, history)) => (last.content.as_str(), history),
+        None => ("", conversation),
+    };
+    prompt::build(
+        generator,
+        &PromptInput {
+            question,
+            history,
+            pinned: &[],
+            hits,
+            context_tokens,
+            max_new_tokens,
+        },
+    )
 }
 
 fn finish_reason(f: FinishReason) -> &'static str {
@@ -306,3 +322,6 @@ fn stream(
         .chain(tokio_stream::once(Ok(Event::default().data("[DONE]"))));
     Sse::new(events)
 }
+
+#[cfg(test)]
+mod tests;

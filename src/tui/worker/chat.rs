@@ -82,6 +82,9 @@ impl Worker {
                     max_new_tokens: g.max_tokens,
                     context_tokens: g.context_tokens,
                     pinned: pinned.clone(),
+                    // The console's conversation so far (oldest first) goes here, e.g.
+                    // `crate::rag::history::from_turns(&turns)`.
+                    history: Vec::new(),
                 };
                 struct Stream<'a>(u64, &'a dyn Fn(Reply));
                 impl crate::rag::answer::AnswerSink for Stream<'_> {
