@@ -38,6 +38,21 @@ pub fn near_duplicates(
     max_pairs: usize,
     max_chunks: usize,
 ) -> Result<DupReport, CurateError> {
+    near_duplicates_until(conn, collection, threshold, max_pairs, max_chunks, &|| {
+        false
+    })
+}
+
+/// `near_duplicates` that stops early with [`CurateError::Cancelled`] once `stop` says so
+/// (checked every row of the comparison, so a cancelled 20,000-chunk scan ends at once).
+pub fn near_duplicates_until(
+    conn: &Connection,
+    collection: &str,
+    threshold: f32,
+    max_pairs: usize,
+    max_chunks: usize,
+    stop: &dyn Fn() -> bool,
+) -> Result<DupReport, CurateError> {
     if !(MIN_THRESHOLD..=1.0).contains(&threshold) {
         return Err(CurateError::BadThreshold(threshold));
     }
@@ -52,7 +67,7 @@ pub fn near_duplicates(
     all.sort_by_key(|(id, _)| *id);
     let truncated = all.len() > max_chunks;
     all.truncate(max_chunks);
-    let pairs = best_pairs_above(&all, threshold, max_pairs);
+    let pairs = best_pairs_above(&all, threshold, max_pairs, stop).ok_or(CurateError::Cancelled)?;
     Ok(DupReport {
         pairs,
         chunks_compared: all.len(),
@@ -80,7 +95,12 @@ fn excluded_chunks(
 
 /// The `max_pairs` most similar pairs at or above `threshold`, most similar first. A bounded
 /// heap keeps memory at `max_pairs` whatever the threshold.
-fn best_pairs_above(vectors: &[(i64, Vec<f32>)], threshold: f32, max_pairs: usize) -> Vec<DupPair> {
+fn best_pairs_above(
+    vectors: &[(i64, Vec<f32>)],
+    threshold: f32,
+    max_pairs: usize,
+    stop: &dyn Fn() -> bool,
+) -> Option<Vec<DupPair>> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     #[derive(PartialEq)]
@@ -100,6 +120,9 @@ fn best_pairs_above(vectors: &[(i64, Vec<f32>)], threshold: f32, max_pairs: usiz
     }
     let mut heap: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
     for (i, (a, va)) in vectors.iter().enumerate() {
+        if stop() {
+            return None;
+        }
         for (b, vb) in &vectors[i + 1..] {
             let sim = crate::retrieve::stages::dot(va, vb);
             if sim < threshold {
@@ -122,7 +145,7 @@ fn best_pairs_above(vectors: &[(i64, Vec<f32>)], threshold: f32, max_pairs: usiz
             .total_cmp(&x.similarity)
             .then((x.a, x.b).cmp(&(y.a, y.b)))
     });
-    pairs
+    Some(pairs)
 }
 
 #[cfg(test)]
@@ -136,7 +159,7 @@ mod tests {
             (2, vec![0.99, 0.141]),
             (3, vec![0.0, 1.0]),
         ];
-        let pairs = best_pairs_above(&v, 0.95, 10);
+        let pairs = best_pairs_above(&v, 0.95, 10, &|| false).unwrap();
         assert_eq!(pairs.len(), 1);
         assert_eq!((pairs[0].a, pairs[0].b), (1, 2));
         assert!(pairs[0].similarity > 0.98);
@@ -150,10 +173,10 @@ mod tests {
                 (i, vec![t.cos(), t.sin()])
             })
             .collect();
-        let pairs = best_pairs_above(&v, 0.5, 5);
+        let pairs = best_pairs_above(&v, 0.5, 5, &|| false).unwrap();
         assert_eq!(pairs.len(), 5);
         assert!(pairs.windows(2).all(|w| w[0].similarity >= w[1].similarity));
-        let all = best_pairs_above(&v, 0.5, usize::MAX);
+        let all = best_pairs_above(&v, 0.5, usize::MAX, &|| false).unwrap();
         assert_eq!(all.len(), 190);
         assert_eq!(pairs[..], all[..5]);
     }

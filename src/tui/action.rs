@@ -30,9 +30,12 @@ pub enum Action {
     Help,
     Palette,
     Back,
-    ScreenCorpus,
-    ScreenInspector,
-    ScreenChat,
+    /// Show a screen (one per row of the screen table).
+    Show(crate::tui::screens::Screen),
+    /// The background tasks, to watch or cancel them.
+    Tasks,
+    /// Every message shown this session.
+    MessageLog,
     Compose,
     ToggleRag,
     CycleModel,
@@ -76,6 +79,7 @@ pub enum Action {
     Collection,
 }
 
+#[derive(Clone, Copy)]
 pub struct ActionSpec {
     pub action: Action,
     pub name: &'static str,
@@ -120,25 +124,18 @@ pub const REGISTRY: &[ActionSpec] = &[
         "Back out of the current view or overlay"
     ),
     spec!(
-        ScreenCorpus,
-        "corpus",
+        Tasks,
+        "tasks",
         Global,
-        [["1"]],
-        "Corpus screen: collections, documents, chunks"
+        [["<C-t>"]],
+        "Background tasks: progress, x cancels one"
     ),
     spec!(
-        ScreenInspector,
-        "inspector",
+        MessageLog,
+        "messages",
         Global,
-        [["2"]],
-        "Retrieval inspector"
-    ),
-    spec!(
-        ScreenChat,
-        "chat",
-        Global,
-        [["3"]],
-        "Chat: ask the model, grounded in the collection"
+        [["!"]],
+        "Every message shown this session (errors included)"
     ),
     spec!(Theme, "theme", Global, [], "Switch theme", "NAME"),
     spec!(
@@ -406,13 +403,29 @@ pub const REGISTRY: &[ActionSpec] = &[
     ),
 ];
 
+/// Every action: one per screen of the screen table, then the registry's.
+pub fn all() -> &'static [ActionSpec] {
+    static ALL: std::sync::LazyLock<Vec<ActionSpec>> = std::sync::LazyLock::new(|| {
+        let screens = crate::tui::screens::SCREENS.iter().map(|s| ActionSpec {
+            action: Action::Show(s.screen),
+            name: s.name,
+            desc: s.desc,
+            scope: Scope::Global,
+            keys: s.keys,
+            arg: None,
+        });
+        screens.chain(REGISTRY.iter().copied()).collect()
+    });
+    &ALL
+}
+
 pub fn by_name(name: &str) -> Option<&'static ActionSpec> {
-    REGISTRY.iter().find(|s| s.name == name)
+    all().iter().find(|s| s.name == name)
 }
 
 pub fn spec(action: Action) -> &'static ActionSpec {
     // Every variant has a row: the registry test below checks it.
-    REGISTRY
+    all()
         .iter()
         .find(|s| s.action == action)
         .unwrap_or(&REGISTRY[0])
@@ -427,7 +440,7 @@ mod tests {
     #[test]
     fn names_are_unique_and_keys_parse() {
         let mut names = HashSet::new();
-        for s in REGISTRY {
+        for s in all() {
             assert!(names.insert(s.name), "duplicate name {}", s.name);
             assert_eq!(spec(s.action).name, s.name, "one row per action");
             for seq in s.keys {

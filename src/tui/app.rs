@@ -2,19 +2,19 @@
 //! terminal events into messages, runs effects on the worker, and draws a frame only when the
 //! state changed, at most about 60 times a second. Idle, it blocks: no timers, no redraws.
 
-use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, select, Receiver, Sender};
 use crossterm::event::{self, Event, KeyEventKind};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::effect::Effect;
+use super::effect::{Effect, ShellEffect};
 use super::key::Key;
 use super::msg::{Msg, Reply};
 use super::state::App;
 use super::theme::Theme;
-use super::worker::Job;
+use super::worker::{Engine, EngineSlot, Threads, Worker};
 use crate::embed::Embedder;
 
 const FRAME: Duration = Duration::from_millis(16);
@@ -26,19 +26,23 @@ pub struct Shell {
     pub theme: Theme,
     pub user_themes: Option<std::path::PathBuf>,
     pub no_color: bool,
-    pub jobs: Sender<Job>,
+    pub worker: Worker,
     pub inbox: Receiver<Msg>,
     started: Instant,
 }
 
+/// How long quitting waits for background threads (a model still loading, an answer or a
+/// sync finishing its current document) before it gives up on them.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(60);
+
 impl Shell {
-    pub fn new(app: App, theme: Theme, jobs: Sender<Job>, inbox: Receiver<Msg>) -> Shell {
+    pub fn new(app: App, theme: Theme, worker: Worker, inbox: Receiver<Msg>) -> Shell {
         Shell {
             app,
             theme,
             user_themes: None,
             no_color: false,
-            jobs,
+            worker,
             inbox,
             started: Instant::now(),
         }
@@ -59,10 +63,10 @@ impl Shell {
     pub fn execute(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::SetTheme { name } => self.set_theme(&name),
-                Effect::Copy { text } => copy_osc52(&text),
+                Effect::Shell(ShellEffect::SetTheme { name }) => self.set_theme(&name),
+                Effect::Shell(ShellEffect::Copy { text }) => copy_osc52(&text),
                 other => {
-                    if self.jobs.send(Job::Run(other)).is_err() {
+                    if !self.worker.run(other) {
                         self.notice("the background worker stopped; see the log file");
                     }
                 }
@@ -102,7 +106,7 @@ impl Shell {
         let mut last_draw: Option<Instant> = None;
         loop {
             if self.app.quit {
-                return Ok(());
+                return self.shut_down(terminal);
             }
             if self.app.dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
                 terminal.draw(|f| super::view::render(&self.app, &self.theme, f))?;
@@ -111,7 +115,7 @@ impl Shell {
             }
             let wait = if self.app.dirty {
                 Some(FRAME.saturating_sub(last_draw.map_or(Duration::ZERO, |t| t.elapsed())))
-            } else if !self.app.toasts.is_empty() || self.app.status.sync.is_some() {
+            } else if !self.app.toasts.is_empty() || !self.app.tasks.is_empty() {
                 Some(TICK)
             } else {
                 None // idle: sleep until something happens
@@ -137,6 +141,32 @@ impl Shell {
                 }
             }
         }
+    }
+}
+
+impl Shell {
+    /// Quitting: cancel every task, close the lanes, and wait (saying so on screen) until
+    /// every background thread has ended, so no thread is inside ONNX Runtime when the
+    /// process exits. Messages keep being drained meanwhile, so no thread blocks on a
+    /// full channel.
+    fn shut_down<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> std::io::Result<()> {
+        self.worker.shutdown();
+        let threads = self.worker.threads().clone();
+        if threads.alive() > 0 {
+            self.app.closing = true;
+            self.app.dirty = true;
+            terminal.draw(|f| super::view::render(&self.app, &self.theme, f))?;
+        }
+        let inbox = self.inbox.clone();
+        let ended = threads.wait(SHUTDOWN_LIMIT, || while inbox.try_recv().is_ok() {});
+        if !ended {
+            tracing::error!(
+                "{} background threads still running after {} s; exiting anyway",
+                threads.alive(),
+                SHUTDOWN_LIMIT.as_secs()
+            );
+        }
+        Ok(())
     }
 }
 
@@ -201,50 +231,46 @@ pub fn spawn_input() -> Receiver<Msg> {
     rx
 }
 
-/// Loads the embedding model in the background and hands it to the worker.
-pub fn spawn_engine(ctx: Arc<crate::services::Context>, jobs: Sender<Job>, out: Sender<Msg>) {
-    let spawned = std::thread::Builder::new()
-        .name("lmdeck-engine".into())
-        .spawn(move || {
-            let loaded = (|| -> anyhow::Result<_> {
-                let embedder = ctx.embedder()?;
-                // The first run of a session pays for lazy initialisation (on CUDA about
-                // 280 ms against 2 ms warm, measured on an H200): pay it here, not on the
-                // first query.
-                embedder.embed(&["warm-up".to_string()])?;
-                let tokenizer = ctx.chunk_tokenizer()?;
-                Ok((embedder, tokenizer))
-            })();
-            let reply = match loaded {
-                Ok((embedder, tokenizer)) => {
-                    let model = embedder.identity().name.clone();
-                    let provider = embedder.provider().to_string();
-                    let _ = jobs.send(Job::Engine {
+/// Loads the embedding model in the background and puts it in the worker's slot. The
+/// thread is tracked, so quitting waits for a load in progress.
+pub fn spawn_engine(
+    ctx: Arc<crate::services::Context>,
+    slot: EngineSlot,
+    threads: &Threads,
+    out: Sender<Msg>,
+) {
+    threads.spawn("lmdeck-engine", move || {
+        let loaded = (|| -> Result<_, crate::services::ServiceError> {
+            let embedder = ctx.embedder()?;
+            // The first run of a session pays for lazy initialisation (on CUDA about
+            // 280 ms against 2 ms warm, measured on an H200): pay it here, not on the
+            // first query.
+            embedder.embed(&["warm-up".to_string()])?;
+            let tokenizer = ctx.chunk_tokenizer()?;
+            Ok((embedder, tokenizer))
+        })();
+        let reply = match loaded {
+            Ok((embedder, tokenizer)) => {
+                let model = embedder.identity().name.clone();
+                let provider = embedder.provider().to_string();
+                if let Ok(mut slot) = slot.write() {
+                    *slot = Some(Engine {
                         embedder: Arc::new(embedder),
                         tokenizer: Arc::new(tokenizer),
                     });
-                    Reply::EngineReady { model, provider }
                 }
-                Err(e) => Reply::EngineFailed {
-                    message: format!("{e:#}"),
-                },
-            };
-            let _ = out.send(Msg::reply(reply));
-        });
-    if let Err(e) = spawned {
-        tracing::error!("could not start the model thread: {e}");
-    }
+                Reply::EngineReady { model, provider }
+            }
+            Err(e) => Reply::EngineFailed {
+                message: e.to_string(),
+            },
+        };
+        let _ = out.send(Msg::reply(reply));
+    });
 }
 
-/// The channels between the shell and its background threads: jobs out, messages back.
-pub struct Channels {
-    pub jobs: (Sender<Job>, Receiver<Job>),
-    pub messages: (Sender<Msg>, Receiver<Msg>),
-}
-
-pub fn channels() -> Channels {
-    Channels {
-        jobs: unbounded(),
-        messages: unbounded(),
-    }
+/// Messages from background threads to the shell. Bounded: a flood (a fast answer, a
+/// chatty task) waits for the shell instead of growing memory.
+pub fn messages() -> (Sender<Msg>, Receiver<Msg>) {
+    bounded(1024)
 }

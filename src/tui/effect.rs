@@ -1,10 +1,21 @@
-//! What the reducer asks the shell to do. The shell runs each on a worker thread and answers
-//! with a `Reply` carrying the same id.
+//! What the reducer asks the shell to do, nested by the screen that asks. The shell runs
+//! each on a background lane and answers with a `Reply` of the same screen carrying the
+//! same id.
 
 use crate::retrieve::SearchParams;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    Corpus(CorpusEffect),
+    Inspector(InspectorEffect),
+    Chat(ChatEffect),
+    Task(TaskEffect),
+    /// Done by the shell itself, on its own thread.
+    Shell(ShellEffect),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CorpusEffect {
     LoadCollections {
         id: u64,
     },
@@ -16,18 +27,9 @@ pub enum Effect {
         id: u64,
         document_id: i64,
     },
-    Search {
+    LoadChunk {
         id: u64,
-        collection: String,
-        query: String,
-        params: SearchParams,
-    },
-    WhyNot {
-        id: u64,
-        collection: String,
-        query: String,
-        target: String,
-        params: SearchParams,
+        chunk_id: i64,
     },
     FindDupes {
         id: u64,
@@ -62,15 +64,30 @@ pub enum Effect {
         collection: String,
     },
     RunSync {
+        id: u64,
         collection: String,
     },
-    SetTheme {
-        name: String,
-    },
-    LoadChunk {
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum InspectorEffect {
+    Search {
         id: u64,
-        chunk_id: i64,
+        collection: String,
+        query: String,
+        params: SearchParams,
     },
+    WhyNot {
+        id: u64,
+        collection: String,
+        query: String,
+        target: String,
+        params: SearchParams,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatEffect {
     Ask {
         id: u64,
         question: String,
@@ -79,6 +96,8 @@ pub enum Effect {
         session: Option<i64>,
         /// Chunks offered as sources first.
         pinned: Vec<i64>,
+        /// Earlier turns of the conversation, oldest first: (question, answer).
+        history: Vec<(String, String)>,
     },
     StopGeneration {
         id: u64,
@@ -89,6 +108,19 @@ pub enum Effect {
     LoadChatSession {
         id: u64,
         session: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskEffect {
+    /// Stop a background task (sync, dupes scan, answer) by its task id.
+    Cancel { task: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShellEffect {
+    SetTheme {
+        name: String,
     },
     /// Put text on the user's clipboard (the shell writes OSC 52).
     Copy {

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use std::path::Path;
 
-use super::action::{self, Action, Scope, REGISTRY};
+use super::action::{self, Action, Scope};
 use super::key::Key;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +50,7 @@ struct FileEntry {
 
 impl Default for Keymap {
     fn default() -> Self {
-        let bindings = REGISTRY
+        let bindings = action::all()
             .iter()
             .flat_map(|spec| {
                 spec.keys.iter().map(move |seq| Binding {

@@ -11,6 +11,7 @@ pub mod fixtures;
 pub mod key;
 pub mod keymap;
 pub mod msg;
+pub mod screens;
 pub mod state;
 pub mod theme;
 pub mod view;
@@ -27,6 +28,9 @@ use theme::Theme;
 /// and returns when the user quits. The terminal is restored on every way out, panics
 /// included.
 pub fn run(ctx: Context, collection: Option<&str>) -> anyhow::Result<()> {
+    // A missing database is named and refused here, never silently created empty: a
+    // mistyped --db would otherwise open an empty console.
+    drop(ctx.open_store()?);
     let ctx = Arc::new(ctx);
     let config = ctx.config().clone();
     let user_themes = ctx.paths.config_dir.join("themes");
@@ -52,17 +56,15 @@ pub fn run(ctx: Context, collection: Option<&str>) -> anyhow::Result<()> {
         app.update(msg::Msg::Notice { text, error: true });
     }
 
-    let app::Channels {
-        jobs: (jobs_tx, jobs_rx),
-        messages: (msg_tx, msg_rx),
-    } = app::channels();
-    let worker = worker::WorkerConfig {
+    let (msg_tx, msg_rx) = app::messages();
+    let worker_config = worker::WorkerConfig {
         db: config.store.db.clone(),
         ctx: Some(Arc::clone(&ctx)),
         chunk: ctx.chunk_settings().ok(),
         max_file_bytes: config.ingest.max_file_mb * 1024 * 1024,
+        dupes_max_chunks: crate::curate::dupes::DEFAULT_MAX_CHUNKS,
     };
-    worker::spawn(worker, jobs_rx, msg_tx.clone());
+    let worker = worker::Worker::spawn(worker_config, msg_tx.clone());
 
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
@@ -81,11 +83,21 @@ pub fn run(ctx: Context, collection: Option<&str>) -> anyhow::Result<()> {
         });
         let input = app::spawn_input();
         // The model loads after the first frame is up.
-        app::spawn_engine(Arc::clone(&ctx), jobs_tx.clone(), msg_tx);
-        let mut shell = app::Shell::new(app, theme, jobs_tx, msg_rx);
+        app::spawn_engine(
+            Arc::clone(&ctx),
+            worker.engine_slot(),
+            worker.threads(),
+            msg_tx,
+        );
+        let mut shell = app::Shell::new(app, theme, worker, msg_rx);
         shell.user_themes = Some(user_themes);
         shell.no_color = no_color;
-        shell.run(&mut terminal, input, collection)
+        let result = shell.run(&mut terminal, input, collection);
+        // Every background thread has ended (`run` waited); dropping the shell now drops
+        // the chat models, then the embedding model, then the writer, in this thread,
+        // before the terminal is restored and the process exits.
+        drop(shell);
+        result
     })();
     ratatui::restore();
     Ok(result?)

@@ -61,49 +61,14 @@ pub struct DupView {
 
 pub type Answer<T> = Result<T, String>;
 
+/// A background answer, nested by the screen that asked (app-wide ones at the top). Each
+/// screen's state takes only its own; nothing is handed to another screen by default.
 #[derive(Debug, Clone)]
 pub enum Reply {
-    Collections {
-        id: u64,
-        result: Answer<Vec<CollectionStats>>,
-    },
-    Documents {
-        id: u64,
-        result: Answer<Vec<DocumentRow>>,
-    },
-    Document {
-        id: u64,
-        result: Answer<DocDetail>,
-    },
-    Search {
-        id: u64,
-        result: Answer<SearchResult>,
-    },
-    WhyNot {
-        id: u64,
-        result: Answer<WhyNot>,
-    },
-    Dupes {
-        id: u64,
-        result: Answer<DupView>,
-    },
-    Histogram {
-        id: u64,
-        result: Answer<Histogram>,
-    },
-    SyncPlan {
-        id: u64,
-        collection: String,
-        result: Answer<IngestReport>,
-    },
-    SyncProgress {
-        done: u64,
-        total: u64,
-    },
-    SyncDone {
-        collection: String,
-        result: Answer<IngestReport>,
-    },
+    Corpus(CorpusReply),
+    Inspector(InspectorReply),
+    Chat(ChatReply),
+    Task(TaskReply),
     /// A curation change went through.
     Changed {
         message: String,
@@ -118,8 +83,67 @@ pub enum Reply {
     EngineFailed {
         message: String,
     },
+    /// Another process holds the database's write lock (`Some`: what is waiting) or no
+    /// longer does (`None`).
+    DbWait {
+        waiting: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum CorpusReply {
+    Collections {
+        id: u64,
+        result: Answer<Vec<CollectionStats>>,
+    },
+    Documents {
+        id: u64,
+        result: Answer<Vec<DocumentRow>>,
+    },
+    Document {
+        id: u64,
+        result: Answer<DocDetail>,
+    },
+    Dupes {
+        id: u64,
+        result: Answer<DupView>,
+    },
+    Histogram {
+        id: u64,
+        result: Answer<Histogram>,
+    },
+    SyncPlan {
+        id: u64,
+        collection: String,
+        result: Answer<IngestReport>,
+    },
+    SyncDone {
+        collection: String,
+        result: Answer<IngestReport>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum InspectorReply {
+    Search {
+        id: u64,
+        result: Answer<SearchResult>,
+    },
+    WhyNot {
+        id: u64,
+        result: Answer<WhyNot>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum ChatReply {
     ChatModels {
         models: Vec<String>,
+    },
+    /// Where the answer stands before its first words: loading the model, retrieving.
+    ChatPhase {
+        id: u64,
+        phase: String,
     },
     ChatSources {
         id: u64,
@@ -143,4 +167,42 @@ pub enum Reply {
         id: u64,
         result: Answer<(i64, Vec<crate::store::chat::StoredMessage>, Vec<i64>)>,
     },
+}
+
+/// Background tasks (sync, dupes scan, answers): one shape for all, shown in the status
+/// bar and the task list, each cancellable by id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskReply {
+    Started {
+        task: u64,
+        kind: TaskKind,
+        label: String,
+    },
+    Progress {
+        task: u64,
+        done: u64,
+        total: u64,
+    },
+    Ended {
+        task: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    SyncPlan,
+    Sync,
+    Dupes,
+    Answer,
+}
+
+impl TaskKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskKind::SyncPlan => "sync plan",
+            TaskKind::Sync => "sync",
+            TaskKind::Dupes => "near duplicates",
+            TaskKind::Answer => "answer",
+        }
+    }
 }

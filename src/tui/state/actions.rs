@@ -19,24 +19,22 @@ impl App {
                 self.overlay = Some(Overlay::Palette(Palette::default()));
                 Vec::new()
             }
-            Action::ScreenCorpus => {
-                self.screen = Screen::Corpus;
+            Action::Back if self.back_from_jump() => Vec::new(),
+            Action::Show(screen) => {
+                // Choosing a screen by key starts a new path: older jumps are forgotten.
+                self.jumps.clear();
+                self.show(screen)
+            }
+            Action::Tasks => {
+                self.overlay = Some(Overlay::Tasks { selected: 0 });
                 Vec::new()
             }
-            Action::ScreenChat => {
-                self.screen = Screen::Chat;
-                let id = self.request_id();
-                self.chat.load_sessions(id)
-            }
-            Action::ScreenInspector => {
-                self.screen = Screen::Inspector;
-                if self.inspector.shown_query().is_none() {
-                    self.inspector.editing = true;
-                }
+            Action::MessageLog => {
+                self.overlay = Some(Overlay::Log { scroll: 0 });
                 Vec::new()
             }
             Action::Theme => match arg {
-                Some(name) => vec![Effect::SetTheme { name }],
+                Some(name) => vec![Effect::Shell(ShellEffect::SetTheme { name })],
                 None => {
                     self.toast("usage: :theme NAME (dark, light, high-contrast, or a file in <config>/themes)", true);
                     Vec::new()
@@ -129,7 +127,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Action::Sync if self.status.sync.is_some() => {
+            Action::Sync if self.task_of(TaskKind::Sync).is_some() => {
                 self.toast(
                     "a sync is already running; its progress is in the status bar",
                     true,
@@ -171,11 +169,7 @@ impl App {
                         self.toast(message, true);
                         Vec::new()
                     }
-                    inspector::Outcome::OpenDocument(document_id) => {
-                        self.screen = Screen::Corpus;
-                        let id = self.request_id();
-                        self.corpus.open_document(document_id, id)
-                    }
+                    inspector::Outcome::OpenChunk(chunk_id) => self.jump_to_chunk(chunk_id),
                 }
             }
         }
@@ -188,11 +182,7 @@ impl App {
                 self.toast(message, true);
                 Vec::new()
             }
-            chat::ChatOutcome::OpenChunk { chunk_id, .. } => {
-                self.screen = Screen::Corpus;
-                let id = self.request_id();
-                self.corpus.open_chunk(chunk_id, id)
-            }
+            chat::ChatOutcome::OpenChunk { chunk_id, .. } => self.jump_to_chunk(chunk_id),
             chat::ChatOutcome::Copied(chars) => {
                 let text = self
                     .chat
@@ -206,8 +196,62 @@ impl App {
                     format!("copied {chars} characters to the clipboard (OSC 52)"),
                     false,
                 );
-                vec![Effect::Copy { text }]
+                vec![Effect::Shell(ShellEffect::Copy { text })]
             }
+        }
+    }
+
+    /// Shows a screen with what it needs loaded.
+    pub(super) fn show(&mut self, screen: Screen) -> Vec<Effect> {
+        self.screen = screen;
+        match screen {
+            Screen::Corpus => Vec::new(),
+            Screen::Chat => {
+                let id = self.request_id();
+                self.chat.load_sessions(id)
+            }
+            Screen::Inspector => {
+                if self.inspector.shown_query().is_none() {
+                    self.inspector.editing = true;
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    pub(super) fn place(&self) -> Place {
+        Place {
+            screen: self.screen,
+            corpus_view: self.corpus.view,
+        }
+    }
+
+    /// Opens a chunk, selected, in its document (from a search hit or a chat source) and
+    /// remembers where the user came from: Esc there comes back.
+    fn jump_to_chunk(&mut self, chunk_id: i64) -> Vec<Effect> {
+        let from = self.place();
+        self.screen = Screen::Corpus;
+        let id = self.request_id();
+        let effects = self.corpus.open_chunk(chunk_id, id);
+        let to = self.place();
+        self.jumps.push(Jump { from, to });
+        effects
+    }
+
+    /// Esc on the target of the last jump returns to where it started; false when the
+    /// user is elsewhere (then Esc means what it means on the screen).
+    pub(super) fn back_from_jump(&mut self) -> bool {
+        match self.jumps.last() {
+            Some(jump) if jump.to == self.place() => {
+                let from = jump.from;
+                self.jumps.pop();
+                self.screen = from.screen;
+                if from.screen == Screen::Corpus {
+                    self.corpus.view = from.corpus_view;
+                }
+                true
+            }
+            _ => false,
         }
     }
 }

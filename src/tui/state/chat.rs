@@ -10,7 +10,7 @@ use crate::generate::GenerateStats;
 use crate::rag::Source;
 use crate::store::chat::{Session, StoredMessage};
 use crate::tui::action::Action;
-use crate::tui::effect::Effect;
+use crate::tui::effect::{ChatEffect, Effect};
 use crate::tui::key::Key;
 
 /// One question and its answer (streaming, done or failed).
@@ -26,6 +26,26 @@ pub struct Turn {
     pub error: Option<String>,
     /// Still streaming.
     pub live: bool,
+    /// Before the first words: what the answer waits for ("loading model…").
+    pub phase: Option<String>,
+    /// Console clock when the question was sent, and when its first words arrived: the
+    /// time to first token the user saw, model load and retrieval included.
+    pub sent_ms: u64,
+    pub first_text_ms: Option<u64>,
+}
+
+impl Turn {
+    /// The user (or quitting) stopped this answer before it finished.
+    pub fn stopped(&self) -> bool {
+        self.stats
+            .as_ref()
+            .is_some_and(|s| s.finish == crate::generate::FinishReason::Cancelled)
+    }
+
+    /// Time to first token as the user waited for it, from Enter.
+    pub fn waited_ms(&self) -> Option<u64> {
+        self.first_text_ms.map(|t| t.saturating_sub(self.sent_ms))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -41,12 +61,21 @@ pub struct Chat {
     pub session_cursor: Cursor,
     /// Focus on the sessions list instead of the conversation.
     pub sessions_focus: bool,
+    /// Focus on the last answer's sources (j/k pick one, Enter opens it).
+    pub sources_focus: bool,
     /// The selected source of the last answer.
     pub source_cursor: Cursor,
     /// The generation in progress, by request id.
     pub running: Option<u64>,
     /// Chunks pinned to this conversation: offered as sources first in every answer.
     pub pinned: Vec<i64>,
+    /// Transcript lines scrolled up from the bottom (0 follows the answer).
+    pub scroll: usize,
+    /// The console's clock, for answer timings.
+    pub clock_ms: u64,
+    /// Back to the question box when the answer ends, unless the user pressed a command
+    /// key meanwhile (then they are busy with the transcript).
+    resume_typing: bool,
     sessions_req: u64,
     session_req: u64,
 }
@@ -83,9 +112,13 @@ impl Chat {
             sessions: Loadable::Idle,
             session_cursor: Cursor::default(),
             sessions_focus: false,
+            sources_focus: false,
             source_cursor: Cursor::default(),
             running: None,
             pinned: Vec::new(),
+            scroll: 0,
+            clock_ms: 0,
+            resume_typing: false,
             sessions_req: 0,
             session_req: 0,
         }
@@ -96,12 +129,17 @@ impl Chat {
         if self.sessions.ready().is_none() {
             self.sessions = Loadable::Loading;
         }
-        vec![Effect::LoadChatSessions { id }]
+        vec![Effect::Chat(ChatEffect::LoadChatSessions { id })]
     }
 
     /// A key while the input has focus. `id` is a fresh request id for a send.
     pub fn input_key(&mut self, key: Key, id: u64, collection: Option<&str>) -> ChatOutcome {
         match (key.code, key.alt || key.ctrl) {
+            // Esc then s typed quickly arrives as Alt+s: stop, as the user meant.
+            (KeyCode::Char('s'), true) if key.alt && self.running.is_some() => {
+                self.editing = false;
+                self.run(Action::StopGeneration, id, 1)
+            }
             (KeyCode::Esc, _) => {
                 self.editing = false;
                 ChatOutcome::Effects(Vec::new())
@@ -132,7 +170,7 @@ impl Chat {
         }
         if self.running.is_some() {
             return ChatOutcome::Error(
-                "an answer is still streaming: wait, or press Esc then s to stop it".into(),
+                "an answer is still streaming: wait, or press s to stop it".into(),
             );
         }
         if self.rag && collection.is_none() {
@@ -142,6 +180,17 @@ impl Chat {
             );
         }
         self.input = new_input();
+        let history: Vec<(String, String)> = self
+            .turns
+            .iter()
+            .filter(|t| t.error.is_none() && !t.answer.is_empty())
+            .map(|t| (t.question.clone(), t.answer.clone()))
+            .collect();
+        // While the answer streams the keys are commands (s stops it, k scrolls); i or
+        // Enter on the box starts the next question.
+        self.editing = false;
+        self.resume_typing = true;
+        self.scroll = 0;
         self.turns.push(Turn {
             question: question.clone(),
             answer: String::new(),
@@ -152,10 +201,13 @@ impl Chat {
             stats: None,
             error: None,
             live: true,
+            phase: None,
+            sent_ms: self.clock_ms,
+            first_text_ms: None,
         });
         self.running = Some(id);
         self.source_cursor = Cursor::default();
-        ChatOutcome::Effects(vec![Effect::Ask {
+        ChatOutcome::Effects(vec![Effect::Chat(ChatEffect::Ask {
             id,
             question,
             model: self.model.clone(),
@@ -170,7 +222,8 @@ impl Chat {
             } else {
                 Vec::new()
             },
-        }])
+            history,
+        })])
     }
 
     fn live_turn(&mut self, id: u64) -> Option<&mut Turn> {
@@ -186,8 +239,17 @@ impl Chat {
         }
     }
 
-    pub fn on_text(&mut self, id: u64, text: &str) {
+    pub fn on_phase(&mut self, id: u64, phase: String) {
         if let Some(turn) = self.live_turn(id) {
+            turn.phase = Some(phase);
+        }
+    }
+
+    pub fn on_text(&mut self, id: u64, text: &str) {
+        let now = self.clock_ms;
+        if let Some(turn) = self.live_turn(id) {
+            turn.phase = None;
+            turn.first_text_ms.get_or_insert(now);
             turn.answer.push_str(text);
         }
     }
@@ -203,8 +265,12 @@ impl Chat {
         // Whatever happened to the turns meanwhile (new session, another loaded), the
         // generation is over: the box must accept the next question.
         self.running = None;
+        if std::mem::take(&mut self.resume_typing) {
+            self.editing = true;
+        }
         let turn = self.turns.last_mut().filter(|t| t.live)?;
         turn.live = false;
+        turn.phase = None;
         let mut saved = None;
         match result {
             Ok((stats, cited, session)) => {
@@ -264,6 +330,7 @@ impl Chat {
 
     pub fn run(&mut self, action: Action, id: u64, page: usize) -> ChatOutcome {
         let none = ChatOutcome::Effects(Vec::new());
+        self.resume_typing = false;
         match action {
             Action::Compose => {
                 self.editing = true;
@@ -281,7 +348,9 @@ impl Chat {
                 none
             }
             Action::StopGeneration => match self.running {
-                Some(id) => ChatOutcome::Effects(vec![Effect::StopGeneration { id }]),
+                Some(id) => {
+                    ChatOutcome::Effects(vec![Effect::Chat(ChatEffect::StopGeneration { id })])
+                }
                 None => ChatOutcome::Error("nothing is being generated".into()),
             },
             Action::NewSession => {
@@ -295,8 +364,16 @@ impl Chat {
                 Some(t) => ChatOutcome::Copied(t.answer.chars().count()),
                 None => ChatOutcome::Error("no answer to copy yet".into()),
             },
+            // Tab cycles the focus: transcript, sources (when the answer has some), sessions.
             Action::NextPane | Action::PrevPane => {
-                self.sessions_focus = !self.sessions_focus;
+                let has_sources = !self.last_sources().is_empty();
+                let (sources, sessions) = match (self.sources_focus, self.sessions_focus) {
+                    (false, false) if has_sources => (true, false),
+                    (false, false) | (true, _) => (false, true),
+                    (false, true) => (false, false),
+                };
+                self.sources_focus = sources;
+                self.sessions_focus = sessions;
                 if self.sessions_focus {
                     return ChatOutcome::Effects(self.load_sessions(id));
                 }
@@ -308,16 +385,26 @@ impl Chat {
             | Action::Bottom
             | Action::PageUp
             | Action::PageDown => {
-                let (cursor, len) = if self.sessions_focus {
-                    (
-                        &mut self.session_cursor,
-                        self.sessions.ready().map_or(0, Vec::len),
-                    )
-                } else {
+                if self.sessions_focus {
+                    let len = self.sessions.ready().map_or(0, Vec::len);
+                    self.session_cursor.apply(action, len, page);
+                    return none;
+                }
+                if self.sources_focus {
                     let n = self.turns.last().map_or(0, |t| t.sources.len());
-                    (&mut self.source_cursor, n)
+                    self.source_cursor.apply(action, n, page);
+                    return none;
+                }
+                // The transcript: k/Up/PageUp/gg scroll towards its start, j/Down/PageDown/G
+                // back towards the newest answer (the view clamps to the real length).
+                self.scroll = match action {
+                    Action::Up => self.scroll.saturating_add(1),
+                    Action::Down => self.scroll.saturating_sub(1),
+                    Action::PageUp => self.scroll.saturating_add(page.max(1)),
+                    Action::PageDown => self.scroll.saturating_sub(page.max(1)),
+                    Action::Top => usize::MAX / 2,
+                    _ => 0,
                 };
-                cursor.apply(action, len, page);
                 none
             }
             Action::Open if self.sessions_focus => {
@@ -330,7 +417,10 @@ impl Chat {
                 };
                 self.session_req = id;
                 self.sessions_focus = false;
-                ChatOutcome::Effects(vec![Effect::LoadChatSession { id, session: s.id }])
+                ChatOutcome::Effects(vec![Effect::Chat(ChatEffect::LoadChatSession {
+                    id,
+                    session: s.id,
+                })])
             }
             Action::Open => match self.last_sources().get(self.source_cursor.selected) {
                 Some(s) => ChatOutcome::OpenChunk {
@@ -361,6 +451,9 @@ fn turns_from(messages: Vec<StoredMessage>) -> Vec<Turn> {
                 stats: None,
                 error: None,
                 live: false,
+                phase: None,
+                sent_ms: 0,
+                first_text_ms: None,
             });
         } else if let Some(t) = turns.last_mut() {
             t.answer = m.content;

@@ -7,7 +7,7 @@ use super::Loadable;
 use crate::retrieve::why::WhyNot;
 use crate::retrieve::{Mode, SearchParams, SearchResult};
 use crate::tui::action::Action;
-use crate::tui::effect::Effect;
+use crate::tui::effect::{Effect, InspectorEffect};
 use crate::tui::key::Key;
 use crossterm::event::KeyCode;
 
@@ -40,8 +40,8 @@ impl Pane {
 pub enum Outcome {
     Effects(Vec<Effect>),
     Error(String),
-    /// Show this document in the corpus screen.
-    OpenDocument(i64),
+    /// Show this chunk, selected, in its document in the corpus screen.
+    OpenChunk(i64),
 }
 
 #[derive(Debug, Clone)]
@@ -90,12 +90,12 @@ impl Inspector {
         if !matches!(self.result, Loadable::Ready(_)) {
             self.result = Loadable::Loading;
         }
-        vec![Effect::Search {
+        vec![Effect::Inspector(InspectorEffect::Search {
             id,
             collection: collection.to_string(),
             query: query.to_string(),
             params: self.params,
-        }]
+        })]
     }
 
     pub fn on_search(&mut self, id: u64, result: Result<SearchResult, String>) {
@@ -242,7 +242,7 @@ impl Inspector {
             },
             Action::Open => {
                 return match self.selected() {
-                    Some((_, doc)) => Outcome::OpenDocument(doc),
+                    Some((chunk, _)) => Outcome::OpenChunk(chunk),
                     None => Outcome::Error("no result selected".into()),
                 }
             }
@@ -297,13 +297,13 @@ impl Inspector {
                 };
                 self.why_req = id;
                 self.why = Loadable::Loading;
-                return Outcome::Effects(vec![Effect::WhyNot {
+                return Outcome::Effects(vec![Effect::Inspector(InspectorEffect::WhyNot {
                     id,
                     collection: collection.to_string(),
                     query,
                     target,
                     params: self.params,
-                }]);
+                })]);
             }
             Action::Refresh => return self.rerun(id, collection),
             _ => {}

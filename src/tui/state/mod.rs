@@ -11,14 +11,15 @@ pub mod list;
 mod overlays;
 pub mod palette;
 mod replies;
+pub mod tasks;
 
 use crossterm::event::KeyCode;
 
 use super::action::{self, Action, Scope};
-use super::effect::Effect;
+use super::effect::{CorpusEffect, Effect, ShellEffect, TaskEffect};
 use super::key::Key;
 use super::keymap::{Keymap, Resolved};
-use super::msg::{Msg, Reply};
+use super::msg::{ChatReply, CorpusReply, InspectorReply, Msg, Reply, TaskKind};
 use crate::retrieve::SearchParams;
 use corpus::Corpus;
 use input::{Edit, LineInput};
@@ -28,14 +29,11 @@ use palette::Palette;
 /// Rows taken by the tab bar, status bar, borders and headers around a list.
 const CHROME_ROWS: u16 = 7;
 const TOAST_MS: u64 = 4000;
+/// Errors stay longer; every message also stays in the log (`!`).
+const ERROR_TOAST_MS: u64 = 8000;
 const MAX_TOASTS: usize = 4;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Screen {
-    Corpus,
-    Inspector,
-    Chat,
-}
+pub use crate::tui::screens::Screen;
 
 /// Data that is being fetched in the background.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -82,8 +80,8 @@ pub struct Status {
     pub db: String,
     pub model: String,
     pub engine: Engine,
-    /// Background sync: collection, documents done, documents in all.
-    pub sync: Option<(String, u64, u64)>,
+    /// Another process holds the database's write lock: what is waiting for it.
+    pub db_wait: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,10 +114,48 @@ pub enum Confirm {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     Palette(Palette),
     Confirm(Confirm),
-    Prompt { kind: PromptKind, input: LineInput },
+    Prompt {
+        kind: PromptKind,
+        input: LineInput,
+    },
+    /// Background tasks, with the selected row.
+    Tasks {
+        selected: usize,
+    },
+    /// Every message shown this session, newest last, scrolled `scroll` lines up.
+    Log {
+        scroll: usize,
+    },
+}
+
+/// Toasts and notices kept for the message log (`!`).
+const LOG_LINES: usize = 200;
+
+/// A message shown once as a toast, kept for the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub at_ms: u64,
+    pub text: String,
+    pub error: bool,
+}
+
+/// Where the user was before a jump to another screen, and where the jump went: Esc on
+/// the jump's target goes back (as in k9s).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Jump {
+    pub from: Place,
+    pub to: Place,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Place {
+    pub screen: Screen,
+    pub corpus_view: corpus::CorpusView,
 }
 
 #[derive(Debug, Clone)]
@@ -130,7 +166,13 @@ pub struct App {
     pub chat: chat::Chat,
     pub overlay: Option<Overlay>,
     pub toasts: Vec<Toast>,
+    pub log: Vec<LogEntry>,
     pub status: Status,
+    pub tasks: Vec<tasks::TaskView>,
+    /// Jumps between screens, newest last (the back stack).
+    pub jumps: Vec<Jump>,
+    /// Quitting: waiting for background work to end.
+    pub closing: bool,
     pub keymap: Keymap,
     pub theme_name: String,
     pub pending_keys: Vec<Key>,
@@ -160,12 +202,16 @@ impl App {
             chat: chat::Chat::new(chat_model),
             overlay: None,
             toasts: Vec::new(),
+            log: Vec::new(),
             status: Status {
                 db: db.to_string(),
                 model: model.to_string(),
                 engine: Engine::Loading,
-                sync: None,
+                db_wait: None,
             },
+            tasks: Vec::new(),
+            jumps: Vec::new(),
+            closing: false,
             keymap,
             theme_name: theme_name.to_string(),
             pending_keys: Vec::new(),
@@ -200,10 +246,19 @@ impl App {
     }
 
     pub fn toast(&mut self, text: impl Into<String>, error: bool) {
-        self.toasts.push(Toast {
-            text: text.into(),
+        let text = text.into();
+        self.log.push(LogEntry {
+            at_ms: self.clock_ms,
+            text: text.clone(),
             error,
-            until_ms: self.clock_ms + TOAST_MS,
+        });
+        if self.log.len() > LOG_LINES {
+            self.log.remove(0);
+        }
+        self.toasts.push(Toast {
+            text,
+            error,
+            until_ms: self.clock_ms + if error { ERROR_TOAST_MS } else { TOAST_MS },
         });
         if self.toasts.len() > MAX_TOASTS {
             self.toasts.remove(0);
@@ -219,6 +274,7 @@ impl App {
         match msg {
             Msg::Tick { now_ms } => {
                 self.clock_ms = now_ms;
+                self.chat.clock_ms = now_ms;
                 let before = self.toasts.len();
                 self.toasts.retain(|t| t.until_ms > now_ms);
                 if self.toasts.len() != before {
@@ -256,11 +312,11 @@ impl App {
     }
 
     fn scopes(&self) -> [Scope; 3] {
-        match self.screen {
-            Screen::Corpus => [Scope::Corpus, Scope::List, Scope::Global],
-            Screen::Inspector => [Scope::Inspector, Scope::List, Scope::Global],
-            Screen::Chat => [Scope::Chat, Scope::List, Scope::Global],
-        }
+        [
+            crate::tui::screens::spec(self.screen).scope,
+            Scope::List,
+            Scope::Global,
+        ]
     }
 
     fn on_key(&mut self, key: Key) -> Vec<Effect> {

@@ -19,6 +19,19 @@ impl App {
                 self.overlay = Some(Overlay::Help { scroll });
                 Vec::new()
             }
+            Overlay::Tasks { selected } => self.tasks_key(selected, key),
+            Overlay::Log { scroll } => {
+                let max = self.log.len().saturating_sub(1);
+                let scroll = match key.code {
+                    KeyCode::Char('k') | KeyCode::Up => (scroll + 1).min(max),
+                    KeyCode::Char('j') | KeyCode::Down => scroll.saturating_sub(1),
+                    KeyCode::PageUp => (scroll + 10).min(max),
+                    KeyCode::PageDown => scroll.saturating_sub(10),
+                    _ => return Vec::new(), // any other key closes the log
+                };
+                self.overlay = Some(Overlay::Log { scroll });
+                Vec::new()
+            }
             Overlay::Palette(mut palette) => match key.code {
                 KeyCode::Up | KeyCode::BackTab => {
                     palette.selected = palette.selected.saturating_sub(1);
@@ -84,13 +97,16 @@ impl App {
                 }
             },
         };
-        let wrong_screen = match (spec.scope, self.screen) {
-            (Scope::Corpus, Screen::Inspector) => Some("the corpus screen (press 1)"),
-            (Scope::Inspector, Screen::Corpus) => Some("the inspector (press 2)"),
-            _ => None,
-        };
+        let wrong_screen =
+            crate::tui::screens::of_scope(spec.scope).filter(|s| s.screen != self.screen);
         if let Some(screen) = wrong_screen {
-            self.toast(format!("`:{}` works on {screen}", spec.name), true);
+            self.toast(
+                format!(
+                    "`:{}` works on the {} screen (press {})",
+                    spec.name, screen.name, screen.key
+                ),
+                true,
+            );
             return Vec::new();
         }
         self.run(spec.action, palette.argument().map(str::to_string))
@@ -103,21 +119,25 @@ impl App {
                 document_id,
                 ..
             } => {
-                vec![Effect::DeleteDocument {
+                vec![Effect::Corpus(CorpusEffect::DeleteDocument {
                     collection,
                     document_id,
-                }]
+                })]
             }
             Confirm::Sync { collection, .. } => {
-                if let Some((running, ..)) = &self.status.sync {
+                if let Some(running) = self.task_of(TaskKind::Sync) {
                     self.toast(
-                        format!("a sync of `{running}` is still running; wait for it to finish"),
+                        format!(
+                            "a sync of `{}` is still running; wait for it to finish",
+                            running.label
+                        ),
                         true,
                     );
                     return Vec::new();
                 }
-                self.status.sync = Some((collection.clone(), 0, 0));
-                vec![Effect::RunSync { collection }]
+                let id = self.request_id();
+                self.task_started(id, TaskKind::Sync, &collection);
+                vec![Effect::Corpus(CorpusEffect::RunSync { id, collection })]
             }
         }
     }
@@ -130,21 +150,21 @@ impl App {
             PromptKind::Tag {
                 collection,
                 document_id,
-            } => vec![Effect::Tag {
+            } => vec![Effect::Corpus(CorpusEffect::Tag {
                 collection,
                 document_id,
                 tag: text,
                 add: true,
-            }],
+            })],
             PromptKind::Untag {
                 collection,
                 document_id,
-            } => vec![Effect::Tag {
+            } => vec![Effect::Corpus(CorpusEffect::Tag {
                 collection,
                 document_id,
                 tag: text,
                 add: false,
-            }],
+            })],
             PromptKind::WhyNot => self.run(Action::WhyNot, Some(text)),
             PromptKind::Threshold => self.run(Action::Dupes, Some(text)),
         }

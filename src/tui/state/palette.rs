@@ -4,7 +4,7 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher};
 
 use super::input::LineInput;
-use crate::tui::action::{ActionSpec, REGISTRY};
+use crate::tui::action::{all, ActionSpec};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Palette {
@@ -31,17 +31,17 @@ impl Palette {
     pub fn candidates(&self) -> Vec<&'static ActionSpec> {
         let word = self.word();
         if word.is_empty() {
-            return REGISTRY.iter().collect();
+            return all().iter().collect();
         }
         let mut matcher = Matcher::new(Config::DEFAULT);
         let pattern = Pattern::parse(word, CaseMatching::Ignore, Normalization::Smart);
-        let names: Vec<&str> = REGISTRY.iter().map(|s| s.name).collect();
+        let names: Vec<&str> = all().iter().map(|s| s.name).collect();
         let mut scored = pattern.match_list(names, &mut matcher);
         // Exact names first, then by score; ties keep registry order (stable sort).
         scored.sort_by_key(|(name, score)| (*name != word, std::cmp::Reverse(*score)));
         scored
             .into_iter()
-            .filter_map(|(name, _)| REGISTRY.iter().find(|s| s.name == name))
+            .filter_map(|(name, _)| all().iter().find(|s| s.name == name))
             .collect()
     }
 }

@@ -27,15 +27,31 @@ impl App {
                 self.toast(message, true);
                 Vec::new()
             }
-            Reply::SyncProgress { done, total } => {
-                if let Some(sync) = &mut self.status.sync {
-                    sync.1 = done;
-                    sync.2 = total;
-                }
+            Reply::DbWait { waiting } => {
+                self.status.db_wait = waiting;
                 Vec::new()
             }
-            Reply::SyncDone { collection, result } => {
-                self.status.sync = None;
+            Reply::Task(task) => {
+                self.on_task(task);
+                Vec::new()
+            }
+            Reply::Corpus(reply) => self.on_corpus_reply(reply),
+            Reply::Inspector(reply) => self.on_inspector_reply(reply),
+            Reply::Chat(reply) => self.on_chat_reply(reply),
+        }
+    }
+
+    fn on_inspector_reply(&mut self, reply: InspectorReply) -> Vec<Effect> {
+        match reply {
+            InspectorReply::Search { id, result } => self.inspector.on_search(id, result),
+            InspectorReply::WhyNot { id, result } => self.inspector.on_why(id, result),
+        }
+        Vec::new()
+    }
+
+    fn on_corpus_reply(&mut self, reply: CorpusReply) -> Vec<Effect> {
+        match reply {
+            CorpusReply::SyncDone { collection, result } => {
                 match result {
                     Ok(report) => {
                         let summary = report.lines().into_iter().next().unwrap_or_default();
@@ -45,7 +61,7 @@ impl App {
                 }
                 self.reload()
             }
-            Reply::SyncPlan {
+            CorpusReply::SyncPlan {
                 id,
                 collection,
                 result,
@@ -76,11 +92,18 @@ impl App {
                 }
                 Vec::new()
             }
-            Reply::Search { id, result } => {
-                self.inspector.on_search(id, result);
-                Vec::new()
+            other => {
+                let page = self.page();
+                let effects = self.corpus.on_reply(other, page);
+                self.after_corpus_change();
+                effects
             }
-            Reply::ChatModels { models } => {
+        }
+    }
+
+    fn on_chat_reply(&mut self, reply: ChatReply) -> Vec<Effect> {
+        match reply {
+            ChatReply::ChatModels { models } => {
                 if !models.is_empty() {
                     if !models.contains(&self.chat.model) {
                         self.chat.model = models[0].clone();
@@ -89,15 +112,19 @@ impl App {
                 }
                 Vec::new()
             }
-            Reply::ChatSources { id, sources } => {
+            ChatReply::ChatSources { id, sources } => {
                 self.chat.on_sources(id, sources);
                 Vec::new()
             }
-            Reply::ChatText { id, text } => {
+            ChatReply::ChatPhase { id, phase } => {
+                self.chat.on_phase(id, phase);
+                Vec::new()
+            }
+            ChatReply::ChatText { id, text } => {
                 self.chat.on_text(id, &text);
                 Vec::new()
             }
-            Reply::ChatDone { id, result } => {
+            ChatReply::ChatDone { id, result } => {
                 if let Err(e) = &result {
                     self.toast(format!("answer failed: {e}"), true);
                 }
@@ -107,26 +134,16 @@ impl App {
                 }
                 Vec::new()
             }
-            Reply::ChatSessions { id, result } => {
+            ChatReply::ChatSessions { id, result } => {
                 let page = self.page();
                 self.chat.on_sessions(id, result, page);
                 Vec::new()
             }
-            Reply::ChatSession { id, result } => {
+            ChatReply::ChatSession { id, result } => {
                 if let Some(e) = self.chat.on_session(id, result) {
                     self.toast(e, true);
                 }
                 Vec::new()
-            }
-            Reply::WhyNot { id, result } => {
-                self.inspector.on_why(id, result);
-                Vec::new()
-            }
-            other => {
-                let page = self.page();
-                let effects = self.corpus.on_reply(other, page);
-                self.after_corpus_change();
-                effects
             }
         }
     }

@@ -4,8 +4,10 @@ use super::corpus::CorpusView;
 use super::inspector::Pane;
 use super::*;
 use crate::ingest::IngestReport;
+use crate::tui::effect::{ChatEffect, InspectorEffect};
 use crate::tui::fixtures;
 use crate::tui::msg::Reply;
+use crate::tui::msg::TaskReply;
 use crossterm::event::KeyCode;
 
 fn key(app: &mut App, k: Key) -> Vec<Effect> {
@@ -30,14 +32,14 @@ fn esc(app: &mut App) -> Vec<Effect> {
 
 fn request_id(effects: &[Effect]) -> u64 {
     match effects.first() {
-        Some(Effect::LoadCollections { id })
-        | Some(Effect::LoadDocuments { id, .. })
-        | Some(Effect::LoadDocument { id, .. })
-        | Some(Effect::Search { id, .. })
-        | Some(Effect::WhyNot { id, .. })
-        | Some(Effect::FindDupes { id, .. })
-        | Some(Effect::LoadHistogram { id, .. })
-        | Some(Effect::PlanSync { id, .. }) => *id,
+        Some(Effect::Corpus(CorpusEffect::LoadCollections { id }))
+        | Some(Effect::Corpus(CorpusEffect::LoadDocuments { id, .. }))
+        | Some(Effect::Corpus(CorpusEffect::LoadDocument { id, .. }))
+        | Some(Effect::Inspector(InspectorEffect::Search { id, .. }))
+        | Some(Effect::Inspector(InspectorEffect::WhyNot { id, .. }))
+        | Some(Effect::Corpus(CorpusEffect::FindDupes { id, .. }))
+        | Some(Effect::Corpus(CorpusEffect::LoadHistogram { id, .. }))
+        | Some(Effect::Corpus(CorpusEffect::PlanSync { id, .. })) => *id,
         other => panic!("no request in {other:?}"),
     }
 }
@@ -48,19 +50,19 @@ fn with_documents() -> App {
     let mut app = fixtures::app();
     let start = app.start(None);
     let id = request_id(&start);
-    app.update(Msg::reply(Reply::Collections {
+    app.update(Msg::reply(Reply::Corpus(CorpusReply::Collections {
         id,
         result: Ok(vec![fixtures::collection("handbook", 4)]),
-    }));
+    })));
     let open = enter(&mut app);
     assert!(
-        matches!(&open[..], [Effect::LoadDocuments { collection, .. }] if collection == "handbook")
+        matches!(&open[..], [Effect::Corpus(CorpusEffect::LoadDocuments { collection, .. })] if collection == "handbook")
     );
     let id = request_id(&open);
-    app.update(Msg::reply(Reply::Documents {
+    app.update(Msg::reply(Reply::Corpus(CorpusReply::Documents {
         id,
         result: Ok(fixtures::documents()),
-    }));
+    })));
     app
 }
 
@@ -72,13 +74,16 @@ fn toast_texts(app: &App) -> Vec<String> {
 fn start_loads_collections_and_the_first_becomes_active() {
     let mut app = fixtures::app();
     let effects = app.start(None);
-    assert!(matches!(effects[..], [Effect::LoadCollections { .. }]));
+    assert!(matches!(
+        effects[..],
+        [Effect::Corpus(CorpusEffect::LoadCollections { .. })]
+    ));
     assert_eq!(app.corpus.collections, Loadable::Loading);
     let id = request_id(&effects);
-    app.update(Msg::reply(Reply::Collections {
+    app.update(Msg::reply(Reply::Corpus(CorpusReply::Collections {
         id,
         result: Ok(vec![fixtures::collection("handbook", 4)]),
-    }));
+    })));
     assert_eq!(app.collection(), Some("handbook"));
     assert!(app.dirty);
 }
@@ -87,9 +92,12 @@ fn start_loads_collections_and_the_first_becomes_active() {
 fn opening_on_a_collection_loads_its_documents() {
     let mut app = fixtures::app();
     let effects = app.start(Some("sample"));
-    assert!(matches!(effects[0], Effect::LoadCollections { .. }));
+    assert!(matches!(
+        effects[0],
+        Effect::Corpus(CorpusEffect::LoadCollections { .. })
+    ));
     assert!(
-        matches!(&effects[1], Effect::LoadDocuments { collection, .. } if collection == "sample")
+        matches!(&effects[1], Effect::Corpus(CorpusEffect::LoadDocuments { collection, .. }) if collection == "sample")
     );
     assert_eq!(app.collection(), Some("sample"));
     assert_eq!(app.corpus.view, CorpusView::Documents);
@@ -100,19 +108,19 @@ fn stale_replies_are_dropped() {
     let mut app = fixtures::app();
     let first = request_id(&app.start(None));
     let second = request_id(&app.corpus.start_collections(first + 100));
-    app.update(Msg::reply(Reply::Collections {
+    app.update(Msg::reply(Reply::Corpus(CorpusReply::Collections {
         id: first,
         result: Err("old".into()),
-    }));
+    })));
     assert_eq!(
         app.corpus.collections,
         Loadable::Loading,
         "an older request's reply is ignored"
     );
-    app.update(Msg::reply(Reply::Collections {
+    app.update(Msg::reply(Reply::Corpus(CorpusReply::Collections {
         id: second,
         result: Ok(vec![]),
-    }));
+    })));
     assert_eq!(app.corpus.collections, Loadable::Ready(vec![]));
 }
 
@@ -180,23 +188,23 @@ fn curation_actions_produce_effects() {
     let effects = key(&mut app, Key::char('x'));
     assert_eq!(
         effects,
-        vec![Effect::SetDocExcluded {
+        vec![Effect::Corpus(CorpusEffect::SetDocExcluded {
             collection: "handbook".into(),
             document_id: 4,
             excluded: true
-        }]
+        })]
     );
     key(&mut app, Key::char('t'));
     keys(&mut app, "urgent");
     let effects = enter(&mut app);
     assert_eq!(
         effects,
-        vec![Effect::Tag {
+        vec![Effect::Corpus(CorpusEffect::Tag {
             collection: "handbook".into(),
             document_id: 4,
             tag: "urgent".into(),
             add: true
-        }]
+        })]
     );
     key(&mut app, Key::char('D'));
     assert!(matches!(
@@ -212,10 +220,10 @@ fn curation_actions_produce_effects() {
     let effects = key(&mut app, Key::char('y'));
     assert_eq!(
         effects,
-        vec![Effect::DeleteDocument {
+        vec![Effect::Corpus(CorpusEffect::DeleteDocument {
             collection: "handbook".into(),
             document_id: 4
-        }]
+        })]
     );
 }
 
@@ -225,23 +233,26 @@ fn chunk_exclusion_in_document_detail() {
     let effects = enter(&mut app);
     assert!(matches!(
         effects[..],
-        [Effect::LoadDocument { document_id: 4, .. }]
+        [Effect::Corpus(CorpusEffect::LoadDocument {
+            document_id: 4,
+            ..
+        })]
     ));
     assert_eq!(app.corpus.detail, Loadable::Loading);
     let id = request_id(&effects);
-    app.update(Msg::reply(Reply::Document {
+    app.update(Msg::reply(Reply::Corpus(CorpusReply::Document {
         id,
         result: Ok(fixtures::detail()),
-    }));
+    })));
     key(&mut app, Key::char('j'));
     key(&mut app, Key::char('j'));
     let effects = key(&mut app, Key::char('x'));
     assert_eq!(
         effects,
-        vec![Effect::SetChunkExcluded {
+        vec![Effect::Corpus(CorpusEffect::SetChunkExcluded {
             chunk_id: 102,
             excluded: false
-        }],
+        })],
         "the third chunk was excluded"
     );
     esc(&mut app);
@@ -256,10 +267,10 @@ fn changes_toast_and_reload_views() {
     }));
     assert!(effects
         .iter()
-        .any(|e| matches!(e, Effect::LoadCollections { .. })));
+        .any(|e| matches!(e, Effect::Corpus(CorpusEffect::LoadCollections { .. }))));
     assert!(effects
         .iter()
-        .any(|e| matches!(e, Effect::LoadDocuments { .. })));
+        .any(|e| matches!(e, Effect::Corpus(CorpusEffect::LoadDocuments { .. }))));
     assert_eq!(toast_texts(&app), vec!["excluded".to_string()]);
     app.update(Msg::Tick { now_ms: 10_000 });
     assert!(app.toasts.is_empty(), "toasts expire");
@@ -270,7 +281,7 @@ fn sync_shows_the_dry_run_then_runs() {
     let mut app = with_documents();
     let effects = key(&mut app, Key::char('S'));
     assert!(
-        matches!(&effects[..], [Effect::PlanSync { collection, .. }] if collection == "handbook")
+        matches!(&effects[..], [Effect::Corpus(CorpusEffect::PlanSync { collection, .. })] if collection == "handbook")
     );
     let id = request_id(&effects);
     let report = IngestReport {
@@ -280,11 +291,11 @@ fn sync_shows_the_dry_run_then_runs() {
         removed: vec!["/data/handbook/old.md".into()],
         ..Default::default()
     };
-    app.update(Msg::reply(Reply::SyncPlan {
+    app.update(Msg::reply(Reply::Corpus(CorpusReply::SyncPlan {
         id,
         collection: "handbook".into(),
         result: Ok(report),
-    }));
+    })));
     let Some(Overlay::Confirm(Confirm::Sync { lines, .. })) = &app.overlay else {
         panic!("expected the dry-run diff, got {:?}", app.overlay);
     };
@@ -295,23 +306,35 @@ fn sync_shows_the_dry_run_then_runs() {
     );
     assert!(app.overlay.is_some());
     let effects = key(&mut app, Key::char('y'));
-    assert_eq!(
-        effects,
-        vec![Effect::RunSync {
-            collection: "handbook".into()
-        }]
+    let [Effect::Corpus(CorpusEffect::RunSync { id, collection })] = &effects[..] else {
+        panic!("expected a sync, got {effects:?}");
+    };
+    assert_eq!(collection, "handbook");
+    let task = *id;
+    let sync = |app: &App| {
+        app.task_of(crate::tui::msg::TaskKind::Sync)
+            .map(|t| (t.label.clone(), t.done, t.total))
+    };
+    assert_eq!(sync(&app), Some(("handbook".into(), 0, 0)));
+    assert!(
+        key(&mut app, Key::char('S')).is_empty(),
+        "one sync at a time"
     );
-    assert_eq!(app.status.sync, Some(("handbook".into(), 0, 0)));
-    app.update(Msg::reply(Reply::SyncProgress { done: 1, total: 3 }));
-    assert_eq!(app.status.sync, Some(("handbook".into(), 1, 3)));
-    let effects = app.update(Msg::reply(Reply::SyncDone {
+    app.update(Msg::reply(Reply::Task(TaskReply::Progress {
+        task,
+        done: 1,
+        total: 3,
+    })));
+    assert_eq!(sync(&app), Some(("handbook".into(), 1, 3)));
+    let effects = app.update(Msg::reply(Reply::Corpus(CorpusReply::SyncDone {
         collection: "handbook".into(),
         result: Ok(IngestReport::default()),
-    }));
-    assert!(app.status.sync.is_none());
+    })));
+    app.update(Msg::reply(Reply::Task(TaskReply::Ended { task })));
+    assert!(sync(&app).is_none());
     assert!(effects
         .iter()
-        .any(|e| matches!(e, Effect::LoadDocuments { .. })));
+        .any(|e| matches!(e, Effect::Corpus(CorpusEffect::LoadDocuments { .. }))));
 }
 
 #[test]
@@ -329,22 +352,27 @@ fn inspector_searches_live_and_keeps_the_latest() {
     );
     let first = keys(&mut app, "u");
     let second = keys(&mut app, " drain");
-    assert!(matches!(&second[..], [Effect::Search { query, .. }] if query == "gpu drain"));
-    app.update(Msg::reply(Reply::Search {
+    assert!(
+        matches!(&second[..], [Effect::Inspector(InspectorEffect::Search { query, .. })] if query == "gpu drain")
+    );
+    app.update(Msg::reply(Reply::Inspector(InspectorReply::Search {
         id: request_id(&first),
         result: Ok(fixtures::search_result("gpu")),
-    }));
+    })));
     assert!(
         app.inspector.result.ready().is_none(),
         "an older query's answer is dropped"
     );
-    app.update(Msg::reply(Reply::Search {
+    app.update(Msg::reply(Reply::Inspector(InspectorReply::Search {
         id: request_id(&second),
         result: Ok(fixtures::search_result("gpu drain")),
-    }));
+    })));
     assert_eq!(app.inspector.result.ready().unwrap().query, "gpu drain");
     let effects = enter(&mut app);
-    assert!(matches!(&effects[..], [Effect::Search { .. }]));
+    assert!(matches!(
+        &effects[..],
+        [Effect::Inspector(InspectorEffect::Search { .. })]
+    ));
     assert!(!app.inspector.editing);
     assert_eq!(app.inspector.history, vec!["gpu drain".to_string()]);
 }
@@ -357,14 +385,20 @@ fn inspector_parameters_rerun_the_query() {
     enter(&mut app);
     let effects = key(&mut app, Key::char('m'));
     assert!(
-        matches!(&effects[..], [Effect::Search { params, .. }] if params.mode == crate::retrieve::Mode::Vector)
+        matches!(&effects[..], [Effect::Inspector(InspectorEffect::Search { params, .. })] if params.mode == crate::retrieve::Mode::Vector)
     );
     let effects = key(&mut app, Key::char('+'));
-    assert!(matches!(&effects[..], [Effect::Search { params, .. }] if params.k == 15));
+    assert!(
+        matches!(&effects[..], [Effect::Inspector(InspectorEffect::Search { params, .. })] if params.k == 15)
+    );
     let effects = key(&mut app, Key::char(']'));
-    assert!(matches!(&effects[..], [Effect::Search { params, .. }] if params.rrf_k == 70.0));
+    assert!(
+        matches!(&effects[..], [Effect::Inspector(InspectorEffect::Search { params, .. })] if params.rrf_k == 70.0)
+    );
     let effects = key(&mut app, Key::char('<'));
-    assert!(matches!(&effects[..], [Effect::Search { params, .. }] if params.candidates == 50));
+    assert!(
+        matches!(&effects[..], [Effect::Inspector(InspectorEffect::Search { params, .. })] if params.candidates == 50)
+    );
     key(&mut app, Key::plain(KeyCode::Tab));
     assert_eq!(app.inspector.pane, Pane::Vector);
 }
@@ -382,10 +416,10 @@ fn why_not_asks_for_a_target_and_needs_a_query() {
     key(&mut app, Key::char('i'));
     keys(&mut app, "gpu");
     let id = request_id(&enter(&mut app));
-    app.update(Msg::reply(Reply::Search {
+    app.update(Msg::reply(Reply::Inspector(InspectorReply::Search {
         id,
         result: Ok(fixtures::search_result("gpu")),
-    }));
+    })));
     key(&mut app, Key::char('w'));
     assert!(matches!(
         app.overlay,
@@ -397,7 +431,7 @@ fn why_not_asks_for_a_target_and_needs_a_query() {
     keys(&mut app, "faq/quotas.md");
     let effects = enter(&mut app);
     assert!(
-        matches!(&effects[..], [Effect::WhyNot { target, query, .. }] if target == "faq/quotas.md" && query == "gpu")
+        matches!(&effects[..], [Effect::Inspector(InspectorEffect::WhyNot { target, query, .. })] if target == "faq/quotas.md" && query == "gpu")
     );
     assert_eq!(app.inspector.why, Loadable::Loading);
 }
@@ -408,20 +442,32 @@ fn opening_a_hit_shows_its_document_in_the_corpus_screen() {
     key(&mut app, Key::char('2'));
     keys(&mut app, "gpu");
     let id = request_id(&enter(&mut app));
-    app.update(Msg::reply(Reply::Search {
+    app.update(Msg::reply(Reply::Inspector(InspectorReply::Search {
         id,
         result: Ok(fixtures::search_result("gpu")),
-    }));
+    })));
     key(&mut app, Key::char('j'));
+    let (chunk, _) = app.inspector.selected().unwrap();
     let effects = enter(&mut app);
-    assert!(matches!(
-        effects[..],
-        [Effect::LoadDocument { document_id: 2, .. }]
-    ));
+    // The hit's own chunk opens, selected in its document (not the document's first).
+    assert!(
+        matches!(effects[..], [Effect::Corpus(CorpusEffect::LoadChunk { chunk_id, .. })] if chunk_id == chunk),
+        "{effects:?}"
+    );
     assert_eq!(
         (app.screen, app.corpus.view),
         (Screen::Corpus, CorpusView::Document)
     );
+    // Esc goes back where the user came from: the inspector, not the documents list.
+    esc(&mut app);
+    assert_eq!(app.screen, Screen::Inspector);
+    assert!(app.jumps.is_empty());
+    // Esc in the document view opened from the corpus itself still goes to the list.
+    enter(&mut app);
+    key(&mut app, Key::char('1'));
+    assert!(app.jumps.is_empty(), "a screen key starts a new path");
+    esc(&mut app);
+    assert_eq!(app.corpus.view, CorpusView::Documents);
 }
 
 #[test]
@@ -431,7 +477,7 @@ fn palette_runs_commands_and_rejects_unknown_ones() {
     keys(&mut app, "hist");
     let effects = enter(&mut app);
     assert!(
-        matches!(&effects[..], [Effect::LoadHistogram { collection, .. }] if collection == "handbook")
+        matches!(&effects[..], [Effect::Corpus(CorpusEffect::LoadHistogram { collection, .. })] if collection == "handbook")
     );
     assert_eq!(app.corpus.view, CorpusView::Histogram);
     key(&mut app, Key::char(':'));
@@ -445,15 +491,15 @@ fn palette_runs_commands_and_rejects_unknown_ones() {
     keys(&mut app, "theme light");
     assert_eq!(
         enter(&mut app),
-        vec![Effect::SetTheme {
+        vec![Effect::Shell(ShellEffect::SetTheme {
             name: "light".into()
-        }]
+        })]
     );
     key(&mut app, Key::char(':'));
     keys(&mut app, "dupes 0.9");
     let effects = enter(&mut app);
     assert!(
-        matches!(&effects[..], [Effect::FindDupes { threshold, .. }] if (*threshold - 0.9).abs() < 1e-6)
+        matches!(&effects[..], [Effect::Corpus(CorpusEffect::FindDupes { threshold, .. })] if (*threshold - 0.9).abs() < 1e-6)
     );
 }
 
@@ -506,10 +552,10 @@ fn send_one_source(app: &mut App, id: u64) {
         heading_path: String::new(),
         text: String::new(),
     };
-    app.update(Msg::reply(Reply::ChatSources {
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatSources {
         id,
         sources: vec![source],
-    }));
+    })));
 }
 
 #[test]
@@ -517,14 +563,14 @@ fn chat_sends_streams_and_finishes() {
     let mut app = chat_ready();
     keys(&mut app, "How do I drain a node?");
     let effects = enter(&mut app);
-    let [Effect::Ask {
+    let [Effect::Chat(ChatEffect::Ask {
         id,
         question,
         collection,
         model,
         session,
         ..
-    }] = &effects[..]
+    })] = &effects[..]
     else {
         panic!("{effects:?}");
     };
@@ -544,22 +590,22 @@ fn chat_sends_streams_and_finishes() {
         heading_path: "Drain > Steps".into(),
         text: "cordon".into(),
     };
-    app.update(Msg::reply(Reply::ChatSources {
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatSources {
         id,
         sources: vec![source],
-    }));
-    app.update(Msg::reply(Reply::ChatText {
+    })));
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatText {
         id,
         text: "Cordon it first ".into(),
-    }));
-    app.update(Msg::reply(Reply::ChatText {
+    })));
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatText {
         id: id + 99,
         text: "stale".into(),
-    }));
-    app.update(Msg::reply(Reply::ChatText {
+    })));
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatText {
         id,
         text: "[1].".into(),
-    }));
+    })));
     assert_eq!(app.chat.turns[0].answer, "Cordon it first [1].");
     assert!(app.chat.turns[0].live);
     let stats = crate::generate::GenerateStats {
@@ -570,12 +616,15 @@ fn chat_sends_streams_and_finishes() {
         total_ms: 200.0,
         finish: crate::generate::FinishReason::Stop,
     };
-    let effects = app.update(Msg::reply(Reply::ChatDone {
+    let effects = app.update(Msg::reply(Reply::Chat(ChatReply::ChatDone {
         id,
         result: Ok((stats, vec![1], 7)),
-    }));
+    })));
     assert!(
-        matches!(effects[..], [Effect::LoadChatSessions { .. }]),
+        matches!(
+            effects[..],
+            [Effect::Chat(ChatEffect::LoadChatSessions { .. })]
+        ),
         "the sessions list refreshes"
     );
     assert_eq!(app.chat.session, Some(7));
@@ -586,10 +635,10 @@ fn chat_sends_streams_and_finishes() {
     let effects = enter(&mut app);
     assert!(matches!(
         &effects[..],
-        [Effect::Ask {
+        [Effect::Chat(ChatEffect::Ask {
             session: Some(7),
             ..
-        }]
+        })]
     ));
 }
 
@@ -598,70 +647,79 @@ fn chat_toggles_rag_stops_copies_and_opens_a_citation() {
     let mut app = chat_ready();
     keys(&mut app, "hello");
     let effects = enter(&mut app);
-    let Effect::Ask { id, .. } = effects[0].clone() else {
+    let Effect::Chat(ChatEffect::Ask { id, .. }) = effects[0].clone() else {
         panic!()
     };
     esc(&mut app);
     assert_eq!(
         key(&mut app, Key::char('s')),
-        vec![Effect::StopGeneration { id }]
+        vec![Effect::Chat(ChatEffect::StopGeneration { id })]
     );
     send_one_source(&mut app, id);
-    app.update(Msg::reply(Reply::ChatText {
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatText {
         id,
         text: "Hi".into(),
-    }));
-    app.update(Msg::reply(Reply::ChatDone {
+    })));
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatDone {
         id,
         result: Err("cancelled".into()),
-    }));
+    })));
     assert_eq!(app.chat.turns[0].error.as_deref(), Some("cancelled"));
     let effects = key(&mut app, Key::char('y'));
-    assert_eq!(effects, vec![Effect::Copy { text: "Hi".into() }]);
+    assert_eq!(
+        effects,
+        vec![Effect::Shell(ShellEffect::Copy { text: "Hi".into() })]
+    );
     key(&mut app, Key::char('r'));
     assert!(!app.chat.rag);
     key(&mut app, Key::char('i'));
     keys(&mut app, "plain");
-    assert!(
-        matches!(
-            &enter(&mut app)[..],
-            [Effect::Ask {
-                collection: None,
-                ..
-            }]
-        ),
-        "RAG off asks the model alone"
-    );
     assert_eq!(
         key(&mut app, Key::char('?')),
         vec![],
         "typing goes to the box, not the keymap"
     );
     assert!(app.overlay.is_none());
+    assert!(
+        matches!(
+            &enter(&mut app)[..],
+            [Effect::Chat(ChatEffect::Ask {
+                collection: None,
+                ..
+            })]
+        ),
+        "RAG off asks the model alone"
+    );
 }
 
 #[test]
 fn chat_opens_a_citation_in_the_corpus_screen() {
     let mut app = chat_ready();
     keys(&mut app, "q?");
-    let Effect::Ask { id, .. } = enter(&mut app)[0].clone() else {
+    let Effect::Chat(ChatEffect::Ask { id, .. }) = enter(&mut app)[0].clone() else {
         panic!()
     };
     send_one_source(&mut app, id);
     esc(&mut app);
     let effects = enter(&mut app);
     assert!(
-        matches!(effects[..], [Effect::LoadChunk { chunk_id: 101, .. }]),
+        matches!(
+            effects[..],
+            [Effect::Corpus(CorpusEffect::LoadChunk {
+                chunk_id: 101,
+                ..
+            })]
+        ),
         "{effects:?}"
     );
     assert_eq!(app.screen, Screen::Corpus);
-    let Effect::LoadChunk { id, .. } = effects[0] else {
+    let Effect::Corpus(CorpusEffect::LoadChunk { id, .. }) = effects[0] else {
         panic!()
     };
-    app.update(Msg::reply(Reply::Document {
+    app.update(Msg::reply(Reply::Corpus(CorpusReply::Document {
         id,
         result: Ok(fixtures::detail()),
-    }));
+    })));
     assert_eq!(
         app.corpus.chunk_cursor.selected, 1,
         "chunk 101 is selected in its document"
@@ -672,10 +730,10 @@ fn chat_opens_a_citation_in_the_corpus_screen() {
 fn pinning_a_chunk_from_its_document_offers_it_to_the_next_answer() {
     let mut app = with_documents();
     let id = request_id(&enter(&mut app));
-    app.update(Msg::reply(Reply::Document {
+    app.update(Msg::reply(Reply::Corpus(CorpusReply::Document {
         id,
         result: Ok(fixtures::detail()),
-    }));
+    })));
     key(&mut app, Key::char('j'));
     key(&mut app, Key::char('p'));
     assert_eq!(app.chat.pinned, vec![101]);
@@ -684,7 +742,9 @@ fn pinning_a_chunk_from_its_document_offers_it_to_the_next_answer() {
         .any(|t| t.contains("chunk 101 pinned")));
     key(&mut app, Key::char('3'));
     keys(&mut app, "why?");
-    assert!(matches!(&enter(&mut app)[..], [Effect::Ask { pinned, .. }] if pinned == &vec![101]));
+    assert!(
+        matches!(&enter(&mut app)[..], [Effect::Chat(ChatEffect::Ask { pinned, .. })] if pinned == &vec![101])
+    );
     esc(&mut app);
     key(&mut app, Key::char('n'));
     assert!(
@@ -697,22 +757,134 @@ fn pinning_a_chunk_from_its_document_offers_it_to_the_next_answer() {
 fn a_new_session_during_an_answer_does_not_block_the_next_question() {
     let mut app = chat_ready();
     keys(&mut app, "first?");
-    let Effect::Ask { id, .. } = enter(&mut app)[0].clone() else {
+    let Effect::Chat(ChatEffect::Ask { id, .. }) = enter(&mut app)[0].clone() else {
         panic!()
     };
     esc(&mut app);
     key(&mut app, Key::char('n'));
-    app.update(Msg::reply(Reply::ChatText {
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatText {
         id,
         text: "late".into(),
-    }));
-    app.update(Msg::reply(Reply::ChatDone {
+    })));
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatDone {
         id,
         result: Err("cancelled".into()),
-    }));
+    })));
     assert!(app.chat.running.is_none());
     keys(&mut app, "second?");
     assert!(
-        matches!(&enter(&mut app)[..], [Effect::Ask { question, .. }] if question == "second?")
+        matches!(&enter(&mut app)[..], [Effect::Chat(ChatEffect::Ask { question, .. })] if question == "second?")
     );
+}
+
+fn ask(app: &mut App, question: &str) -> u64 {
+    keys(app, question);
+    match enter(app).first() {
+        Some(Effect::Chat(ChatEffect::Ask { id, .. })) => *id,
+        other => panic!("expected a question to be sent, got {other:?}"),
+    }
+}
+
+#[test]
+fn s_alone_stops_a_streaming_answer_and_the_stop_shows() {
+    let mut app = chat_ready();
+    let id = ask(&mut app, "hello");
+    // No Esc needed: while the answer streams, keys are commands.
+    assert_eq!(
+        key(&mut app, Key::char('s')),
+        vec![Effect::Chat(ChatEffect::StopGeneration { id })]
+    );
+    // Esc then s typed fast arrives as Alt+s, which stops too.
+    key(&mut app, Key::char('i'));
+    let alt_s = Key {
+        alt: true,
+        ..Key::char('s')
+    };
+    assert_eq!(
+        key(&mut app, alt_s),
+        vec![Effect::Chat(ChatEffect::StopGeneration { id })]
+    );
+    let stats = crate::generate::GenerateStats {
+        prompt_tokens: 3,
+        completion_tokens: 1,
+        time_to_first_token_ms: 5.0,
+        decode_tokens_per_s: 1.0,
+        total_ms: 9.0,
+        finish: crate::generate::FinishReason::Cancelled,
+    };
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatDone {
+        id,
+        result: Ok((stats, vec![], 7)),
+    })));
+    assert!(app.chat.turns[0].stopped(), "a stopped answer is marked so");
+}
+
+#[test]
+fn time_to_first_token_counts_from_enter_and_loading_shows() {
+    let mut app = chat_ready();
+    app.update(Msg::Tick { now_ms: 1_000 });
+    let id = ask(&mut app, "hello");
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatPhase {
+        id,
+        phase: "loading model…".into(),
+    })));
+    assert_eq!(app.chat.turns[0].phase.as_deref(), Some("loading model…"));
+    app.update(Msg::Tick { now_ms: 10_900 });
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatText {
+        id,
+        text: "Hi".into(),
+    })));
+    assert_eq!(app.chat.turns[0].phase, None);
+    assert_eq!(app.chat.turns[0].waited_ms(), Some(9_900));
+}
+
+#[test]
+fn the_chat_transcript_scrolls_and_sources_take_j_k_after_tab() {
+    let mut app = chat_ready();
+    let id = ask(&mut app, "hello");
+    send_one_source(&mut app, id);
+    for k in [
+        Key::char('k'),
+        Key::plain(KeyCode::Up),
+        Key::plain(KeyCode::PageUp),
+    ] {
+        let before = app.chat.scroll;
+        key(&mut app, k);
+        assert!(app.chat.scroll > before, "{k:?} scrolls up");
+    }
+    keys(&mut app, "gg");
+    assert!(app.chat.scroll > 1000, "gg goes to the start");
+    key(&mut app, Key::char('G'));
+    assert_eq!(app.chat.scroll, 0, "G follows the newest answer again");
+    key(&mut app, Key::plain(KeyCode::Tab));
+    assert!(app.chat.sources_focus);
+    key(&mut app, Key::char('k'));
+    assert_eq!(
+        app.chat.scroll, 0,
+        "with the sources focused, j/k move among them"
+    );
+}
+
+#[test]
+fn messages_stay_in_the_log_and_tasks_can_be_cancelled() {
+    let mut app = with_documents();
+    app.toast("first error", true);
+    app.update(Msg::Tick { now_ms: 60_000 });
+    assert!(app.toasts.is_empty(), "toasts expire");
+    key(&mut app, Key::char('!'));
+    assert!(matches!(app.overlay, Some(Overlay::Log { .. })));
+    assert!(app.log.iter().any(|e| e.text == "first error" && e.error));
+    esc(&mut app);
+    app.update(Msg::reply(Reply::Task(TaskReply::Started {
+        task: 42,
+        kind: crate::tui::msg::TaskKind::Dupes,
+        label: "handbook".into(),
+    })));
+    key(&mut app, Key::ctrl('t'));
+    assert_eq!(
+        key(&mut app, Key::char('x')),
+        vec![Effect::Task(TaskEffect::Cancel { task: 42 })]
+    );
+    app.update(Msg::reply(Reply::Task(TaskReply::Ended { task: 42 })));
+    assert!(app.tasks.is_empty());
 }

@@ -39,12 +39,9 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame) {
 
 fn render_tabs(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut spans = vec![Span::styled(" lmdeck ", theme.style("title"))];
-    for (n, name, screen) in [
-        (1, "Corpus", Screen::Corpus),
-        (2, "Inspector", Screen::Inspector),
-        (3, "Chat", Screen::Chat),
-    ] {
-        let style = if app.screen == screen {
+    for s in crate::tui::screens::SCREENS {
+        let (n, name) = (s.key, s.title);
+        let style = if app.screen == s.screen {
             theme.style("tab.active").patch(theme.style("selection"))
         } else {
             theme.style("tab")
@@ -77,16 +74,29 @@ fn render_status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             base,
         ));
     }
-    if let Some((collection, done, total)) = &app.status.sync {
-        let progress = if *total > 0 {
-            format!("{} {done}/{total} docs", gauge(*done, *total, 20))
-        } else {
-            "starting".into()
-        };
+    if app.closing {
         spans.push(Span::styled(
-            format!("syncing {collection}: {progress}"),
+            "closing: waiting for background work to stop… │ ",
             theme.style("status.running").patch(base),
         ));
+    }
+    if let Some(waiting) = &app.status.db_wait {
+        spans.push(Span::styled(
+            format!("{waiting} │ "),
+            theme.style("status.error").patch(base),
+        ));
+    }
+    if let Some(task) = app.tasks.first() {
+        spans.push(Span::styled(
+            task_line(task),
+            theme.style("status.running").patch(base),
+        ));
+        if app.tasks.len() > 1 {
+            spans.push(Span::styled(
+                format!(" (+{} more: Ctrl+T)", app.tasks.len() - 1),
+                base,
+            ));
+        }
         spans.push(Span::styled(" │ ", base));
     }
     spans.extend([
@@ -140,6 +150,32 @@ pub(super) fn window(cursor: super::state::list::Cursor, rows: usize) -> usize {
         cursor.selected + 1 - rows
     } else {
         cursor.offset
+    }
+}
+
+/// One task as the status bar and the task list show it.
+pub(super) fn task_line(task: &crate::tui::state::tasks::TaskView) -> String {
+    use crate::tui::msg::TaskKind;
+    let progress = if task.total > 0 {
+        let unit = if task.kind == TaskKind::Sync {
+            " docs"
+        } else {
+            ""
+        };
+        format!(
+            "{} {}/{}{unit}",
+            gauge(task.done, task.total, 20),
+            task.done,
+            task.total
+        )
+    } else if task.kind == TaskKind::Sync {
+        "starting".into()
+    } else {
+        "running…".into()
+    };
+    match task.kind {
+        TaskKind::Sync => format!("syncing {}: {progress}", task.label),
+        kind => format!("{} {}: {progress}", kind.name(), task.label),
     }
 }
 

@@ -243,7 +243,13 @@ fn overlays() {
     snapshot("overlay_sync_confirm", &app);
     app.overlay = None;
     app.toast("invalid regex `gpu(`: unclosed group", true);
-    app.status.sync = Some(("handbook".into(), 12, 36));
+    app.tasks.push(crate::tui::state::tasks::TaskView {
+        task: 9,
+        kind: crate::tui::msg::TaskKind::Sync,
+        label: "handbook".into(),
+        done: 12,
+        total: 36,
+    });
     snapshot("toast_and_sync_progress", &app);
 }
 
@@ -281,6 +287,9 @@ fn chat_screen() {
         stats: None,
         error: None,
         live: true,
+        phase: None,
+        sent_ms: 0,
+        first_text_ms: None,
     };
     app.chat.turns = vec![turn.clone()];
     app.chat.editing = false;

@@ -65,21 +65,25 @@ impl Corpus {
             }
             Action::ToggleExclude => self.toggle_exclude(),
             Action::ToggleDocExclude => match (self.selected_document(), self.active.clone()) {
-                (Some(doc), Some(collection)) => vec![Effect::SetDocExcluded {
-                    collection,
-                    document_id: doc.id,
-                    excluded: doc.status == "active",
-                }],
+                (Some(doc), Some(collection)) => {
+                    vec![Effect::Corpus(CorpusEffect::SetDocExcluded {
+                        collection,
+                        document_id: doc.id,
+                        excluded: doc.status == "active",
+                    })]
+                }
                 _ => self.fail("select a document first"),
             },
             Action::Tag | Action::Untag => {
                 match (self.selected_document(), self.active.clone(), arg) {
-                    (Some(doc), Some(collection), Some(tag)) => vec![Effect::Tag {
-                        collection,
-                        document_id: doc.id,
-                        tag,
-                        add: action == Action::Tag,
-                    }],
+                    (Some(doc), Some(collection), Some(tag)) => {
+                        vec![Effect::Corpus(CorpusEffect::Tag {
+                            collection,
+                            document_id: doc.id,
+                            tag,
+                            add: action == Action::Tag,
+                        })]
+                    }
                     _ => self.fail(
                         "select a document first (Enter on a collection opens its documents)",
                     ),
@@ -88,7 +92,7 @@ impl Corpus {
             Action::Sync => match self.target_collection() {
                 Some(collection) => {
                     self.requests.plan = id;
-                    vec![Effect::PlanSync { id, collection }]
+                    vec![Effect::Corpus(CorpusEffect::PlanSync { id, collection })]
                 }
                 None => self.fail("select a collection to sync"),
             },
@@ -112,11 +116,11 @@ impl Corpus {
                         self.dupes = Loadable::Loading;
                         self.dupe_cursor = Cursor::default();
                         self.requests.dupes = id;
-                        effects.push(Effect::FindDupes {
+                        effects.push(Effect::Corpus(CorpusEffect::FindDupes {
                             id,
                             collection,
                             threshold: self.threshold,
-                        });
+                        }));
                         effects
                     }
                     None => self.fail("select a collection first"),
@@ -128,7 +132,10 @@ impl Corpus {
                     self.view = CorpusView::Histogram;
                     self.histogram = Loadable::Loading;
                     self.requests.histogram = id;
-                    effects.push(Effect::LoadHistogram { id, collection });
+                    effects.push(Effect::Corpus(CorpusEffect::LoadHistogram {
+                        id,
+                        collection,
+                    }));
                     effects
                 }
                 None => self.fail("select a collection first"),
@@ -145,10 +152,10 @@ impl Corpus {
                         } else {
                             &p.b
                         };
-                        vec![Effect::SetChunkExcluded {
+                        vec![Effect::Corpus(CorpusEffect::SetChunkExcluded {
                             chunk_id: chunk.chunk.id,
                             excluded: !chunk.chunk.excluded,
-                        }]
+                        })]
                     }
                     _ => self.fail(
                         "a and b exclude one side of a near-duplicate pair (press d to find them)",
@@ -243,19 +250,21 @@ impl Corpus {
                     .ready()
                     .and_then(|d| d.chunks.get(self.chunk_cursor.selected));
                 match chunk {
-                    Some(c) => vec![Effect::SetChunkExcluded {
+                    Some(c) => vec![Effect::Corpus(CorpusEffect::SetChunkExcluded {
                         chunk_id: c.id,
                         excluded: !c.excluded,
-                    }],
+                    })],
                     None => self.fail("no chunk selected"),
                 }
             }
             CorpusView::Documents => match (self.selected_document(), self.active.clone()) {
-                (Some(doc), Some(collection)) => vec![Effect::SetDocExcluded {
-                    collection,
-                    document_id: doc.id,
-                    excluded: doc.status == "active",
-                }],
+                (Some(doc), Some(collection)) => {
+                    vec![Effect::Corpus(CorpusEffect::SetDocExcluded {
+                        collection,
+                        document_id: doc.id,
+                        excluded: doc.status == "active",
+                    })]
+                }
                 _ => self.fail("no document selected"),
             },
             _ => self.fail("x excludes the selected document or chunk: open a collection first"),

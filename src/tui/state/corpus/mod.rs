@@ -11,9 +11,9 @@ use crate::curate::histogram::Histogram;
 use crate::store::collections::CollectionStats;
 use crate::store::documents::DocumentRow;
 use crate::tui::action::Action;
-use crate::tui::effect::Effect;
+use crate::tui::effect::{CorpusEffect, Effect};
 use crate::tui::key::Key;
-use crate::tui::msg::{DocDetail, DupView, Reply};
+use crate::tui::msg::{CorpusReply, DocDetail, DupView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CorpusView {
@@ -124,7 +124,7 @@ impl Corpus {
         if self.collections.ready().is_none() {
             self.collections = Loadable::Loading;
         }
-        vec![Effect::LoadCollections { id }]
+        vec![Effect::Corpus(CorpusEffect::LoadCollections { id })]
     }
 
     pub fn is_current_plan(&self, id: u64) -> bool {
@@ -193,10 +193,10 @@ impl Corpus {
                 self.coll_cursor.selected = pos;
             }
         }
-        vec![Effect::LoadDocuments {
+        vec![Effect::Corpus(CorpusEffect::LoadDocuments {
             id,
             collection: name.to_string(),
-        }]
+        })]
     }
 
     /// Opens the document holding `chunk_id`, with that chunk selected.
@@ -206,7 +206,7 @@ impl Corpus {
         self.detail = Loadable::Loading;
         self.chunk_cursor = Cursor::default();
         self.focus_chunk = Some(chunk_id);
-        vec![Effect::LoadChunk { id, chunk_id }]
+        vec![Effect::Corpus(CorpusEffect::LoadChunk { id, chunk_id })]
     }
 
     pub fn open_document(&mut self, document_id: i64, id: u64) -> Vec<Effect> {
@@ -214,7 +214,10 @@ impl Corpus {
         self.requests.detail = id;
         self.detail = Loadable::Loading;
         self.chunk_cursor = Cursor::default();
-        vec![Effect::LoadDocument { id, document_id }]
+        vec![Effect::Corpus(CorpusEffect::LoadDocument {
+            id,
+            document_id,
+        })]
     }
 
     /// Reloads the collection list and whatever view is open. `ids` are fresh request ids.
@@ -222,39 +225,39 @@ impl Corpus {
         let mut effects = self.start_collections(ids[0]);
         if let Some(active) = self.active.clone() {
             self.requests.docs = ids[1];
-            effects.push(Effect::LoadDocuments {
+            effects.push(Effect::Corpus(CorpusEffect::LoadDocuments {
                 id: ids[1],
                 collection: active,
-            });
+            }));
         }
         if let (CorpusView::Document, Some(d)) = (self.view, self.detail.ready()) {
             self.requests.detail = ids[2];
-            effects.push(Effect::LoadDocument {
+            effects.push(Effect::Corpus(CorpusEffect::LoadDocument {
                 id: ids[2],
                 document_id: d.doc.id,
-            });
+            }));
         }
         if let (CorpusView::Histogram, Some(active)) = (self.view, self.active.clone()) {
             self.requests.histogram = ids[2];
-            effects.push(Effect::LoadHistogram {
+            effects.push(Effect::Corpus(CorpusEffect::LoadHistogram {
                 id: ids[2],
                 collection: active.clone(),
-            });
+            }));
         }
         if let (CorpusView::Dupes, Some(active)) = (self.view, self.active.clone()) {
             self.requests.dupes = ids[2];
-            effects.push(Effect::FindDupes {
+            effects.push(Effect::Corpus(CorpusEffect::FindDupes {
                 id: ids[2],
                 collection: active,
                 threshold: self.threshold,
-            });
+            }));
         }
         effects
     }
 
-    pub fn on_reply(&mut self, reply: Reply, page: usize) -> Vec<Effect> {
+    pub fn on_reply(&mut self, reply: CorpusReply, page: usize) -> Vec<Effect> {
         match reply {
-            Reply::Collections { id, result } if id == self.requests.collections => {
+            CorpusReply::Collections { id, result } if id == self.requests.collections => {
                 self.collections = Loadable::from_answer(result);
                 self.coll_cursor.clamp(self.collection_count(), page);
                 if self.active.is_none() {
@@ -266,11 +269,11 @@ impl Corpus {
                         .map(|c| c.collection.name.clone());
                 }
             }
-            Reply::Documents { id, result } if id == self.requests.docs => {
+            CorpusReply::Documents { id, result } if id == self.requests.docs => {
                 self.docs = Loadable::from_answer(result);
                 self.refresh_visible(page);
             }
-            Reply::Document { id, result } if id == self.requests.detail => {
+            CorpusReply::Document { id, result } if id == self.requests.detail => {
                 self.detail = Loadable::from_answer(result);
                 if let (Some(chunk), Some(d)) = (self.focus_chunk.take(), self.detail.ready()) {
                     if let Some(pos) = d.chunks.iter().position(|c| c.id == chunk) {
@@ -280,12 +283,12 @@ impl Corpus {
                 let n = self.detail.ready().map_or(0, |d| d.chunks.len());
                 self.chunk_cursor.clamp(n, page);
             }
-            Reply::Dupes { id, result } if id == self.requests.dupes => {
+            CorpusReply::Dupes { id, result } if id == self.requests.dupes => {
                 self.dupes = Loadable::from_answer(result);
                 let n = self.dupes.ready().map_or(0, |d| d.pairs.len());
                 self.dupe_cursor.clamp(n, page);
             }
-            Reply::Histogram { id, result } if id == self.requests.histogram => {
+            CorpusReply::Histogram { id, result } if id == self.requests.histogram => {
                 self.histogram = Loadable::from_answer(result);
             }
             _ => {} // a stale reply: a newer request replaced it
