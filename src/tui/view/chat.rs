@@ -130,12 +130,15 @@ fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         Span::raw(turn.question.clone()),
     ])];
     if turn.answer.is_empty() && turn.live {
-        let what = if turn.rag && turn.sources.is_empty() {
-            "retrieving sources…"
-        } else {
-            "thinking…"
+        let what = match &turn.phase {
+            Some(phase) => phase.as_str(),
+            None if turn.rag && turn.sources.is_empty() => "retrieving sources…",
+            None => "thinking…",
         };
-        lines.push(Line::from(Span::styled(what, theme.style("text.dim"))));
+        lines.push(Line::from(Span::styled(
+            what.to_string(),
+            theme.style("text.dim"),
+        )));
     }
     lines.extend(markdown(&turn.answer, width, theme));
     let mode = if turn.rag {
@@ -151,10 +154,14 @@ fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         ),
         (None, Some(s), false) => Span::styled(
             format!(
-                "{} · {mode} · {} tokens · first token {:.0} ms · {:.1} tokens/s{}",
+                "{}{} · {mode} · {} tokens · first token {:.0} ms · {:.1} tokens/s{}",
+                if turn.stopped() { "stopped · " } else { "" },
                 turn.model,
                 s.completion_tokens,
-                s.time_to_first_token_ms,
+                // From Enter (model load and retrieval included) when the console saw
+                // it; stored answers carry the generator's own figure.
+                turn.waited_ms()
+                    .map_or(s.time_to_first_token_ms, |ms| ms as f64),
                 s.decode_tokens_per_s,
                 if turn.cited.is_empty() {
                     String::new()
@@ -189,7 +196,7 @@ fn conversation(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         frame,
         area,
         &title,
-        !chat.editing && !chat.sessions_focus,
+        !chat.editing && !chat.sessions_focus && !chat.sources_focus,
         theme,
     );
     if chat.turns.is_empty() {
@@ -207,8 +214,9 @@ fn conversation(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         .iter()
         .flat_map(|t| turn_lines(t, width, theme))
         .collect();
-    // Keep the newest text in view.
-    let skip = lines.len().saturating_sub(inner.height as usize);
+    // The newest text in view unless the user scrolled up (clamped to the start).
+    let bottom = lines.len().saturating_sub(inner.height as usize);
+    let skip = bottom.saturating_sub(chat.scroll);
     frame.render_widget(
         Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()),
         inner,
@@ -221,8 +229,8 @@ fn sources(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let inner = framed(
         frame,
         area,
-        "Sources of the last answer (j/k · Enter opens · * cited)",
-        false,
+        "Sources of the last answer (Tab, then j/k · Enter opens · * cited)",
+        chat.sources_focus,
         theme,
     );
     let rows = chat
@@ -275,7 +283,7 @@ fn question_box(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let keys = if chat.editing {
         "typing: Enter sends · Alt+Enter new line · Esc leaves the box"
     } else {
-        "i write · r RAG · m model · s stop · y copy · n new · p pin"
+        "i write · k/j scroll · Tab sources · r RAG · m model · s stop · y copy · n new"
     };
     let title = format!("Question · {} · {rag}{pins}  ({keys})", chat.model);
     let inner = framed(frame, area, &title, chat.editing, theme);

@@ -112,6 +112,14 @@ fn render_status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn render_toasts(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
+    // Inside the panes' borders, below their titles: a toast never hides a pane's title
+    // or frame.
+    let body = Rect::new(
+        body.x + 1,
+        body.y + 1,
+        body.width.saturating_sub(2),
+        body.height.saturating_sub(2),
+    );
     let width = (body.width / 2).max(30).min(body.width);
     let mut y = body.y;
     for toast in app.toasts.iter().rev() {
