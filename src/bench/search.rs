@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use super::percentile;
 use super::synthetic::{self, Rng, VectorGen};
 use crate::args::BenchSearchArgs;
-use crate::services::Context;
 use crate::embed::Embedder;
 use crate::eval::metrics;
 use crate::retrieve::{self, stages};
-use crate::store::{collections, vectors, Store};
+use crate::services::Context;
+use crate::store::{collections, vectors, DbWriter, Store, WriterOptions};
 
 const COLLECTION: &str = "bench";
 
@@ -65,7 +65,8 @@ pub fn run(ctx: &Context, args: &BenchSearchArgs) -> anyhow::Result<()> {
             }
             store = Store::open(&db)?;
             eprintln!("building {size} synthetic chunks in {} ...", db.display());
-            synthetic::build(&mut store, COLLECTION, embedder.identity(), size, 7)?;
+            let writer = DbWriter::open(&db, WriterOptions::default())?;
+            synthetic::build(&writer, COLLECTION, embedder.identity(), size, 7)?;
         }
         let mut rng = Rng::new(99);
         // The first query of a process also copies the binary codes into memory; it is
@@ -126,7 +127,10 @@ fn vector_recall(
     queries: usize,
 ) -> anyhow::Result<f64> {
     let coll = collections::get(store.conn(), COLLECTION)?;
-    let table = vectors::ensure_model(store.conn(), model)?;
+    let model_id = coll
+        .model_id
+        .ok_or_else(|| anyhow::anyhow!("no vectors in {COLLECTION}"))?;
+    let table = vectors::current(store.conn(), model_id)?;
     let all = vectors::all_embeddings(store.conn(), &table.table, coll.id)?;
     let mut gen = VectorGen::with_stream(model.dim, 7, 0x5EED);
     let mut sum = 0.0;

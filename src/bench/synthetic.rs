@@ -4,7 +4,7 @@
 
 use crate::embed::pool::normalize;
 use crate::embed::ModelIdentity;
-use crate::store::{collections, vectors, write, NewChunk, NewDocument, Store};
+use crate::store::{collections, vectors, write, DbWriter, NewChunk, NewDocument};
 
 /// splitmix64: tiny, deterministic, good enough for benchmark data.
 pub struct Rng(u64);
@@ -149,15 +149,20 @@ impl VectorGen {
 
 /// Fills `collection` with `chunks` synthetic chunks (10 per document) tagged with `model`.
 pub fn build(
-    store: &mut Store,
+    writer: &DbWriter,
     collection: &str,
     model: &ModelIdentity,
     chunks: usize,
     seed: u64,
 ) -> anyhow::Result<()> {
-    let coll = collections::get_or_create(store.conn(), collection)?;
-    let mut table = vectors::ensure_model(store.conn(), model)?;
-    collections::set_manifest(store.conn(), coll.id, table.model_id, 200, 32)?;
+    let (name, identity) = (collection.to_string(), model.clone());
+    let (coll_id, table) = writer.call(move |tx| {
+        let coll = collections::get_or_create(tx, &name)?;
+        let table = vectors::ensure_model(tx, &identity)?;
+        collections::set_manifest(tx, coll.id, table.model_id, 200, 32)?;
+        Ok((coll.id, table))
+    })?;
+    let batch = writer.batch();
     let mut gen = VectorGen::new(model.dim, seed);
     let mut rng = Rng::new(seed ^ 0xABCD);
     let per_doc = 10;
@@ -179,7 +184,7 @@ pub fn build(
             })
             .collect();
         let doc = NewDocument {
-            collection_id: coll.id,
+            collection_id: coll_id,
             source_path: format!("synthetic/doc{d:07}.txt"),
             content_sha256: format!("{seed}-{d}"),
             size: 0,
@@ -188,10 +193,13 @@ pub fn build(
             format: "text".into(),
             chunks,
         };
-        write::upsert_document(store.conn_mut(), &doc, &table)?;
+        let table = table.clone();
+        if !batch.send(move |tx| write::upsert_document(tx, &doc, &table).map(drop)) {
+            break;
+        }
     }
-    let tx = store.conn_mut().transaction()?;
-    vectors::maybe_recenter(&tx, &mut table)?;
-    tx.commit()?;
+    batch.finish()?;
+    let model_id = table.model_id;
+    writer.call(move |tx| vectors::maybe_recenter(tx, &mut vectors::current(tx, model_id)?))?;
     Ok(())
 }

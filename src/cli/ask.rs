@@ -12,7 +12,7 @@ use crate::store::chat;
 
 pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
     let g = &ctx.config().generate;
-    let mut store = super::open_for_writing(ctx)?;
+    let store = super::open_for_writing(ctx)?;
     let model = args.model.clone().unwrap_or_else(|| g.model.clone());
     let mut search = ctx.search_params()?;
     search.k = args.k.unwrap_or(g.rag_k).max(1);
@@ -79,7 +79,11 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
     let session = if args.no_save {
         None
     } else {
-        Some(rag::save(&mut store, args.session, &answer)?)
+        Some(rag::save(
+            &super::ingest::open_writer(ctx)?,
+            args.session,
+            &answer,
+        )?)
     };
     if args.json {
         let mut value = serde_json::to_value(&answer)?;

@@ -53,7 +53,9 @@ pub fn collections(ctx: &Context, json: bool) -> anyhow::Result<()> {
 }
 
 pub fn run(ctx: &Context, cmd: DocsCommand) -> anyhow::Result<()> {
-    let mut store = ctx.open_store()?;
+    let store = ctx.open_store()?;
+    // Changes go through the process's writer; reads stay on `store`.
+    let writer = || super::ingest::open_writer(ctx);
     match cmd {
         DocsCommand::List { collection, json } => {
             let coll = collections::get(store.conn(), &collection)?;
@@ -124,18 +126,18 @@ pub fn run(ctx: &Context, cmd: DocsCommand) -> anyhow::Result<()> {
                 println!("  {}", truncate_chars(&one_line(&c.text), 300));
             }
         }
-        DocsCommand::Exclude(r) => set_status(&store, &r.collection, &r.document, true)?,
-        DocsCommand::Include(r) => set_status(&store, &r.collection, &r.document, false)?,
+        DocsCommand::Exclude(r) => set_status(&writer()?, &r.collection, &r.document, true)?,
+        DocsCommand::Include(r) => set_status(&writer()?, &r.collection, &r.document, false)?,
         DocsCommand::Tag(t) => {
-            let doc = curate::add_tag(store.conn(), &t.collection, &t.document, &t.tag)?;
+            let doc = curate::add_tag(&writer()?, &t.collection, &t.document, &t.tag)?;
             println!("tagged document {} with `{}`", doc.id, t.tag.trim());
         }
         DocsCommand::Untag(t) => {
-            let doc = curate::remove_tag(store.conn(), &t.collection, &t.document, &t.tag)?;
+            let doc = curate::remove_tag(&writer()?, &t.collection, &t.document, &t.tag)?;
             println!("removed tag `{}` from document {}", t.tag.trim(), doc.id);
         }
         DocsCommand::Rm(r) => {
-            let doc = curate::delete_document(store.conn_mut(), &r.collection, &r.document)?;
+            let doc = curate::delete_document(&writer()?, &r.collection, &r.document)?;
             println!(
                 "deleted document {} ({}) and its {} chunks",
                 doc.id, doc.source_path, doc.chunks
@@ -146,12 +148,12 @@ pub fn run(ctx: &Context, cmd: DocsCommand) -> anyhow::Result<()> {
 }
 
 fn set_status(
-    store: &crate::store::Store,
+    writer: &crate::store::DbWriter,
     collection: &str,
     key: &str,
     excluded: bool,
 ) -> anyhow::Result<()> {
-    let doc = curate::set_document_excluded(store.conn(), collection, key, excluded)?;
+    let doc = curate::set_document_excluded(writer, collection, key, excluded)?;
     println!(
         "document {} ({}) {}",
         doc.id,
@@ -166,12 +168,13 @@ fn set_status(
 }
 
 pub fn chunk(ctx: &Context, cmd: ChunkCommand) -> anyhow::Result<()> {
-    let store = ctx.open_store()?;
+    // A missing database is refused (named) before a writer would create one.
+    drop(ctx.open_store()?);
     let (id, excluded) = match cmd {
         ChunkCommand::Exclude { chunk_id } => (chunk_id, true),
         ChunkCommand::Include { chunk_id } => (chunk_id, false),
     };
-    curate::set_chunk_excluded(store.conn(), id, excluded)?;
+    curate::set_chunk_excluded(&super::ingest::open_writer(ctx)?, id, excluded)?;
     println!(
         "chunk {id} {}",
         if excluded { "excluded" } else { "included" }

@@ -4,7 +4,7 @@ use super::progress::CliProgress;
 use crate::args::IngestArgs;
 use crate::ingest::{pipeline, IngestRequest};
 use crate::services::Context;
-use crate::store::Store;
+use crate::store::{DbWriter, Store, WaitEvent, WriterOptions};
 
 pub fn run(ctx: &Context, args: &IngestArgs) -> anyhow::Result<()> {
     let store = super::open_for_writing(ctx)?;
@@ -34,7 +34,8 @@ pub(super) fn ingest_and_report(
         let embedder = ctx.embedder()?;
         let tokenizer = ctx.chunk_tokenizer()?;
         let progress = CliProgress::new();
-        pipeline::ingest(store, &embedder, &tokenizer, request, &progress)?
+        let writer = open_writer(ctx)?;
+        pipeline::run(store, &writer, &embedder, &tokenizer, request, &progress)?
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -44,4 +45,16 @@ pub(super) fn ingest_and_report(
         }
     }
     Ok(())
+}
+
+/// The process's writer on the configured database (every writing command goes through it).
+/// A wait for another process's write lock is said on stderr, once per wait.
+pub(crate) fn open_writer(ctx: &Context) -> anyhow::Result<DbWriter> {
+    let mut options = WriterOptions::default();
+    options.wait.on_wait = Some(std::sync::Arc::new(|event: &WaitEvent| {
+        if let WaitEvent::Waiting { .. } = event {
+            eprintln!("{event}");
+        }
+    }));
+    Ok(DbWriter::open(&ctx.db_path(), options)?)
 }

@@ -54,18 +54,15 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("model folder {}", dir.display()))?;
             let (manifest, _) = DecoderManifest::load(&dir)?;
             let name = name.unwrap_or(manifest.name);
-            models::add(
-                super::open_for_writing(ctx)?.conn(),
-                &name,
-                &dir.display().to_string(),
-                base.as_deref(),
-                "added",
-            )?;
+            register(ctx, &name, &dir, base, "added".into())?;
             println!("registered {name} -> {}", dir.display());
         }
         ModelsCommand::Remove { name } => {
             let removed = match store {
-                Some(store) => models::remove(store.conn(), &name)?,
+                Some(_) => {
+                    let name = name.clone();
+                    super::ingest::open_writer(ctx)?.call(move |tx| models::remove(tx, &name))?
+                }
                 None => false,
             };
             if !removed {
@@ -122,12 +119,12 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
                 })
             });
             let dir = crate::setup::convert::import_gguf(&ctx.paths, &file, &name)?;
-            models::add(
-                super::open_for_writing(ctx)?.conn(),
+            register(
+                ctx,
                 &name,
-                &dir.display().to_string(),
+                &dir,
                 None,
-                &format!("import-gguf {}", file.display()),
+                format!("import-gguf {}", file.display()),
             )?;
             println!(
                 "converted {} -> {} (registered as {name})",
@@ -136,5 +133,20 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Records a model folder in the registry (creating the database when missing).
+fn register(
+    ctx: &Context,
+    name: &str,
+    dir: &std::path::Path,
+    base: Option<String>,
+    source: String,
+) -> anyhow::Result<()> {
+    drop(super::open_for_writing(ctx)?);
+    let (name, path) = (name.to_string(), dir.display().to_string());
+    super::ingest::open_writer(ctx)?
+        .call(move |tx| models::add(tx, &name, &path, base.as_deref(), &source))?;
     Ok(())
 }

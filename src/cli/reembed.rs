@@ -7,9 +7,16 @@ use crate::ingest::reembed::reembed;
 use crate::services::Context;
 
 pub fn run(ctx: &Context, args: &ReembedArgs) -> anyhow::Result<()> {
-    let mut store = ctx.open_store()?;
+    let store = ctx.open_store()?;
+    let writer = super::ingest::open_writer(ctx)?;
     let embedder = ctx.embedder()?;
-    let report = reembed(&mut store, &embedder, &args.collection, &CliProgress::new())?;
+    let report = reembed(
+        &store,
+        &writer,
+        &embedder,
+        &args.collection,
+        &CliProgress::new(),
+    )?;
     if report.already_current {
         println!(
             "collection `{}` already uses {}; nothing to do",

@@ -1,7 +1,7 @@
 //! Curation services shared by the CLI and the console: exclude/include, tags, delete, sync
 //! from stored roots, near-duplicate pairs and chunk-length histograms. Every front end goes
 //! through these functions, so a change made in the console and one made by a script are the
-//! same change.
+//! same change. Changes run as one transaction of the process's writer (`db`).
 
 pub mod dupes;
 pub mod histogram;
@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use std::path::PathBuf;
 
 use crate::ingest::{ChunkSettings, IngestRequest};
-use crate::store::{collections, documents, write, StoreError};
+use crate::store::{collections, documents, write, DbWriter, StoreError};
 
 pub use documents::{ChunkRow, DocumentRow};
 
@@ -26,64 +26,68 @@ pub enum CurateError {
     BadThreshold(f32),
     #[error("collection `{0}` has no vectors yet")]
     NoVectors(String),
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// Marks a document (by id or source path) excluded or active; returns it as it is now.
 pub fn set_document_excluded(
-    conn: &Connection,
+    db: &DbWriter,
     collection: &str,
     key: &str,
     excluded: bool,
 ) -> Result<DocumentRow, CurateError> {
-    let doc = document(conn, collection, key)?;
-    documents::set_status(conn, doc.id, excluded)?;
-    Ok(documents::get(conn, doc.id)?)
+    let (collection, key) = (collection.to_string(), key.to_string());
+    Ok(db.call(move |tx| {
+        let doc = document(tx, &collection, &key)?;
+        documents::set_status(tx, doc.id, excluded)?;
+        documents::get(tx, doc.id)
+    })?)
 }
 
-pub fn set_chunk_excluded(
-    conn: &Connection,
-    chunk_id: i64,
-    excluded: bool,
-) -> Result<(), CurateError> {
-    Ok(documents::set_chunk_excluded(conn, chunk_id, excluded)?)
+pub fn set_chunk_excluded(db: &DbWriter, chunk_id: i64, excluded: bool) -> Result<(), CurateError> {
+    Ok(db.call(move |tx| documents::set_chunk_excluded(tx, chunk_id, excluded))?)
 }
 
 pub fn add_tag(
-    conn: &Connection,
+    db: &DbWriter,
     collection: &str,
     key: &str,
     tag: &str,
 ) -> Result<DocumentRow, CurateError> {
-    change_tag(conn, collection, key, tag, documents::add_tag)
+    change_tag(db, collection, key, tag, documents::add_tag)
 }
 
 pub fn remove_tag(
-    conn: &Connection,
+    db: &DbWriter,
     collection: &str,
     key: &str,
     tag: &str,
 ) -> Result<DocumentRow, CurateError> {
-    change_tag(conn, collection, key, tag, documents::remove_tag)
+    change_tag(db, collection, key, tag, documents::remove_tag)
 }
 
 /// Checks the tag, finds the document, applies `change` and returns the document as it is now.
 fn change_tag(
-    conn: &Connection,
+    db: &DbWriter,
     collection: &str,
     key: &str,
     tag: &str,
-    change: fn(&Connection, i64, &str) -> Result<(), crate::store::StoreError>,
+    change: fn(&Connection, i64, &str) -> Result<(), StoreError>,
 ) -> Result<DocumentRow, CurateError> {
-    let tag = clean_tag(tag)?;
-    let doc = document(conn, collection, key)?;
-    change(conn, doc.id, tag)?;
-    Ok(documents::get(conn, doc.id)?)
+    let tag = clean_tag(tag)?.to_string();
+    let (collection, key) = (collection.to_string(), key.to_string());
+    Ok(db.call(move |tx| {
+        let doc = document(tx, &collection, &key)?;
+        change(tx, doc.id, &tag)?;
+        documents::get(tx, doc.id)
+    })?)
 }
 
 /// A document of a collection by id, source path or path relative to its folder.
-fn document(conn: &Connection, collection: &str, key: &str) -> Result<DocumentRow, CurateError> {
+fn document(conn: &Connection, collection: &str, key: &str) -> Result<DocumentRow, StoreError> {
     let coll = collections::get(conn, collection)?;
-    Ok(documents::resolve(conn, coll.id, key)?)
+    documents::resolve(conn, coll.id, key)
 }
 
 fn clean_tag(tag: &str) -> Result<&str, CurateError> {
@@ -96,13 +100,16 @@ fn clean_tag(tag: &str) -> Result<&str, CurateError> {
 
 /// Deletes a document with its chunks and vectors; returns what was deleted.
 pub fn delete_document(
-    conn: &mut Connection,
+    db: &DbWriter,
     collection: &str,
     key: &str,
 ) -> Result<DocumentRow, CurateError> {
-    let doc = document(conn, collection, key)?;
-    write::delete_document(conn, doc.id)?;
-    Ok(doc)
+    let (collection, key) = (collection.to_string(), key.to_string());
+    Ok(db.call(move |tx| {
+        let doc = document(tx, &collection, &key)?;
+        write::delete_document(tx, doc.id)?;
+        Ok(doc)
+    })?)
 }
 
 /// The ingest request that re-syncs a collection from the folders it was built from. Files

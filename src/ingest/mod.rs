@@ -29,6 +29,8 @@ pub enum IngestError {
         max: usize,
         limit: usize,
     },
-    #[error("the database writer stopped: {0}")]
-    Writer(String),
+    #[error(
+        "cancelled; the documents stored before the cancel are kept, a new sync picks up the rest"
+    )]
+    Cancelled,
 }

@@ -1,5 +1,5 @@
 //! The ingestion run: plan, then chunk, embed (reusing vectors of unchanged chunks) and hand
-//! each document to the writer thread.
+//! each document to the process's writer (`store::DbWriter`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,7 +12,10 @@ use super::report::{Duplicate, IngestReport, SkippedInput};
 use super::writer::{Finish, WriteOp, Writer};
 use super::IngestError;
 use crate::embed::{Embedder, ModelIdentity};
-use crate::store::{collections, documents, vectors, NewChunk, NewDocument, Store};
+use crate::store::{
+    collections, documents, vectors, Collection, DbWriter, NewChunk, NewDocument, Store, VecTable,
+    WriterOptions,
+};
 use crate::util::sha256_hex;
 
 /// Documents chunked and embedded together: large enough to keep the embedder's sessions
@@ -33,6 +36,11 @@ pub trait Progress {
     fn start(&self, total_docs: u64);
     fn advance(&self, docs: u64);
     fn finish(&self);
+    /// True once the run should stop (the console's cancel); checked between groups of
+    /// documents, each of which is stored whole or not at all.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 pub struct NoProgress;
@@ -61,6 +69,8 @@ pub fn dry_run(
     Ok(report)
 }
 
+// TODO(lead): switch the console (and `eval::retrieval`) to `run` with the process's
+// writer, then remove this: it starts a writer of its own for one run.
 pub fn ingest(
     store: &Store,
     embedder: &dyn Embedder,
@@ -68,25 +78,28 @@ pub fn ingest(
     req: &IngestRequest,
     progress: &dyn Progress,
 ) -> Result<IngestReport, IngestError> {
+    let writer = DbWriter::open(store.path(), WriterOptions::default())?;
+    run(store, &writer, embedder, tokenizer, req, progress)
+}
+
+/// Ingests `req`: plans with `store` (a reading connection), chunks and embeds, and queues
+/// each document on `writer` while the next group is embedded.
+pub fn run(
+    store: &Store,
+    writer: &DbWriter,
+    embedder: &dyn Embedder,
+    tokenizer: &Tokenizer,
+    req: &IngestRequest,
+    progress: &dyn Progress,
+) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
     let conn = store.conn();
-    let collection = collections::get_or_create(conn, &req.collection)?;
-    collections::check_model(&collection, embedder.identity())?;
-    let table = vectors::ensure_model(conn, embedder.identity())?;
-    if collection.model_id.is_none() {
-        collections::set_manifest(
-            conn,
-            collection.id,
-            table.model_id,
-            req.settings.target,
-            req.settings.overlap,
-        )?;
-    }
+    let (collection, table) = prepare_collection(writer, &req.collection, embedder, req.settings)?;
     let plan = checked_plan(store, req)?;
     let mut report = base_report(&plan, req);
     report.timings.scan_s = started.elapsed().as_secs_f64();
 
-    let writer = Writer::spawn(store.path().to_path_buf(), table.clone())?;
+    let writer = Writer::new(writer, table.model_id);
     progress.start(plan.pending.len() as u64);
     let outcome = (|| -> Result<(), IngestError> {
         // `false` from send means the writer stopped; its error is returned by finish().
@@ -101,6 +114,9 @@ pub fn ingest(
             }
         }
         for group in groups(&plan.pending) {
+            if progress.cancelled() {
+                return Err(IngestError::Cancelled);
+            }
             let docs = prepare(
                 conn,
                 &table.table,
@@ -139,6 +155,32 @@ pub fn ingest(
     report.timings.write_s = write_time?.as_secs_f64();
     report.timings.total_s = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The collection (created when new) and the model's vector table, the model checked
+/// against the collection's manifest and recorded in it when the collection has none yet.
+fn prepare_collection(
+    writer: &DbWriter,
+    name: &str,
+    embedder: &dyn Embedder,
+    settings: ChunkSettings,
+) -> Result<(Collection, VecTable), IngestError> {
+    let (name, model) = (name.to_string(), embedder.identity().clone());
+    Ok(writer.call(move |tx| {
+        let collection = collections::get_or_create(tx, &name)?;
+        collections::check_model(&collection, &model)?;
+        let table = vectors::ensure_model(tx, &model)?;
+        if collection.model_id.is_none() {
+            collections::set_manifest(
+                tx,
+                collection.id,
+                table.model_id,
+                settings.target,
+                settings.overlap,
+            )?;
+        }
+        Ok((collection, table))
+    })?)
 }
 
 /// The run's plan, refused when new chunker settings would re-chunk only part of the

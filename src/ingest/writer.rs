@@ -1,13 +1,11 @@
-//! The SQLite writer thread: owns its own connection and applies document writes one
-//! transaction each, while the caller keeps chunking and embedding.
+//! Ingest's writes, queued on the process's writer as one batch: each document in its own
+//! transaction, while the caller keeps chunking and embedding.
 
-use crossbeam_channel::{bounded, Sender};
-use std::path::PathBuf;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use rusqlite::Transaction;
+use std::time::Duration;
 
 use super::IngestError;
-use crate::store::{collections, vectors, write, NewDocument, Store, StoreError, VecTable};
+use crate::store::{collections, vectors, write, Batch, DbWriter, NewDocument, StoreError};
 
 pub enum WriteOp {
     Upsert(Box<NewDocument>),
@@ -29,66 +27,48 @@ pub struct Finish {
     pub manifest: (i64, usize, usize),
 }
 
+/// The run's writes on the shared writer.
 pub struct Writer {
-    ops: Sender<WriteOp>,
-    handle: JoinHandle<Result<Duration, StoreError>>,
+    batch: Batch,
+    model_id: i64,
 }
 
 impl Writer {
-    pub fn spawn(db: PathBuf, mut table: VecTable) -> Result<Self, IngestError> {
-        let (ops, rx) = bounded::<WriteOp>(8);
-        let handle = std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || -> Result<Duration, StoreError> {
-                let mut store = Store::open(&db)?;
-                let mut busy = Duration::ZERO;
-                for op in rx {
-                    let started = Instant::now();
-                    match op {
-                        WriteOp::Upsert(doc) => {
-                            write::upsert_document(store.conn_mut(), &doc, &table)?;
-                        }
-                        WriteOp::Delete(id) => write::delete_document(store.conn_mut(), id)?,
-                        WriteOp::Rename { id, to, mtime } => {
-                            write::rename_document(store.conn(), id, &to, mtime)?
-                        }
-                        WriteOp::Finish(finish) => {
-                            let tx = store.conn_mut().transaction()?;
-                            vectors::maybe_recenter(&tx, &mut table)?;
-                            for root in &finish.roots {
-                                collections::add_root(&tx, finish.collection_id, root)?;
-                            }
-                            let (model_id, target, overlap) = finish.manifest;
-                            collections::set_manifest(
-                                &tx,
-                                finish.collection_id,
-                                model_id,
-                                target,
-                                overlap,
-                            )?;
-                            collections::touch_sync(&tx, finish.collection_id)?;
-                            tx.commit()?;
-                        }
-                    }
-                    busy += started.elapsed();
-                }
-                Ok(busy)
-            })
-            .map_err(|e| IngestError::Writer(e.to_string()))?;
-        Ok(Self { ops, handle })
+    pub fn new(db: &DbWriter, model_id: i64) -> Self {
+        Self {
+            batch: db.batch(),
+            model_id,
+        }
     }
 
-    /// Queues a write; false means the writer stopped (its error comes from `finish`).
+    /// Queues a write; false means an earlier one failed (its error comes from `finish`).
     pub fn send(&self, op: WriteOp) -> bool {
-        self.ops.send(op).is_ok()
+        let model_id = self.model_id;
+        self.batch.send(move |tx| apply(tx, op, model_id))
     }
 
     /// Waits for every queued write; returns the time the writer spent writing.
     pub fn finish(self) -> Result<Duration, IngestError> {
-        drop(self.ops);
-        match self.handle.join() {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(IngestError::Writer("the writer thread panicked".into())),
+        Ok(self.batch.finish()?)
+    }
+}
+
+fn apply(tx: &Transaction, op: WriteOp, model_id: i64) -> Result<(), StoreError> {
+    match op {
+        WriteOp::Upsert(doc) => {
+            write::upsert_document(tx, &doc, &vectors::current(tx, model_id)?)?;
+        }
+        WriteOp::Delete(id) => write::delete_document(tx, id)?,
+        WriteOp::Rename { id, to, mtime } => write::rename_document(tx, id, &to, mtime)?,
+        WriteOp::Finish(finish) => {
+            vectors::maybe_recenter(tx, &mut vectors::current(tx, model_id)?)?;
+            for root in &finish.roots {
+                collections::add_root(tx, finish.collection_id, root)?;
+            }
+            let (model_id, target, overlap) = finish.manifest;
+            collections::set_manifest(tx, finish.collection_id, model_id, target, overlap)?;
+            collections::touch_sync(tx, finish.collection_id)?;
         }
     }
+    Ok(())
 }

@@ -12,7 +12,7 @@ use crate::generate::{
 };
 use crate::retrieve::{self, SearchParams, SearchResult};
 use crate::store::chat::{self, NewMessage, StoredSource};
-use crate::store::Store;
+use crate::store::{DbWriter, Store};
 
 #[derive(Debug, Clone)]
 pub struct AskOptions {
@@ -167,35 +167,60 @@ fn pinned_hits(
 }
 
 /// Stores the question and the answer (with its sources and trace) in a session, creating
-/// one titled after the question when `session` is None. Returns the session id.
-pub fn save(store: &mut Store, session: Option<i64>, answer: &Answer) -> Result<i64, RagError> {
-    let conn = store.conn_mut();
-    let session = match session {
-        Some(id) => chat::session(conn, id)?.id,
-        None => {
-            let title: String = answer.question.chars().take(80).collect();
-            let collection = answer.retrieval.as_ref().map(|r| r.collection.as_str());
-            chat::create_session(conn, &title, collection)?
+/// one titled after the question when `session` is None, all in one write transaction of
+/// `db` (the process's `DbWriter`). Returns the session id.
+pub fn save(db: &DbWriter, session: Option<i64>, answer: &Answer) -> Result<i64, RagError> {
+    // The write runs on the writer thread, so it takes owned copies of what it stores.
+    let title: String = answer.question.chars().take(80).collect();
+    let collection = answer.retrieval.as_ref().map(|r| r.collection.clone());
+    let pins = answer.rag.then(|| answer.pinned.clone());
+    let (question, text, model, rag) = (
+        answer.question.clone(),
+        answer.text.clone(),
+        answer.model.clone(),
+        answer.rag,
+    );
+    let stats = serde_json::to_value(&answer.stats).ok();
+    let trace = answer
+        .retrieval
+        .as_ref()
+        .and_then(|r| serde_json::to_value(r).ok());
+    let sources = stored_sources(answer);
+    Ok(db.call(move |tx| {
+        let session = match session {
+            Some(id) => chat::session(tx, id)?.id,
+            None => chat::create_session(tx, &title, collection.as_deref())?,
+        };
+        if let Some(pins) = &pins {
+            // The full pin set travels with every RAG answer, so an unpin is saved too.
+            chat::set_pins(tx, session, pins)?;
         }
-    };
-    if answer.rag {
-        // The full pin set travels with every RAG answer, so an unpin is saved too.
-        chat::set_pins(conn, session, &answer.pinned)?;
-    }
-    chat::add_message(
-        conn,
-        session,
-        &NewMessage {
+        let user = NewMessage {
             role: "user",
-            content: &answer.question,
+            content: &question,
             model: None,
-            rag: answer.rag,
+            rag,
             stats: None,
             trace: None,
             sources: &[],
-        },
-    )?;
-    let sources: Vec<StoredSource> = answer
+        };
+        chat::add_message(tx, session, &user)?;
+        let assistant = NewMessage {
+            role: "assistant",
+            content: &text,
+            model: Some(&model),
+            rag,
+            stats,
+            trace,
+            sources: &sources,
+        };
+        chat::add_message(tx, session, &assistant)?;
+        Ok(session)
+    })?)
+}
+
+fn stored_sources(answer: &Answer) -> Vec<StoredSource> {
+    answer
         .sources
         .iter()
         .map(|s| StoredSource {
@@ -205,22 +230,5 @@ pub fn save(store: &mut Store, session: Option<i64>, answer: &Answer) -> Result<
             heading_path: s.heading_path.clone(),
             cited: answer.cited.contains(&s.n),
         })
-        .collect();
-    chat::add_message(
-        conn,
-        session,
-        &NewMessage {
-            role: "assistant",
-            content: &answer.text,
-            model: Some(&answer.model),
-            rag: answer.rag,
-            stats: serde_json::to_value(&answer.stats).ok(),
-            trace: answer
-                .retrieval
-                .as_ref()
-                .and_then(|r| serde_json::to_value(r).ok()),
-            sources: &sources,
-        },
-    )?;
-    Ok(session)
+        .collect()
 }

@@ -22,7 +22,6 @@ use crate::generate::{
 use crate::rag::prompt::{self, Prompt, PromptInput};
 use crate::rag::{citations, Source};
 use crate::retrieve::{self, Hit};
-use crate::store::Store;
 
 #[derive(Debug, Deserialize)]
 pub struct ChatRequest {
@@ -164,7 +163,10 @@ async fn grounded(
     let (conversation, collection) = (conversation.to_vec(), collection.to_string());
     tokio::task::spawn_blocking(move || {
         let question = conversation.last().map_or("", |m| m.content.as_str());
-        let store = Store::open(&state.db).map_err(|e| ApiError::internal(e.to_string()))?;
+        let store = state
+            .readers
+            .get()
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         let embedder = state.embedder.as_deref().map(|e| e as &dyn Embedder);
         let result = retrieve::search(&store, embedder, &collection, question, &state.search)
             .map_err(|e| match e {

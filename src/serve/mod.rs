@@ -9,13 +9,13 @@ mod error;
 mod routes;
 mod run;
 
-use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use crate::embed::OnnxEmbedder;
 use crate::generate::{Generator, SamplingParams};
 use crate::retrieve::SearchParams;
+use crate::store::ReadPool;
 
 pub use error::ApiError;
 pub use routes::router;
@@ -23,7 +23,8 @@ pub use run::run;
 
 /// Everything the handlers share. Blocking work (ONNX, SQLite) runs on Tokio's blocking pool.
 pub struct AppState {
-    pub db: PathBuf,
+    /// Reading stores kept open between requests (the server never writes).
+    pub readers: ReadPool,
     pub model_name: String,
     pub generator: Arc<dyn Generator>,
     pub embedder: Option<Arc<OnnxEmbedder>>,

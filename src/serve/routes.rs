@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{chat, ApiError, AppState, MAX_BODY_BYTES};
 use crate::embed::Embedder;
-use crate::store::{collections, Store};
+use crate::store::collections;
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -45,9 +45,9 @@ async fn auth(
 /// The chat model alone, the chat model grounded in each collection (`MODEL@COLLECTION`),
 /// and the embedding model.
 async fn models(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, ApiError> {
-    let db = state.db.clone();
+    let readers = state.readers.clone();
     let names = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
-        let store = Store::open(&db).map_err(|e| e.to_string())?;
+        let store = readers.get().map_err(|e| e.to_string())?;
         Ok(collections::list(store.conn())
             .map_err(|e| e.to_string())?
             .into_iter()

@@ -9,6 +9,7 @@ use crate::generate::SamplingParams;
 use crate::serve::{router, AppState};
 use crate::services::models::ModelChoice;
 use crate::services::Context;
+use crate::store::ReadPool;
 
 pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
     let g = &ctx.config().generate;
@@ -40,7 +41,8 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
         }
     };
     let state = Arc::new(AppState {
-        db: ctx.db_path(),
+        // One reading store per blocking task at most; a few stay open between requests.
+        readers: ReadPool::new(&ctx.db_path(), 4),
         model_name: name,
         generator,
         embedder,

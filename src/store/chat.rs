@@ -1,6 +1,6 @@
 //! Chat sessions, their messages and the sources each answer was grounded in.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use super::StoreError;
@@ -90,13 +90,8 @@ pub fn sessions(conn: &Connection) -> Result<Vec<Session>, StoreError> {
     Ok(rows)
 }
 
-/// Stores a message with its sources in one transaction.
-pub fn add_message(
-    conn: &mut Connection,
-    session_id: i64,
-    m: &NewMessage,
-) -> Result<i64, StoreError> {
-    let tx = conn.transaction()?;
+/// Stores a message with its sources, in the caller's (the writer's) transaction.
+pub fn add_message(tx: &Transaction, session_id: i64, m: &NewMessage) -> Result<i64, StoreError> {
     tx.execute(
         "INSERT INTO chat_messages (session_id, role, content, model, rag, stats, trace, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -118,13 +113,11 @@ pub fn add_message(
             params![id, s.n, s.chunk_id, s.source_path, s.heading_path, s.cited],
         )?;
     }
-    tx.commit()?;
     Ok(id)
 }
 
-/// Replaces the chunks pinned to a session.
-pub fn set_pins(conn: &mut Connection, session_id: i64, chunks: &[i64]) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
+/// Replaces the chunks pinned to a session, in the caller's (the writer's) transaction.
+pub fn set_pins(tx: &Transaction, session_id: i64, chunks: &[i64]) -> Result<(), StoreError> {
     tx.execute(
         "DELETE FROM session_pins WHERE session_id = ?1",
         [session_id],
@@ -135,7 +128,6 @@ pub fn set_pins(conn: &mut Connection, session_id: i64, chunks: &[i64]) -> Resul
             params![session_id, chunk],
         )?;
     }
-    tx.commit()?;
     Ok(())
 }
 

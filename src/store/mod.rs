@@ -5,13 +5,18 @@ pub mod chat;
 pub mod code_index;
 pub mod collections;
 pub mod documents;
+pub mod lock;
 pub mod migrations;
 pub mod models;
+pub mod pool;
 pub mod vectors;
 pub mod write;
+pub mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod writer_tests;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -19,8 +24,11 @@ use std::sync::Once;
 
 pub use collections::{Collection, CollectionStats};
 pub use documents::{ChunkRow, DocumentRow};
+pub use lock::{WaitEvent, WaitHook, WaitPolicy};
+pub use pool::ReadPool;
 pub use vectors::VecTable;
 pub use write::{NewChunk, NewDocument};
+pub use writer::{Batch, DbWriter, WriterOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -31,6 +39,13 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("gave up writing to {path} after {:.0} s: another lmdeck process kept the database locked", waited.as_secs_f64())]
+    Busy {
+        path: PathBuf,
+        waited: std::time::Duration,
+    },
+    #[error("the database writer for {path} stopped: {reason}")]
+    WriterStopped { path: PathBuf, reason: String },
     #[error("database {path} has schema version {found}, newer than this lmdeck understands ({known}); upgrade lmdeck")]
     TooNew {
         path: PathBuf,

@@ -37,6 +37,21 @@ fn doc(collection_id: i64, path: &str, chunks: Vec<NewChunk>) -> NewDocument {
     }
 }
 
+/// Runs `work` in an IMMEDIATE transaction, as the writer does.
+fn in_tx<T>(store: &mut Store, work: impl FnOnce(&rusqlite::Transaction) -> T) -> T {
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let value = work(&tx);
+    tx.commit().unwrap();
+    value
+}
+
+fn upsert(store: &mut Store, doc: &NewDocument, table: &VecTable) -> i64 {
+    in_tx(store, |tx| write::upsert_document(tx, doc, table).unwrap())
+}
+
 fn count(store: &Store, sql: &str) -> i64 {
     store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
 }
@@ -73,7 +88,7 @@ fn upsert_replaces_chunks_and_delete_cleans_every_index() {
             chunk("two", vec![0., 1., 0., 0., 0., 0., 0., 0.]),
         ],
     );
-    let id = write::upsert_document(store.conn_mut(), &first, &table).unwrap();
+    let id = upsert(&mut store, &first, &table);
     assert_eq!(count(&store, "SELECT count(*) FROM chunks_fts"), 2);
 
     let second = doc(
@@ -81,10 +96,7 @@ fn upsert_replaces_chunks_and_delete_cleans_every_index() {
         "a.txt",
         vec![chunk("three", vec![0., 0., 1., 0., 0., 0., 0., 0.])],
     );
-    assert_eq!(
-        write::upsert_document(store.conn_mut(), &second, &table).unwrap(),
-        id
-    );
+    assert_eq!(upsert(&mut store, &second, &table), id);
     assert_eq!(count(&store, "SELECT count(*) FROM chunks"), 1);
     assert_eq!(count(&store, "SELECT count(*) FROM chunks_fts"), 1);
     assert_eq!(
@@ -92,7 +104,7 @@ fn upsert_replaces_chunks_and_delete_cleans_every_index() {
         1
     );
 
-    write::delete_document(store.conn_mut(), id).unwrap();
+    in_tx(&mut store, |tx| write::delete_document(tx, id).unwrap());
     for t in ["chunks", "chunks_fts", "documents", table.table.as_str()] {
         assert_eq!(
             count(&store, &format!("SELECT count(*) FROM {t}")),
@@ -109,26 +121,24 @@ fn vector_search_is_scoped_to_the_collection() {
     let a = collections::get_or_create(store.conn(), "a").unwrap();
     let b = collections::get_or_create(store.conn(), "b").unwrap();
     let mut table = vectors::ensure_model(store.conn(), &model(8)).unwrap();
-    write::upsert_document(
-        store.conn_mut(),
+    upsert(
+        &mut store,
         &doc(
             a.id,
             "x",
             vec![chunk("x", vec![1., 0., 0., 0., 0., 0., 0., 0.])],
         ),
         &table,
-    )
-    .unwrap();
-    write::upsert_document(
-        store.conn_mut(),
+    );
+    upsert(
+        &mut store,
         &doc(
             b.id,
             "y",
             vec![chunk("y", vec![1., 0., 0., 0., 0., 0., 0., 0.])],
         ),
         &table,
-    )
-    .unwrap();
+    );
     vectors::maybe_recenter(store.conn(), &mut table).unwrap();
     let all = vectors::all_embeddings(store.conn(), &table.table, a.id).unwrap();
     let exact = vectors::exact_knn(&all, &[1., 0., 0., 0., 0., 0., 0., 0.], 5);
@@ -176,22 +186,20 @@ fn the_in_memory_code_copy_follows_writes() {
     let table = vectors::ensure_model(store.conn(), &model(8)).unwrap();
     let q = [1., 0., 0., 0., 0., 0., 0., 0.];
     assert!(store.nearest_codes(&table, a.id, &q, 5).unwrap().is_empty());
-    write::upsert_document(
-        store.conn_mut(),
+    upsert(
+        &mut store,
         &doc(a.id, "x", vec![chunk("x", q.to_vec())]),
         &table,
-    )
-    .unwrap();
+    );
     assert_eq!(store.nearest_codes(&table, a.id, &q, 5).unwrap().len(), 1);
 
     // a write from another connection is seen too
     let mut other = Store::open(&dir.path().join("t.db")).unwrap();
-    write::upsert_document(
-        other.conn_mut(),
+    upsert(
+        &mut other,
         &doc(a.id, "y", vec![chunk("y", q.to_vec())]),
         &table,
-    )
-    .unwrap();
+    );
     assert_eq!(store.nearest_codes(&table, a.id, &q, 5).unwrap().len(), 2);
 }
 
@@ -212,12 +220,7 @@ fn sqlite_vec_and_the_in_memory_copy_rank_codes_alike() {
         let chunks = (0..3)
             .map(|c| chunk(&format!("d{d}c{c}"), (0..16).map(|_| next()).collect()))
             .collect();
-        write::upsert_document(
-            store.conn_mut(),
-            &doc(coll.id, &format!("d{d}"), chunks),
-            &table,
-        )
-        .unwrap();
+        upsert(&mut store, &doc(coll.id, &format!("d{d}"), chunks), &table);
     }
     let query: Vec<f32> = (0..16).map(|_| next()).collect();
     let first = store.nearest_codes(&table, coll.id, &query, 15).unwrap(); // sqlite-vec

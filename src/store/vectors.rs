@@ -47,6 +47,13 @@ pub fn ensure_model(conn: &Connection, model: &ModelIdentity) -> Result<VecTable
          )",
         dim = model.dim
     ))?;
+    current(conn, model_id)
+}
+
+/// A registered model's table as stored now. Writers read it inside their transaction: the
+/// codes of new rows must be taken around the center the table holds, which another
+/// process may have moved since this one last looked.
+pub fn current(conn: &Connection, model_id: i64) -> Result<VecTable, StoreError> {
     load(conn, model_id)?.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
 }
 

@@ -1,7 +1,8 @@
 //! Writing documents: each document (row, chunks, full-text rows, vectors) in one transaction,
-//! so a crash at any point leaves either the old or the new version, never a mix.
+//! so a crash at any point leaves either the old or the new version, never a mix. The
+//! functions take the caller's transaction (the writer's, see `store::writer`).
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::vectors::{self, VecTable};
 use super::StoreError;
@@ -38,11 +39,10 @@ pub fn collection_token(collection_id: i64) -> String {
 
 /// Inserts or replaces a document. Status and tags of an existing document are kept.
 pub fn upsert_document(
-    conn: &mut Connection,
+    tx: &Transaction,
     doc: &NewDocument,
     table: &VecTable,
 ) -> Result<i64, StoreError> {
-    let tx = conn.transaction()?;
     let existing: Option<i64> = tx
         .query_row(
             "SELECT id FROM documents WHERE collection_id = ?1 AND source_path = ?2",
@@ -59,7 +59,7 @@ pub fn upsert_document(
             .query_map([id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         drop(stmt);
-        delete_chunks(&tx, id)?;
+        delete_chunks(tx, id)?;
     }
     let id: i64 = tx.query_row(
         "INSERT INTO documents (collection_id, source_path, content_sha256, size, mtime, title, format, ingested_at)
@@ -103,18 +103,15 @@ pub fn upsert_document(
             )?;
         tx.prepare_cached("INSERT INTO chunks_fts (rowid, body, coll) VALUES (?1, ?2, ?3)")?
             .execute(params![chunk_id, chunk.indexed_text, coll])?;
-        vectors::insert(&tx, table, chunk_id, doc.collection_id, &chunk.embedding)?;
+        vectors::insert(tx, table, chunk_id, doc.collection_id, &chunk.embedding)?;
     }
-    tx.commit()?;
     Ok(id)
 }
 
 /// Deletes a document with its chunks, full-text rows and vectors in every model table.
-pub fn delete_document(conn: &mut Connection, id: i64) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
-    delete_chunks(&tx, id)?;
+pub fn delete_document(tx: &Transaction, id: i64) -> Result<(), StoreError> {
+    delete_chunks(tx, id)?;
     tx.execute("DELETE FROM documents WHERE id = ?1", [id])?;
-    tx.commit()?;
     Ok(())
 }
 
