@@ -19,7 +19,9 @@ pub fn run(ctx: &Context, args: &EvalRetrievalArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| "dataset".into());
         format!("beir-{folder}")
     });
-    let store = ctx.open_store()?;
+    // Writes: the corpus is ingested into its own collection (once), so a missing
+    // database is created, as `ingest` does.
+    let store = super::open_for_writing(ctx)?;
     let embedder = ctx.embedder()?;
     let tokenizer = ctx.chunk_tokenizer()?;
     let setup = retrieval::EvalSetup {
