@@ -449,6 +449,10 @@ pub struct BenchConsoleArgs {
     /// Frames timed.
     #[arg(long, default_value_t = 300)]
     pub frames: usize,
+    /// Chunks in the near-duplicate scan that runs while inspector searches are timed
+    /// (0 skips that part).
+    #[arg(long, default_value_t = 20_000)]
+    pub scan_chunks: usize,
 }
 
 #[derive(Debug, Args)]

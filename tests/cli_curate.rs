@@ -54,8 +54,51 @@ fn sync_dry_run_shows_the_diff_and_writes_nothing_then_applies_it() {
 #[test]
 fn sync_of_an_unknown_collection_is_a_clear_error() {
     let env = Env::new();
+    // No database yet: named, and not created by a command that only reads.
+    let err = env.fails(&["sync", "-c", "nope"]);
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(err.contains(&env.db().display().to_string()), "{err}");
+    assert!(
+        !env.db().exists(),
+        "a reading command must not create the database"
+    );
+    env.write("d/a.md", "# A\n\nSome text about clusters.\n");
+    env.ok(&["ingest", env.path("d").to_str().unwrap(), "-c", "real"]);
     let err = env.fails(&["sync", "-c", "nope"]);
     assert!(err.contains("no collection named `nope`"), "{err}");
+}
+
+#[test]
+fn a_db_in_a_missing_folder_is_refused_by_readers_and_created_by_ingest() {
+    let env = Env::new();
+    let db = env.path("no/such/folder/x.db");
+    let db_arg = db.to_str().unwrap();
+    for args in [
+        vec!["--db", db_arg, "collections"],
+        vec!["--db", db_arg, "docs", "list", "-c", "x"],
+        vec!["--db", db_arg, "search", "gpu", "-c", "x"],
+    ] {
+        let err = env.fails(&args);
+        assert!(err.contains(db_arg), "{args:?}: {err}");
+        assert!(!db.exists(), "{args:?} created the database");
+    }
+    env.write("d/a.md", "# A\n\nSome text about clusters.\n");
+    let out = env
+        .cmd()
+        .args([
+            "--db",
+            db_arg,
+            "ingest",
+            env.path("d").to_str().unwrap(),
+            "-c",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("created a new database"), "{stderr}");
+    assert!(db.exists());
 }
 
 #[test]

@@ -33,6 +33,21 @@ pub struct OnnxEmbedder {
     sessions: usize,
     batch_size: usize,
     requests: Sender<Request>,
+    /// The tokenizer and session threads, joined on drop so no session is still being
+    /// used or destroyed when the process exits.
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for OnnxEmbedder {
+    fn drop(&mut self) {
+        // Closing the request channel ends the tokenizer thread, which closes the job
+        // channel and so ends the session threads.
+        let (closed, _) = unbounded();
+        drop(std::mem::replace(&mut self.requests, closed));
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
 }
 
 struct Request {
@@ -106,20 +121,25 @@ impl OnnxEmbedder {
 
         let uses_type_ids = all[0].inputs().iter().any(|i| i.name() == "token_type_ids");
         let (job_tx, job_rx) = bounded::<Job>(sessions * 4);
+        let mut workers = Vec::with_capacity(sessions + 1);
         for (n, session) in all.into_iter().enumerate() {
             let jobs = job_rx.clone();
             let pooling = manifest.pooling;
             let dim = manifest.dim;
-            std::thread::Builder::new()
-                .name(format!("embed-session-{n}"))
-                .spawn(move || session_worker(session, jobs, pooling, dim, uses_type_ids))
-                .map_err(|e| EmbedError::Inference(e.to_string()))?;
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("embed-session-{n}"))
+                    .spawn(move || session_worker(session, jobs, pooling, dim, uses_type_ids))
+                    .map_err(|e| EmbedError::Inference(e.to_string()))?,
+            );
         }
         let (req_tx, req_rx) = unbounded::<Request>();
-        std::thread::Builder::new()
-            .name("embed-tokenizer".into())
-            .spawn(move || tokenizer_worker(tokenizer, req_rx, job_tx, batch_size))
-            .map_err(|e| EmbedError::Inference(e.to_string()))?;
+        workers.push(
+            std::thread::Builder::new()
+                .name("embed-tokenizer".into())
+                .spawn(move || tokenizer_worker(tokenizer, req_rx, job_tx, batch_size))
+                .map_err(|e| EmbedError::Inference(e.to_string()))?,
+        );
         tracing::info!(model = %manifest.name, %provider, sessions, threads, batch_size, "embedder started");
         Ok(Self {
             identity: manifest.identity(),
@@ -127,6 +147,7 @@ impl OnnxEmbedder {
             sessions,
             batch_size,
             requests: req_tx,
+            threads: workers,
         })
     }
 

@@ -203,6 +203,19 @@ pub struct OnnxDecoder {
     context: usize,
     provider: ExecutionProvider,
     commands: Sender<Command>,
+    /// The session thread, joined on drop: the session is destroyed before the process
+    /// can exit.
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for OnnxDecoder {
+    fn drop(&mut self) {
+        let (closed, _) = unbounded();
+        drop(std::mem::replace(&mut self.commands, closed));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Context used when a model does not say (Optimum exports carry no manifest).
@@ -246,7 +259,7 @@ impl OnnxDecoder {
         let (tx, rx) = unbounded::<Command>();
         let eos_ids = eos.clone();
         let decode_tokenizer = tokenizer.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("lmdeck-decoder".into())
             .spawn(move || serve(&mut session, &layout, &decode_tokenizer, &eos_ids, rx))
             .map_err(|e| GenerateError::Inference(e.to_string()))?;
@@ -266,6 +279,7 @@ impl OnnxDecoder {
             eos,
             provider,
             commands: tx,
+            thread: Some(thread),
         })
     }
 

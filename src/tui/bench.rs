@@ -136,6 +136,9 @@ pub fn run(ctx: &Context, args: &BenchConsoleArgs) -> anyhow::Result<()> {
         med(&key_ms),
         percentile(&key_ms, 95.0)
     );
+    if args.scan_chunks > 0 {
+        super::bench_lanes::run(args.scan_chunks, ctx.search_params()?)?;
+    }
     Ok(())
 }
 

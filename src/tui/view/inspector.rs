@@ -51,10 +51,11 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 
 fn query_box(ins: &Inspector, theme: &Theme, frame: &mut Frame, area: Rect) {
     // The hint says what the keys do now: typing goes to the box while it is being edited.
+    // Enter leaves the box for the results: both titles say which mode the keys are in.
     let title = if ins.editing {
-        "Query  (typing: searches as you type · Enter keeps it in the history · ↑↓ history · Esc done)"
+        "Query · TYPING  (searches as you type · Enter: to the results · ↑↓ history · Esc leaves)"
     } else {
-        "Query  (i edit · Enter run · ↑↓ history in the box)"
+        "Query · keys move the results  (j/k · Enter opens · i edits the query)"
     };
     let inner = framed(frame, area, title, ins.editing, theme);
     let mut query = vec![

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use super::long::start;
 use super::Shared;
 use crate::embed::Embedder;
-use crate::generate::{ChatMessage, Generator};
+use crate::generate::Generator;
 use crate::store::Store;
 use crate::tui::effect::ChatEffect;
 use crate::tui::msg::{ChatReply, Reply, TaskKind};
@@ -26,19 +26,6 @@ pub(super) fn send_models(shared: &Shared, store: &Store) {
         models.extend(endpoints.into_keys());
     }
     shared.send(Reply::Chat(ChatReply::ChatModels { models }));
-}
-
-/// The conversation so far as chat messages, for the prompt builder.
-fn history_messages(history: &[(String, String)]) -> Vec<ChatMessage> {
-    history
-        .iter()
-        .flat_map(|(q, a)| {
-            [
-                ChatMessage::new("user", q),
-                ChatMessage::new("assistant", a),
-            ]
-        })
-        .collect()
 }
 
 pub(super) fn ask(shared: &Shared, effect: ChatEffect) {
@@ -105,7 +92,7 @@ pub(super) fn ask(shared: &Shared, effect: ChatEffect) {
                 max_new_tokens: g.max_tokens,
                 context_tokens: g.context_tokens,
                 pinned: pinned.clone(),
-                history: history_messages(&history),
+                history: crate::rag::history::from_turns(&history),
             };
             struct Stream<'a>(u64, &'a Shared);
             impl crate::rag::answer::AnswerSink for Stream<'_> {
