@@ -1,5 +1,8 @@
 //! Small helpers shared by several modules.
 
+pub mod redact;
+pub mod safe;
+
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
