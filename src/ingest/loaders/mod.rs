@@ -109,7 +109,18 @@ pub fn parse(format: Format, path: &str, text: String, size: u64, mtime: i64) ->
             single(title, text, sections)
         }
         Format::Html => {
-            let (title, body) = html::to_markdown(&text);
+            let (title, body) = match html::to_markdown(&text) {
+                Ok(parsed) => parsed,
+                Err(reason) => {
+                    return Loaded {
+                        docs: vec![],
+                        skipped: vec![Skipped {
+                            path: path.into(),
+                            reason,
+                        }],
+                    }
+                }
+            };
             let (h1, sections) = markdown::sections(&body);
             single(title.or(h1).unwrap_or_else(|| stem(path)), body, sections)
         }
