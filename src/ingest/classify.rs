@@ -4,6 +4,7 @@
 
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read as _;
 use std::path::PathBuf;
 
 use super::chunker::ChunkSettings;
@@ -86,7 +87,7 @@ pub fn plan(
     let roots_abs: Vec<String> = roots
         .iter()
         .filter(|r| r.exists())
-        .map(|r| walk::absolute(r).display().to_string())
+        .map(|r| super::pathname::encode(&walk::absolute(r)))
         .collect();
     let walked = walk::walk(roots);
     let mut plan = Plan {
@@ -229,10 +230,22 @@ fn read(
     stored: &HashMap<String, documents::StoredState>,
     rechunk: bool,
 ) -> Read {
-    let meta = match std::fs::metadata(&file.path) {
+    // Opened without blocking and checked through the handle: a FIFO (or a file swapped for
+    // one after the walk) must never stall the run.
+    let handle = match open_nonblocking(&file.path) {
+        Ok(h) => h,
+        Err(e) => return Read::Skipped(format!("cannot read: {e}")),
+    };
+    let meta = match handle.metadata() {
         Ok(m) => m,
         Err(e) => return Read::Skipped(format!("cannot read: {e}")),
     };
+    if !meta.is_file() {
+        return Read::Skipped(format!(
+            "not a regular file ({})",
+            walk::kind_of(&meta.file_type())
+        ));
+    }
     if meta.len() > max_file_bytes {
         return Read::Skipped(format!(
             "file is {}, over the {} MiB limit (raise ingest.max_file_mb to include it)",
@@ -248,10 +261,10 @@ fn read(
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs() as i64);
-    let bytes = match std::fs::read(&file.path) {
-        Ok(b) => b,
-        Err(e) => return Read::Skipped(format!("cannot read: {e}")),
-    };
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    if let Err(e) = (&handle).take(max_file_bytes + 1).read_to_end(&mut bytes) {
+        return Read::Skipped(format!("cannot read: {e}"));
+    }
     if file.format != Format::JsonLines && !rechunk {
         if let Some(prior) = stored.get(&file.source) {
             if prior.content_sha256 == sha256_hex(&bytes) {
@@ -259,14 +272,34 @@ fn read(
             }
         }
     }
-    match loaders::decode(bytes) {
-        Ok(text) => Read::Loaded(loaders::parse(
-            file.format,
-            &file.source,
-            text,
-            meta.len(),
-            mtime,
+    // A loader bug must cost one file, not the run: a panic becomes this file's skip.
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        loaders::decode(bytes)
+            .map(|text| loaders::parse(file.format, &file.source, text, meta.len(), mtime))
+    }));
+    match loaded {
+        Ok(Ok(loaded)) => Read::Loaded(loaded),
+        Ok(Err(reason)) => Read::Skipped(reason),
+        Err(panic) => Read::Skipped(format!(
+            "the {} loader failed: {}",
+            file.format.name(),
+            panic_message(panic.as_ref())
         )),
-        Err(reason) => Read::Skipped(reason),
     }
+}
+
+fn open_nonblocking(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
 }

@@ -4,6 +4,7 @@
 pub mod chunker;
 pub mod classify;
 pub mod loaders;
+pub mod pathname;
 pub mod pipeline;
 pub mod reembed;
 pub mod report;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::loaders::Format;
+use super::pathname;
 use super::types::Skipped;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +38,7 @@ pub fn walk(roots: &[PathBuf]) -> Walked {
     for root in roots {
         if !root.exists() {
             walked.skipped.push(Skipped {
-                path: root.display().to_string(),
+                path: pathname::encode(root),
                 reason: "path does not exist".into(),
             });
             continue;
@@ -50,15 +51,33 @@ pub fn walk(roots: &[PathBuf]) -> Walked {
             .sort_by_file_name(|a, b| a.cmp(b))
             .build();
         for entry in builder {
-            match entry {
-                Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    walked.skipped.push(Skipped {
+                        path: error_path(&err).unwrap_or_else(|| pathname::encode(root)),
+                        reason: format!("cannot read: {err}"),
+                    });
+                    continue;
+                }
+            };
+            match entry.file_type() {
+                Some(t) if t.is_file() => add(&mut walked, entry.path()),
+                Some(t) if t.is_dir() => {}
+                // A link named as a root is taken, as any path named explicitly.
+                Some(t) if t.is_symlink() && entry.depth() == 0 && entry.path().is_file() => {
                     add(&mut walked, entry.path())
                 }
-                Ok(_) => {}
-                Err(err) => walked.skipped.push(Skipped {
-                    path: error_path(&err).unwrap_or_else(|| root.display().to_string()),
-                    reason: format!("cannot read: {err}"),
+                // Nothing is dropped unsaid: links and special files are skips with a reason.
+                Some(t) if t.is_symlink() => walked.skipped.push(Skipped {
+                    path: pathname::encode(entry.path()),
+                    reason: symlink_reason(entry.path()),
                 }),
+                Some(t) => walked.skipped.push(Skipped {
+                    path: pathname::encode(entry.path()),
+                    reason: format!("not a regular file ({})", kind_of(&t)),
+                }),
+                None => {}
             }
         }
     }
@@ -68,7 +87,7 @@ pub fn walk(roots: &[PathBuf]) -> Walked {
 fn add(walked: &mut Walked, path: &Path) {
     match Format::from_path(path) {
         Some(format) => walked.files.push(FileEntry {
-            source: absolute(path).display().to_string(),
+            source: pathname::encode(&absolute(path)),
             path: path.to_path_buf(),
             format,
         }),
@@ -83,9 +102,40 @@ fn add(walked: &mut Walked, path: &Path) {
     }
 }
 
+/// Why a symbolic link met in a folder is not ingested: links are not followed (a loop or
+/// a link out of the folder would be walked otherwise).
+fn symlink_reason(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => "symbolic link loop".into(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            "dangling symbolic link (its target does not exist)".into()
+        }
+        Err(e) => format!("symbolic link that cannot be resolved: {e}"),
+        Ok(_) => "symbolic link, not followed (name its target to ingest it)".into(),
+    }
+}
+
+/// A short name for a file type, for skip reasons.
+pub fn kind_of(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "an unknown kind of file"
+    }
+}
+
 fn error_path(err: &ignore::Error) -> Option<String> {
     match err {
-        ignore::Error::WithPath { path, .. } => Some(path.display().to_string()),
+        ignore::Error::WithPath { path, .. } => Some(pathname::encode(path)),
         ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
             error_path(err)
         }
@@ -119,5 +169,65 @@ mod tests {
         assert_eq!(walked.unsupported.get(".png"), Some(&1));
         assert_eq!(walked.skipped.len(), 1);
         assert!(walked.skipped[0].reason.contains("does not exist"));
+    }
+
+    #[test]
+    fn links_and_special_files_are_skipped_with_a_reason() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("good.md"), "good").unwrap();
+        std::os::unix::fs::symlink("missing.md", root.join("dangling.md")).unwrap();
+        std::os::unix::fs::symlink("loop-b.md", root.join("loop-a.md")).unwrap();
+        std::os::unix::fs::symlink("loop-a.md", root.join("loop-b.md")).unwrap();
+        std::os::unix::fs::symlink("good.md", root.join("link.md")).unwrap();
+        let fifo = root.join("pipe.md");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let socket = std::os::unix::net::UnixListener::bind(root.join("sock.md")).unwrap();
+
+        let walked = walk(&[root.to_path_buf()]);
+        let names: Vec<_> = walked.files.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(names, [root.join("good.md")]);
+        let reason = |name: &str| {
+            let path = pathname::encode(&root.join(name));
+            walked
+                .skipped
+                .iter()
+                .find(|s| s.path == path)
+                .map(|s| s.reason.clone())
+                .unwrap_or_else(|| panic!("{name} not reported: {:?}", walked.skipped))
+        };
+        assert!(reason("dangling.md").contains("dangling"));
+        assert!(reason("loop-a.md").contains("loop"));
+        assert!(reason("loop-b.md").contains("loop"));
+        assert!(reason("link.md").contains("not followed"));
+        assert!(reason("pipe.md").contains("FIFO"));
+        assert!(reason("sock.md").contains("socket"));
+        drop(socket);
+
+        // A link named as a root is taken.
+        let walked = walk(&[root.join("link.md")]);
+        assert_eq!(walked.files.len(), 1);
+    }
+
+    #[test]
+    fn names_that_differ_only_in_invalid_bytes_stay_two_files() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        for name in [&b"nonutf8-\xff\xfe.md"[..], b"nonutf8-\xfe\xff.md"] {
+            let path = dir.path().join(std::ffi::OsStr::from_bytes(name));
+            std::fs::write(path, name).unwrap();
+        }
+        let walked = walk(&[dir.path().to_path_buf()]);
+        let sources: Vec<_> = walked.files.iter().map(|f| f.source.as_str()).collect();
+        assert_eq!(sources.len(), 2);
+        assert_ne!(sources[0], sources[1]);
+        assert!(sources
+            .iter()
+            .all(|s| s.ends_with(".md") && s.contains("\\x")));
+        for f in &walked.files {
+            assert_eq!(pathname::decode(&f.source), absolute(&f.path));
+        }
     }
 }
