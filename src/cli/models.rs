@@ -1,13 +1,13 @@
 //! `lmdeck models ...`: the chat models this host can run, and which one a name means.
 
 use anyhow::Context as _;
-use std::path::PathBuf;
 
 use crate::args::ModelsCommand;
 use crate::generate::manifest::DecoderManifest;
-use crate::services::models::{all, endpoints, resolve, ModelChoice, ModelEntry};
+use crate::services::models::{all, endpoint_entries, resolve, ModelChoice};
 use crate::services::Context;
 use crate::store::models;
+use crate::util::safe::{one_line as safe, path as safe_path};
 
 pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
     // Listing works without a database; adding a model creates one.
@@ -16,15 +16,7 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
     match cmd {
         ModelsCommand::List(a) => {
             let mut list = all(ctx, store)?;
-            for (name, e) in endpoints(ctx)? {
-                list.push(ModelEntry {
-                    name,
-                    path: PathBuf::from(&e.base_url),
-                    origin: "endpoint",
-                    base_model: None,
-                    source: e.model,
-                });
-            }
+            list.extend(endpoint_entries(ctx)?);
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(());
@@ -39,12 +31,12 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
             for m in list {
                 let lineage = m
                     .base_model
-                    .map_or(String::new(), |b| format!(", fine-tuned from {b}"));
+                    .map_or(String::new(), |b| format!(", fine-tuned from {}", safe(&b)));
                 let mark = if &m.name == default { " (default)" } else { "" };
                 println!(
                     "{}{mark}: {} [{}{lineage}]",
-                    m.name,
-                    m.path.display(),
+                    safe(&m.name),
+                    safe_path(&m.path),
                     m.origin
                 );
             }
@@ -55,7 +47,7 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
             let (manifest, _) = DecoderManifest::load(&dir)?;
             let name = name.unwrap_or(manifest.name);
             register(ctx, &name, &dir, base, "added".into())?;
-            println!("registered {name} -> {}", dir.display());
+            println!("registered {} -> {}", safe(&name), safe_path(&dir));
         }
         ModelsCommand::Remove { name } => {
             let removed = match store {
@@ -68,13 +60,16 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
             if !removed {
                 anyhow::bail!("no registered model `{name}` (installed models are removed by deleting their folder)");
             }
-            println!("removed {name} from the registry (its files are untouched)");
+            println!(
+                "removed {} from the registry (its files are untouched)",
+                safe(&name)
+            );
         }
         ModelsCommand::Show { name, json } => {
             let dir = match resolve(ctx, store, &name)? {
                 ModelChoice::Local(dir) => dir,
                 ModelChoice::Remote(name, e) => {
-                    let value = serde_json::json!({"name": name, "endpoint": e.base_url, "model": e.model, "api_key_env": e.api_key_env,
+                    let value = serde_json::json!({"name": name, "endpoint": e.shown_url(), "model": e.model, "api_key_env": e.api_key_env,
                         "connect_timeout_s": e.connect_timeout_s, "read_timeout_s": e.read_timeout_s, "context_tokens": e.context_tokens});
                     println!("{}", serde_json::to_string_pretty(&value)?);
                     return Ok(());
@@ -91,10 +86,10 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(());
             }
-            println!("{}: {}", manifest.name, dir.display());
+            println!("{}: {}", safe(&manifest.name), safe_path(&dir));
             println!(
                 "architecture: {}",
-                manifest.architecture.as_deref().unwrap_or("unknown")
+                safe(manifest.architecture.as_deref().unwrap_or("unknown"))
             );
             println!(
                 "context: {}",
@@ -102,7 +97,7 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
                     .context_length
                     .map_or("unknown".into(), |c| c.to_string())
             );
-            println!("end of sequence: {}", manifest.eos_tokens.join(", "));
+            println!("end of sequence: {}", safe(&manifest.eos_tokens.join(", ")));
             println!(
                 "chat template: {}",
                 if template.is_some() {
@@ -127,9 +122,10 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
                 format!("import-gguf {}", file.display()),
             )?;
             println!(
-                "converted {} -> {} (registered as {name})",
-                file.display(),
-                dir.display()
+                "converted {} -> {} (registered as {})",
+                safe_path(&file),
+                safe_path(&dir),
+                safe(&name)
             );
         }
     }

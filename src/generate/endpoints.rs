@@ -14,7 +14,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
     pub base_url: String,
@@ -27,6 +27,32 @@ pub struct Endpoint {
     pub read_timeout_s: u64,
     #[serde(default = "default_context")]
     pub context_tokens: usize,
+}
+
+impl Endpoint {
+    /// The base URL fit to print or log: credentials in it (`https://user:key@host`) masked.
+    pub fn shown_url(&self) -> String {
+        crate::util::redact::url(&self.base_url)
+    }
+
+    /// The password a base URL carries, to mask wherever an upstream echoes it.
+    pub fn url_secret(&self) -> Option<&str> {
+        crate::util::redact::url_password(&self.base_url)
+    }
+}
+
+// By hand, so that `{:?}` in a log line never shows the URL's credentials.
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("base_url", &self.shown_url())
+            .field("model", &self.model)
+            .field("api_key_env", &self.api_key_env)
+            .field("connect_timeout_s", &self.connect_timeout_s)
+            .field("read_timeout_s", &self.read_timeout_s)
+            .field("context_tokens", &self.context_tokens)
+            .finish()
+    }
 }
 
 fn default_connect() -> u64 {
@@ -92,5 +118,20 @@ mod tests {
         assert!(err.contains("line 4") && err.contains("timeout"), "{err}");
         std::fs::write(&path, "[local]\nbase_url = \"ftp://x\"\nmodel = \"m\"\n").unwrap();
         assert!(load(&path).unwrap_err().contains("must start with http"));
+    }
+
+    #[test]
+    fn credentials_in_the_base_url_are_never_shown() {
+        let e = Endpoint {
+            base_url: "https://user:s3cret-key@host/v1".into(),
+            model: "m".into(),
+            api_key_env: None,
+            connect_timeout_s: 5,
+            read_timeout_s: 60,
+            context_tokens: 8192,
+        };
+        assert_eq!(e.shown_url(), "https://***@host/v1");
+        assert_eq!(e.url_secret(), Some("s3cret-key"));
+        assert!(!format!("{e:?}").contains("s3cret"));
     }
 }

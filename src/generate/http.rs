@@ -31,7 +31,7 @@ impl HttpGenerator {
             // read of the body, so it is the longest silence allowed.
             .timeout(Duration::from_secs(endpoint.read_timeout_s))
             .build()
-            .map_err(|e| GenerateError::Remote(e.to_string()))?;
+            .map_err(|e| GenerateError::Remote(crate::util::redact::redact(&e.to_string(), &[])))?;
         Ok(HttpGenerator {
             name: name.to_string(),
             endpoint,
@@ -47,11 +47,25 @@ impl HttpGenerator {
         )
     }
 
+    /// Every error goes through here: upstream bodies and transport errors may echo the key
+    /// or the URL's credentials, and the message ends up on screen and in the log.
     fn fail(&self, what: impl std::fmt::Display) -> GenerateError {
-        GenerateError::Remote(format!(
+        // One line, control characters escaped: an upstream body may carry anything.
+        let what = crate::util::safe::one_line(&what.to_string()).into_owned();
+        GenerateError::Remote(self.redact(&format!(
             "endpoint `{}` ({}): {what}",
             self.name, self.endpoint.base_url
-        ))
+        )))
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let secrets: Vec<&str> = self
+            .api_key
+            .as_deref()
+            .into_iter()
+            .chain(self.endpoint.url_secret())
+            .collect();
+        crate::util::redact::redact(text, &secrets)
     }
 }
 
@@ -69,7 +83,8 @@ impl Generator for HttpGenerator {
     fn backend(&self) -> String {
         format!(
             "endpoint {} (model {})",
-            self.endpoint.base_url, self.endpoint.model
+            self.endpoint.shown_url(),
+            self.endpoint.model
         )
     }
 

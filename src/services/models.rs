@@ -84,6 +84,20 @@ pub fn endpoints(
         .map_err(|message| ServiceError::Endpoints { path, message })
 }
 
+/// The endpoints as list entries, their URLs' credentials masked (the list is printed).
+pub fn endpoint_entries(ctx: &Context) -> Result<Vec<ModelEntry>, ServiceError> {
+    Ok(endpoints(ctx)?
+        .into_iter()
+        .map(|(name, e)| ModelEntry {
+            path: PathBuf::from(e.shown_url()),
+            name,
+            origin: "endpoint",
+            base_model: None,
+            source: e.model,
+        })
+        .collect())
+}
+
 /// Starts the generator a model name stands for.
 pub fn generator(
     ctx: &Context,

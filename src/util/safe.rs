@@ -17,6 +17,27 @@ pub fn multi_line(text: &str) -> Cow<'_, str> {
     escape(text, true)
 }
 
+/// A path as one safe line; bytes that are not UTF-8 (Unix file names may hold any) are shown
+/// as `\xff` instead of all becoming U+FFFD.
+pub fn path(path: &std::path::Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::new();
+        for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+            out.push_str(&one_line(chunk.valid()));
+            for b in chunk.invalid() {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        one_line(&path.to_string_lossy()).into_owned()
+    }
+}
+
 /// Whether a character must never reach a terminal raw: C0, DEL and C1 controls, and the
 /// bidi embeddings, overrides and isolates that reorder what follows them.
 pub fn is_unsafe(c: char) -> bool {
@@ -85,6 +106,15 @@ mod tests {
             "\\u{202e}txt.exe\\u{2066}x\\u{2069}"
         );
         assert!(!one_line("\x01\x1f\u{85}").chars().any(is_unsafe));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_show_bytes_that_are_not_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = std::path::Path::new(std::ffi::OsStr::from_bytes(b"d/n\xff\xfe\n.md"));
+        assert_eq!(path(p), "d/n\\xff\\xfe\\n.md");
+        assert_eq!(path(std::path::Path::new("plain/é.md")), "plain/é.md");
     }
 
     #[test]
