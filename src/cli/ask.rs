@@ -9,6 +9,7 @@ use crate::generate::{Cancel, SamplingParams};
 use crate::rag::{self, AskOptions};
 use crate::services::Context;
 use crate::store::chat;
+use crate::util::safe::{multi_line, one_line as safe};
 
 pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
     let g = &ctx.config().generate;
@@ -71,7 +72,7 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
         &mut |piece: &str| {
             if stream {
                 // A closed pipe only loses the rest of the stream; the answer is still stored.
-                let _ = write!(stdout, "{piece}");
+                let _ = write!(stdout, "{}", multi_line(piece));
                 let _ = stdout.flush();
             }
         },
@@ -103,11 +104,13 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
             let heading = if s.heading_path.is_empty() {
                 String::new()
             } else {
-                format!(" > {}", s.heading_path)
+                format!(" > {}", safe(&s.heading_path))
             };
             println!(
                 "{mark}[{}] {}{heading}  (chunk {})",
-                s.n, s.source_path, s.chunk_id
+                s.n,
+                safe(&s.source_path),
+                s.chunk_id
             );
         }
         println!("(* cited in the answer)");
@@ -115,8 +118,8 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
     let st = &answer.stats;
     eprintln!(
         "{} on {}: {} prompt + {} answer tokens, first token {:.0} ms, {:.1} tokens/s, {:?}{}",
-        answer.model,
-        answer.backend,
+        safe(&answer.model),
+        safe(&answer.backend),
         st.prompt_tokens,
         st.completion_tokens,
         st.time_to_first_token_ms,
@@ -143,7 +146,7 @@ pub fn chats(ctx: &Context, cmd: ChatsCommand) -> anyhow::Result<()> {
                         s.id,
                         crate::util::format_unix(s.created_at),
                         s.messages,
-                        s.title
+                        safe(&s.title)
                     );
                 }
             }
@@ -160,20 +163,21 @@ pub fn chats(ctx: &Context, cmd: ChatsCommand) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            println!("session {}: {}", session.id, session.title);
+            println!("session {}: {}", session.id, safe(&session.title));
             for m in messages {
                 println!(
                     "\n{}{}: {}",
                     m.role,
-                    m.model.map_or(String::new(), |n| format!(" ({n})")),
-                    m.content
+                    m.model
+                        .map_or(String::new(), |n| format!(" ({})", safe(&n))),
+                    multi_line(&m.content)
                 );
                 for s in m.sources {
                     println!(
                         "  {}[{}] {} (chunk {})",
                         if s.cited { "*" } else { " " },
                         s.n,
-                        s.source_path,
+                        safe(&s.source_path),
                         s.chunk_id
                     );
                 }

@@ -4,6 +4,7 @@ use crate::args::{DupesArgs, HistogramArgs, SyncArgs};
 use crate::curate::{self, dupes, histogram::Histogram};
 use crate::services::Context;
 use crate::store::documents;
+use crate::util::safe::one_line as safe;
 use crate::util::{one_line, truncate_chars};
 
 pub fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
@@ -52,10 +53,20 @@ pub fn dupes(ctx: &Context, args: &DupesArgs) -> anyhow::Result<()> {
         let b = documents::chunk(store.conn(), pair.b)?;
         println!(
             "\n{:.3}  chunk {} ({})  ~  chunk {} ({})",
-            pair.similarity, a.chunk.id, a.source_path, b.chunk.id, b.source_path
+            pair.similarity,
+            a.chunk.id,
+            safe(&a.source_path),
+            b.chunk.id,
+            safe(&b.source_path)
         );
-        println!("  a: {}", truncate_chars(&one_line(&a.chunk.text), 160));
-        println!("  b: {}", truncate_chars(&one_line(&b.chunk.text), 160));
+        println!(
+            "  a: {}",
+            safe(&truncate_chars(&one_line(&a.chunk.text), 160))
+        );
+        println!(
+            "  b: {}",
+            safe(&truncate_chars(&one_line(&b.chunk.text), 160))
+        );
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ use crate::args::{ChunkCommand, DocsCommand};
 use crate::curate;
 use crate::services::Context;
 use crate::store::{collections, documents};
+use crate::util::safe::one_line as safe;
 use crate::util::{human_bytes, one_line, truncate_chars};
 
 pub fn collections(ctx: &Context, json: bool) -> anyhow::Result<()> {
@@ -36,17 +37,17 @@ pub fn collections(ctx: &Context, json: bool) -> anyhow::Result<()> {
     for s in list {
         println!(
             "{}: {} documents ({} excluded), {} chunks, {}, model {}, chunks {}/{} tokens",
-            s.collection.name,
+            safe(&s.collection.name),
             s.documents,
             s.excluded,
             s.chunks,
             human_bytes(s.bytes as u64),
-            s.collection.model.as_ref().map_or("-", |m| m.name.as_str()),
+            safe(s.collection.model.as_ref().map_or("-", |m| m.name.as_str())),
             s.collection.chunk_target.unwrap_or(0),
             s.collection.chunk_overlap.unwrap_or(0),
         );
         for root in s.roots {
-            println!("  from {root}");
+            println!("  from {}", safe(&root));
         }
     }
     Ok(())
@@ -70,11 +71,11 @@ pub fn run(ctx: &Context, cmd: DocsCommand) -> anyhow::Result<()> {
                         d.id,
                         d.status,
                         d.chunks,
-                        d.source_path,
+                        safe(&d.source_path),
                         if d.tags.is_empty() {
                             String::new()
                         } else {
-                            format!("  [{}]", d.tags.join(", "))
+                            format!("  [{}]", safe(&d.tags.join(", ")))
                         }
                     );
                 }
@@ -97,16 +98,21 @@ pub fn run(ctx: &Context, cmd: DocsCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(());
             }
-            println!("document {} ({}): {}", doc.id, doc.status, doc.source_path);
+            println!(
+                "document {} ({}): {}",
+                doc.id,
+                doc.status,
+                safe(&doc.source_path)
+            );
             println!(
                 "title: {}  format: {}  size: {}  sha256: {}",
-                doc.title,
+                safe(&doc.title),
                 doc.format,
                 human_bytes(doc.size as u64),
                 doc.content_sha256
             );
             if !doc.tags.is_empty() {
-                println!("tags: {}", doc.tags.join(", "));
+                println!("tags: {}", safe(&doc.tags.join(", ")));
             }
             for c in chunks {
                 println!(
@@ -119,28 +125,34 @@ pub fn run(ctx: &Context, cmd: DocsCommand) -> anyhow::Result<()> {
                     if c.heading_path.is_empty() {
                         String::new()
                     } else {
-                        format!(" {}", c.heading_path)
+                        format!(" {}", safe(&c.heading_path))
                     },
                     if c.excluded { " [excluded]" } else { "" }
                 );
-                println!("  {}", truncate_chars(&one_line(&c.text), 300));
+                println!("  {}", safe(&truncate_chars(&one_line(&c.text), 300)));
             }
         }
         DocsCommand::Exclude(r) => set_status(&writer()?, &r.collection, &r.document, true)?,
         DocsCommand::Include(r) => set_status(&writer()?, &r.collection, &r.document, false)?,
         DocsCommand::Tag(t) => {
             let doc = curate::add_tag(&writer()?, &t.collection, &t.document, &t.tag)?;
-            println!("tagged document {} with `{}`", doc.id, t.tag.trim());
+            println!("tagged document {} with `{}`", doc.id, safe(t.tag.trim()));
         }
         DocsCommand::Untag(t) => {
             let doc = curate::remove_tag(&writer()?, &t.collection, &t.document, &t.tag)?;
-            println!("removed tag `{}` from document {}", t.tag.trim(), doc.id);
+            println!(
+                "removed tag `{}` from document {}",
+                safe(t.tag.trim()),
+                doc.id
+            );
         }
         DocsCommand::Rm(r) => {
             let doc = curate::delete_document(&writer()?, &r.collection, &r.document)?;
             println!(
                 "deleted document {} ({}) and its {} chunks",
-                doc.id, doc.source_path, doc.chunks
+                doc.id,
+                safe(&doc.source_path),
+                doc.chunks
             );
         }
     }
@@ -157,7 +169,7 @@ fn set_status(
     println!(
         "document {} ({}) {}",
         doc.id,
-        doc.source_path,
+        safe(&doc.source_path),
         if excluded {
             "excluded: it will not be retrieved"
         } else {

@@ -142,7 +142,7 @@ fn print_tree(value: &serde_json::Value, indent: usize) {
 
 fn scalar(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) => crate::util::safe::one_line(s).into_owned(),
         other => other.to_string(),
     }
 }

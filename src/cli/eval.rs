@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: &EvalRetrievalArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     for line in result.ingest.lines() {
-        println!("{line}");
+        println!("{}", crate::util::safe::one_line(&line));
     }
     println!(
         "\n{} queries with judgements ({} split), collection `{}`",

@@ -40,8 +40,9 @@ pub(super) fn ingest_and_report(
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        // Report lines name files, and a file name may hold anything.
         for line in report.lines() {
-            println!("{line}");
+            println!("{}", crate::util::safe::one_line(&line));
         }
     }
     Ok(())

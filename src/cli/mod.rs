@@ -21,7 +21,10 @@ use crate::services::Context;
 pub(crate) fn open_for_writing(ctx: &Context) -> anyhow::Result<crate::store::Store> {
     let (store, created) = ctx.store(crate::services::context::Access::CreateIfMissing)?;
     if created {
-        eprintln!("created a new database at {}", ctx.db_path().display());
+        eprintln!(
+            "created a new database at {}",
+            crate::util::safe::path(&ctx.db_path())
+        );
     }
     Ok(store)
 }

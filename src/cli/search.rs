@@ -4,6 +4,7 @@ use crate::args::{RankOpts, SearchArgs, WhyArgs};
 use crate::embed::Embedder;
 use crate::retrieve::{self, Mode, SearchResult};
 use crate::services::Context;
+use crate::util::safe::{multi_line, one_line as safe};
 use crate::util::{one_line, truncate_chars};
 
 /// The configured parameters with the command's overrides.
@@ -61,9 +62,18 @@ pub fn why(ctx: &Context, args: &WhyArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    println!("{}: {}", report.source_path, report.summary);
+    println!(
+        "{}: {}",
+        safe(&report.source_path),
+        multi_line(&report.summary)
+    );
     for f in &report.chunks {
-        println!("  chunk {} #{}: {}", f.chunk_id, f.ordinal, f.verdict);
+        println!(
+            "  chunk {} #{}: {}",
+            f.chunk_id,
+            f.ordinal,
+            safe(&f.verdict)
+        );
     }
     Ok(())
 }
@@ -91,15 +101,15 @@ pub fn render(r: &SearchResult) -> String {
     out.push_str(&format!(
         "{} results for \"{}\" in `{}` ({} mode, rrf_k {})\n",
         r.hits.len(),
-        r.query,
-        r.collection,
+        safe(&r.query),
+        safe(&r.collection),
         r.mode,
         r.rrf_k
     ));
     if !r.dropped_terms.is_empty() {
         out.push_str(&format!(
             "keyword stage left out common terms: {} (search.common_term_chunks)\n",
-            r.dropped_terms.join(", ")
+            safe(&r.dropped_terms.join(", "))
         ));
     }
     if r.hits.is_empty() {
@@ -119,10 +129,14 @@ pub fn render(r: &SearchResult) -> String {
         };
         out.push_str(&format!(
             "\n{:>2}. {:.5}  {}  [chunk {} of doc {}]\n",
-            h.rank, t.fused_score, h.source_path, h.chunk_id, h.document_id
+            h.rank,
+            t.fused_score,
+            safe(&h.source_path),
+            h.chunk_id,
+            h.document_id
         ));
         if !h.heading_path.is_empty() {
-            out.push_str(&format!("    section: {}\n", h.heading_path));
+            out.push_str(&format!("    section: {}\n", safe(&h.heading_path)));
         }
         out.push_str(&format!(
             "    vector {vec} | keyword {kw} | fused {}\n",
@@ -130,7 +144,7 @@ pub fn render(r: &SearchResult) -> String {
         ));
         out.push_str(&format!(
             "    {}\n",
-            truncate_chars(&one_line(&h.text), 160)
+            safe(&truncate_chars(&one_line(&h.text), 160))
         ));
     }
     let tm = &r.timings;
