@@ -160,9 +160,17 @@ pub struct ServeArgs {
     /// Chat model served (generate.model); endpoints are not proxied.
     #[arg(long)]
     pub model: Option<String>,
-    /// Chat requests queued at most before new ones get 503.
+    /// Chat and embedding requests queued at most before new ones get 503.
     #[arg(long, default_value_t = 64)]
     pub max_queue: usize,
+    /// Seconds a client may take to send a request's headers; an idle keep-alive
+    /// connection is closed after as long.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_s: u64,
+    /// Seconds a connection may sit with no bytes moving (a stalled upload, a client that
+    /// stops reading) before it is closed; time spent answering does not count.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_s: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,12 +8,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use std::convert::Infallible;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
-use super::{ApiError, AppState};
+use super::{admit, ApiError, AppState, CancelOnDrop, Slot};
 use crate::embed::Embedder;
 use crate::generate::{
     Cancel, ChatMessage, FinishReason, GenerateError, GenerateEvent, GenerateRequest,
@@ -41,6 +40,8 @@ pub struct ChatRequest {
     seed: Option<u64>,
     #[serde(default)]
     stop: Option<Stop>,
+    #[serde(default)]
+    n: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,24 +49,6 @@ pub struct ChatRequest {
 enum Stop {
     One(String),
     Many(Vec<String>),
-}
-
-/// Cancels a generation when the request it serves goes away.
-struct CancelOnDrop(Cancel);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
-}
-
-/// Releases a queue slot however the request ends.
-struct Slot(Arc<AppState>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 pub async fn completions(
@@ -103,11 +86,13 @@ pub async fn completions(
             "message roles must be system, user or assistant",
         ));
     }
-    let queued = state.in_flight.fetch_add(1, Ordering::SeqCst);
-    let slot = Slot(Arc::clone(&state));
-    if queued >= state.max_queue {
-        return Err(ApiError::busy(queued));
+    if request.n.is_some_and(|n| n != 1) {
+        return Err(ApiError::bad_request(
+            "only n=1 is supported: send one request per completion",
+        )
+        .param("n"));
     }
+    let slot = admit(&state)?;
     let max_new_tokens = request
         .max_completion_tokens
         .or(request.max_tokens)
@@ -122,6 +107,9 @@ pub async fn completions(
         }
         None => (request.messages.clone(), Vec::new(), max_new_tokens),
     };
+    // Measured before answering, so that a streaming request still gets a 400 and not an
+    // error inside a 200 stream.
+    fits_context(&state, &messages).await?;
     let mut sampling = state.sampling;
     if let Some(t) = request.temperature {
         sampling.temperature = t.max(0.0);
@@ -149,6 +137,31 @@ pub async fn completions(
         Ok(stream(state, slot, generate, id, model, sources).into_response())
     } else {
         whole(state, slot, generate, id, model, sources).await
+    }
+}
+
+/// Refuses a prompt the model cannot take (the generator would refuse it later).
+async fn fits_context(state: &Arc<AppState>, messages: &[ChatMessage]) -> Result<(), ApiError> {
+    let generator = Arc::clone(&state.generator);
+    let messages = messages.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let prompt = generator.prompt_tokens(&messages).map_err(api_error)?;
+        let context = generator.context_length();
+        if prompt >= context {
+            return Err(ApiError::context_length_exceeded(prompt, context));
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+}
+
+fn api_error(e: GenerateError) -> ApiError {
+    match e {
+        GenerateError::PromptTooLong { prompt, context } => {
+            ApiError::context_length_exceeded(prompt, context)
+        }
+        other => ApiError::internal(other.to_string()),
     }
 }
 
@@ -182,7 +195,7 @@ async fn grounded(
             state.context_tokens,
             max_new_tokens,
         )
-        .map_err(|e| ApiError::internal(e.to_string()))
+        .map_err(api_error)
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?
@@ -253,7 +266,7 @@ async fn whole(
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?;
-    let (text, stats) = result.map_err(|e| ApiError::internal(e.to_string()))?;
+    let (text, stats) = result.map_err(api_error)?;
     let mut body = serde_json::json!({
         "id": id, "object": "chat.completion", "created": crate::util::now_unix(), "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason(stats.finish)}],

@@ -11,6 +11,7 @@ pub struct ApiError {
     pub kind: &'static str,
     pub code: &'static str,
     pub message: String,
+    pub param: Option<&'static str>,
 }
 
 impl ApiError {
@@ -20,6 +21,7 @@ impl ApiError {
             kind: "invalid_request_error",
             code: "invalid_request",
             message: message.into(),
+            param: None,
         }
     }
 
@@ -29,6 +31,7 @@ impl ApiError {
             kind: "invalid_request_error",
             code,
             message: message.into(),
+            param: None,
         }
     }
 
@@ -38,6 +41,7 @@ impl ApiError {
             kind: "server_error",
             code: "internal_error",
             message: message.into(),
+            param: None,
         }
     }
 
@@ -47,6 +51,7 @@ impl ApiError {
             kind: "invalid_request_error",
             code: "invalid_api_key",
             message: "missing or wrong API key: send `Authorization: Bearer KEY`".into(),
+            param: None,
         }
     }
 
@@ -55,14 +60,60 @@ impl ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             kind: "server_error",
             code: "server_busy",
-            message: format!("{queued} chat requests are already queued; retry later"),
+            message: format!("{queued} requests are already queued; retry later"),
+            param: None,
         }
+    }
+
+    /// A 400, not a 5xx: OpenAI clients retry server errors, and this one never succeeds.
+    pub fn context_length_exceeded(prompt: usize, context: usize) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid_request_error",
+            code: "context_length_exceeded",
+            message: format!(
+                "the prompt has {prompt} tokens but this model's context is {context} tokens; shorten the messages"
+            ),
+            param: Some("messages"),
+        }
+    }
+
+    pub fn too_large() -> ApiError {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            kind: "invalid_request_error",
+            code: "request_too_large",
+            message: format!(
+                "request bodies are limited to {} bytes",
+                super::MAX_BODY_BYTES
+            ),
+            param: None,
+        }
+    }
+
+    pub fn timeout() -> ApiError {
+        ApiError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            kind: "invalid_request_error",
+            code: "request_timeout",
+            message: "the request body stalled or broke off; closing the connection".into(),
+            param: None,
+        }
+    }
+
+    /// Names the request field at fault (OpenAI's `param`).
+    pub fn param(mut self, param: &'static str) -> ApiError {
+        self.param = Some(param);
+        self
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"message": self.message, "type": self.kind, "code": self.code}});
+        let mut body = serde_json::json!({"error": {"message": self.message, "type": self.kind, "code": self.code}});
+        if let Some(param) = self.param {
+            body["error"]["param"] = param.into();
+        }
         (self.status, Json(body)).into_response()
     }
 }
@@ -79,6 +130,7 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
                 "invalid_json"
             },
             message: r.body_text(),
+            param: None,
         }
     }
 }

@@ -5,18 +5,21 @@
 //! queue, one JSON error format.
 
 mod chat;
+pub(crate) mod conn;
+mod embeddings;
 mod error;
 mod routes;
 mod run;
 
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::embed::OnnxEmbedder;
-use crate::generate::{Generator, SamplingParams};
+use crate::generate::{Cancel, Generator, SamplingParams};
 use crate::retrieve::SearchParams;
 use crate::store::ReadPool;
 
+pub use conn::Timeouts;
 pub use error::ApiError;
 pub use routes::router;
 pub use run::run;
@@ -33,10 +36,38 @@ pub struct AppState {
     pub max_tokens: usize,
     pub context_tokens: usize,
     pub api_key: Option<String>,
-    /// Chat requests waiting or running; beyond `max_queue` new ones are refused (503).
+    /// Chat and embedding requests waiting or running; beyond `max_queue` new ones are refused (503).
     pub in_flight: AtomicUsize,
     pub max_queue: usize,
 }
 
 /// Request bodies larger than this are refused (413).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Cancels work when the request it serves goes away.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// A place in the bounded queue, released however the request ends.
+struct Slot(Arc<AppState>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Takes a place in the queue, or refuses with 503 when `max_queue` requests are ahead.
+fn admit(state: &Arc<AppState>) -> Result<Slot, ApiError> {
+    let queued = state.in_flight.fetch_add(1, Ordering::SeqCst);
+    let slot = Slot(Arc::clone(state));
+    if queued >= state.max_queue {
+        return Err(ApiError::busy(queued));
+    }
+    Ok(slot)
+}

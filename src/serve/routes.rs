@@ -1,15 +1,13 @@
 //! The routes, authentication and the models and embeddings endpoints.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use std::sync::Arc;
 
-use super::{chat, ApiError, AppState, MAX_BODY_BYTES};
+use super::{chat, conn, embeddings, ApiError, AppState, MAX_BODY_BYTES};
 use crate::embed::Embedder;
 use crate::store::collections;
 
@@ -17,8 +15,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/models", get(models))
         .route("/v1/chat/completions", post(chat::completions))
-        .route("/v1/embeddings", post(embeddings))
+        .route("/v1/embeddings", post(embeddings::embeddings))
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint; this server has /v1/models, /v1/chat/completions and /v1/embeddings") })
+        // Outermost last: the key is checked before the body is read.
+        .layer(middleware::from_fn(conn::body_deadline))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), auth))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -34,7 +34,7 @@ async fn auth(
             .headers()
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(bearer);
         if given != Some(key.as_str()) {
             return Err(ApiError::unauthorized());
         }
@@ -70,56 +70,24 @@ async fn models(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::V
     Ok(Json(serde_json::json!({"object": "list", "data": data})))
 }
 
-#[derive(Deserialize)]
-struct EmbeddingsRequest {
-    model: String,
-    input: Input,
+/// The credentials of an `Authorization: Bearer KEY` header; the scheme name is
+/// case-insensitive (RFC 7235).
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, key) = header.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| key.trim_start_matches(' '))
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Input {
-    One(String),
-    Many(Vec<String>),
-}
-
-async fn embeddings(
-    State(state): State<Arc<AppState>>,
-    body: Result<Json<EmbeddingsRequest>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let Json(request) = body?;
-    let embedder = state.embedder.clone().ok_or_else(|| {
-        ApiError::internal("the embedding model is not loaded (see the server log)")
-    })?;
-    let name = embedder.identity().name.clone();
-    if request.model != name && request.model != "default" {
-        return Err(ApiError::not_found(
-            "model_not_found",
-            format!(
-                "embedding model `{}` not found; this server embeds with `{name}`",
-                request.model
-            ),
-        ));
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for h in ["Bearer k", "bearer k", "BEARER k", "bEaReR  k"] {
+            assert_eq!(super::bearer(h), Some("k"), "{h}");
+        }
+        for h in ["Basic k", "Bearerk", "k", ""] {
+            assert_eq!(super::bearer(h), None, "{h}");
+        }
     }
-    let texts = match request.input {
-        Input::One(t) => vec![t],
-        Input::Many(list) => list,
-    };
-    if texts.is_empty() || texts.len() > 2048 {
-        return Err(ApiError::bad_request("`input` must hold 1 to 2048 texts"));
-    }
-    let chars: usize = texts.iter().map(|t| t.chars().count()).sum();
-    let vectors = tokio::task::spawn_blocking(move || embedder.embed(&texts))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let data: Vec<_> = vectors
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| serde_json::json!({"object": "embedding", "index": i, "embedding": v}))
-        .collect();
-    let tokens = chars.div_ceil(4);
-    Ok(Json(
-        serde_json::json!({"object": "list", "data": data, "model": name, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}),
-    ))
 }

@@ -3,10 +3,11 @@
 use std::io::Write;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::args::ServeArgs;
 use crate::generate::SamplingParams;
-use crate::serve::{router, AppState};
+use crate::serve::{conn::serve, router, AppState, Timeouts};
 use crate::services::models::ModelChoice;
 use crate::services::Context;
 use crate::store::ReadPool;
@@ -24,10 +25,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
     };
     drop(store);
     let api_key = match &args.api_key_env {
-        Some(var) => Some(
-            std::env::var(var)
-                .map_err(|_| anyhow::anyhow!("--api-key-env {var}: the variable is not set"))?,
-        ),
+        Some(var) => Some(api_key(var, std::env::var(var).ok())?),
         None => None,
     };
     let generator = Arc::new(ctx.decoder(Some(&dir))?);
@@ -69,11 +67,26 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
         eprintln!("serving {} on {}", state_name, state_backend);
         std::io::stdout().flush()?;
         tracing::info!(%addr, "serving");
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        let timeouts = Timeouts {
+            header_read: Duration::from_secs(args.header_timeout_s),
+            idle: Duration::from_secs(args.idle_timeout_s),
+        };
+        serve(listener, router(state), timeouts, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
         Ok(())
     })
+}
+
+/// The key from `--api-key-env`: an unset or empty variable would refuse every request with
+/// 401 and no word, so the server refuses to start instead.
+fn api_key(var: &str, value: Option<String>) -> anyhow::Result<String> {
+    match value {
+        None => anyhow::bail!("--api-key-env {var}: the variable is not set"),
+        Some(v) if v.trim().is_empty() => anyhow::bail!(
+            "--api-key-env {var}: the variable is empty, so every request would be refused; set it to the key clients send"
+        ),
+        Some(v) => Ok(v),
+    }
 }
