@@ -23,8 +23,8 @@ pub fn chunk(
         let encoding = tokenizer
             .encode(text, false)
             .map_err(|e| format!("tokenizer failed: {e}"))?;
-        let offsets = encoding.get_offsets();
-        for (s, e) in spans(offsets, settings) {
+        let offsets = split_long_tokens(text, encoding.get_offsets());
+        for (s, e) in spans(&offsets, settings) {
             let (start, end) = (offsets[s].0, offsets[e - 1].1);
             pieces.push(ChunkPiece {
                 text: text[start..end].to_string(),
@@ -36,6 +36,34 @@ pub fn chunk(
         }
     }
     Ok(pieces)
+}
+
+/// A token longer than this many bytes is one the model cannot read (WordPiece makes a
+/// word over 100 characters one `[UNK]`): a 2 MB line without spaces was one "token".
+const LONG_TOKEN_BYTES: usize = 100;
+/// Such a token is counted, and may be cut, as one token per this many bytes, the usual
+/// rate for text, so chunks stay bounded and token counts honest about the chunk's size.
+const BYTES_PER_TOKEN: usize = 4;
+
+/// `offsets` with each overlong token split into pieces of about BYTES_PER_TOKEN bytes, cut
+/// at character boundaries of `text`.
+fn split_long_tokens(text: &str, offsets: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(offsets.len());
+    for &(start, end) in offsets {
+        if end - start <= LONG_TOKEN_BYTES || text.get(start..end).is_none() {
+            out.push((start, end));
+            continue;
+        }
+        let mut piece = start;
+        for (i, _) in text[start..end].char_indices() {
+            if start + i - piece >= BYTES_PER_TOKEN {
+                out.push((piece, start + i));
+                piece = start + i;
+            }
+        }
+        out.push((piece, end));
+    }
+    out
 }
 
 /// Token index ranges `[s, e)` of the chunks over tokens with the given byte offsets.
@@ -154,5 +182,24 @@ mod tests {
             }
         )
         .is_empty());
+    }
+
+    #[test]
+    fn a_long_line_without_spaces_becomes_many_bounded_chunks() {
+        let text = "é".repeat(500_000) + "x"; // 1 MB of one "word", multi-byte characters
+        let offsets = split_long_tokens(&text, &[(0, text.len())]);
+        assert!(offsets.len() > 200_000, "{}", offsets.len());
+        for (s, e) in &offsets {
+            assert!(text.is_char_boundary(*s) && text.is_char_boundary(*e));
+            assert!(e - s <= BYTES_PER_TOKEN + 3);
+        }
+        let settings = ChunkSettings {
+            target: 256,
+            overlap: 32,
+        };
+        let spans = spans(&offsets, settings);
+        assert!(spans.len() > 800, "{}", spans.len());
+        assert!(spans.iter().all(|(s, e)| e - s <= 256));
+        assert_eq!(spans.last().unwrap().1, offsets.len());
     }
 }

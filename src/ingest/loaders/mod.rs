@@ -63,6 +63,21 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, String> {
 
 /// Parses decoded file content. `path` is the display/source path.
 pub fn parse(format: Format, path: &str, text: String, size: u64, mtime: i64) -> Loaded {
+    let mut loaded = parse_unbounded(format, path, text, size, mtime);
+    // Titles and heading paths go with every chunk of a document: bounded for all formats.
+    for doc in &mut loaded.docs {
+        doc.title = markdown::cut(&doc.title, MAX_TITLE_CHARS);
+        for section in &mut doc.sections {
+            section.heading_path = markdown::bounded_path(&section.heading_path);
+        }
+    }
+    loaded
+}
+
+/// Longest title kept, in characters (a longer one ends with `…`).
+pub const MAX_TITLE_CHARS: usize = 200;
+
+fn parse_unbounded(format: Format, path: &str, text: String, size: u64, mtime: i64) -> Loaded {
     let file_hash = sha256_hex(text.as_bytes());
     let single = |title: String, text: String, sections: Vec<Section>| -> Loaded {
         if text.trim().is_empty() {
