@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{framed, notice, text};
+use super::{framed, notice, safe, safe_text, text};
 use crate::tui::state::chat::{Chat, Turn};
 use crate::tui::state::{App, Loadable};
 use crate::tui::theme::Theme;
@@ -58,7 +58,7 @@ fn sessions(chat: &Chat, theme: &Theme, frame: &mut Frame, area: Rect) {
                     } else {
                         Style::default()
                     };
-                    Row::new(vec![format!("{mark}{}", s.title)]).style(style)
+                    Row::new(vec![format!("{mark}{}", safe(&s.title))]).style(style)
                 });
             frame.render_widget(Table::new(rows, [Constraint::Fill(1)]), inner);
         }
@@ -76,7 +76,7 @@ fn sessions(chat: &Chat, theme: &Theme, frame: &mut Frame, area: Rect) {
 fn markdown(answer: &str, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let mut in_code = false;
-    for raw in answer.lines() {
+    for raw in safe_text(answer).lines() {
         if raw.trim_start().starts_with("```") {
             in_code = !in_code;
             continue;
@@ -127,7 +127,7 @@ fn markdown(answer: &str, width: usize, theme: &Theme) -> Vec<Line<'static>> {
 fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(vec![
         Span::styled("You: ", theme.style("title")),
-        Span::raw(turn.question.clone()),
+        Span::raw(safe(&turn.question).into_owned()),
     ])];
     if turn.answer.is_empty() && turn.live {
         let what = match &turn.phase {
@@ -147,16 +147,18 @@ fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         "RAG off".to_string()
     };
     let status = match (&turn.error, &turn.stats, turn.live) {
-        (Some(e), _, _) => Span::styled(format!("failed: {e}"), theme.style("status.error")),
+        (Some(e), _, _) => {
+            Span::styled(format!("failed: {}", safe(e)), theme.style("status.error"))
+        }
         (None, _, true) => Span::styled(
-            format!("{} · {mode} · streaming… (s stops)", turn.model),
+            format!("{} · {mode} · streaming… (s stops)", safe(&turn.model)),
             theme.style("status.running"),
         ),
         (None, Some(s), false) => Span::styled(
             format!(
                 "{}{} · {mode} · {} tokens · first token {:.0} ms · {:.1} tokens/s{}",
                 if turn.stopped() { "stopped · " } else { "" },
-                turn.model,
+                safe(&turn.model),
                 s.completion_tokens,
                 // From Enter (model load and retrieval included) when the console saw
                 // it; stored answers carry the generator's own figure.
@@ -177,9 +179,10 @@ fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
             ),
             theme.style("text.dim"),
         ),
-        (None, None, false) => {
-            Span::styled(format!("{} · {mode}", turn.model), theme.style("text.dim"))
-        }
+        (None, None, false) => Span::styled(
+            format!("{} · {mode}", safe(&turn.model)),
+            theme.style("text.dim"),
+        ),
     };
     lines.push(Line::from(status));
     lines.push(Line::default());
@@ -249,7 +252,7 @@ fn sources(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             let heading = if s.heading_path.is_empty() {
                 String::new()
             } else {
-                format!(" > {}", s.heading_path)
+                format!(" > {}", safe(&s.heading_path))
             };
             let style = if !chat.editing && !chat.sessions_focus && i == chat.source_cursor.selected
             {
@@ -260,7 +263,7 @@ fn sources(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             Row::new(vec![format!(
                 "{mark}[{}] {}{heading}{pin}",
                 s.n,
-                app.corpus.short_path(&s.source_path)
+                safe(app.corpus.short_path(&s.source_path))
             )])
             .style(style)
         });

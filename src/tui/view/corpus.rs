@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::{framed, notice, text};
+use super::{framed, notice, safe, safe_text, text};
 use crate::tui::state::corpus::{Corpus, CorpusView};
 use crate::tui::state::list::Cursor;
 use crate::tui::state::{App, Loadable};
@@ -106,7 +106,11 @@ fn collections(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
         .map(|(i, s)| {
             let active = c.active.as_deref() == Some(s.collection.name.as_str());
             Row::new(vec![
-                format!("{}{}", if active { "● " } else { "  " }, s.collection.name),
+                format!(
+                    "{}{}",
+                    if active { "● " } else { "  " },
+                    safe(&s.collection.name)
+                ),
                 s.documents.to_string(),
                 s.excluded.to_string(),
                 s.chunks.to_string(),
@@ -114,7 +118,7 @@ fn collections(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
                 s.collection
                     .model
                     .as_ref()
-                    .map_or("-".into(), |m| m.name.clone()),
+                    .map_or("-".into(), |m| safe(&m.name).into_owned()),
                 s.collection
                     .last_sync
                     .map_or("never".into(), crate::util::format_unix),
@@ -190,8 +194,8 @@ fn documents(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
                 d.status.clone(),
                 d.chunks.to_string(),
                 human_bytes(d.size as u64),
-                d.tags.join(","),
-                c.short_path(&d.source_path).to_string(),
+                safe(&d.tags.join(",")).into_owned(),
+                safe(c.short_path(&d.source_path)).into_owned(),
             ])
             .style(style.patch(selected_style(theme, &c.doc_cursor, i)))
         });
@@ -298,14 +302,19 @@ fn document(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
     if let Some(ch) = chunk {
         let mut lines = vec![
             Line::from(Span::styled(
-                format!("{} · bytes {}..{}", d.title, ch.byte_start, ch.byte_end),
+                format!(
+                    "{} · bytes {}..{}",
+                    safe(&d.title),
+                    ch.byte_start,
+                    ch.byte_end
+                ),
                 theme.style("text.dim"),
             )),
             Line::from(Span::styled(
                 if ch.heading_path.is_empty() {
                     "(no heading)".to_string()
                 } else {
-                    ch.heading_path.clone()
+                    safe(&ch.heading_path).into_owned()
                 },
                 theme.style("title"),
             )),
@@ -352,8 +361,8 @@ fn dupes(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
         .map(|(i, p)| {
             Row::new(vec![
                 format!("{:.3}", p.similarity),
-                format!("{} {}", p.a.chunk.id, c.short_path(&p.a.source_path)),
-                format!("{} {}", p.b.chunk.id, c.short_path(&p.b.source_path)),
+                format!("{} {}", p.a.chunk.id, safe(c.short_path(&p.a.source_path))),
+                format!("{} {}", p.b.chunk.id, safe(c.short_path(&p.b.source_path))),
             ])
             .style(selected_style(theme, &c.dupe_cursor, i))
         });
@@ -390,7 +399,7 @@ fn dupes(c: &Corpus, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Style::default()
             };
             frame.render_widget(
-                Paragraph::new(chunk.chunk.text.clone())
+                Paragraph::new(safe_text(&chunk.chunk.text).into_owned())
                     .style(style)
                     .wrap(Wrap { trim: true }),
                 inner,

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::{framed, notice, text};
+use super::{framed, notice, safe, text};
 use crate::retrieve::{Hit, SearchResult, StageHit};
 use crate::tui::state::corpus::Corpus;
 use crate::tui::state::inspector::{Inspector, Pane};
@@ -137,7 +137,7 @@ fn rankings(
                         rank_or_dash(h.trace.keyword_rank),
                         theme.style("score.keyword"),
                     ),
-                    Span::raw(corpus.short_path(&h.source_path).to_string()),
+                    Span::raw(safe(corpus.short_path(&h.source_path)).into_owned()),
                 ])
                 .style(sel(theme, ins.pane == Pane::Fused && i == cursor.selected))
             });
@@ -215,7 +215,7 @@ fn stage_list(
             Row::new(vec![
                 Span::raw(h.rank.to_string()),
                 Span::styled(format!("{:.3}", h.score), theme.style(score_style)),
-                Span::raw(corpus.short_path(&h.source_path).to_string()),
+                Span::raw(safe(corpus.short_path(&h.source_path)).into_owned()),
             ])
             .style(sel(theme, ins.pane == pane && i == cursor.selected))
         });
@@ -269,17 +269,17 @@ fn detail(
                     theme.style("text.dim"),
                 ),
                 Span::styled(
-                    corpus.short_path(&h.source_path).to_string(),
+                    safe(corpus.short_path(&h.source_path)).into_owned(),
                     theme.style("title"),
                 ),
                 Span::styled(
                     format!(
                         " · {}",
-                        if h.heading_path.is_empty() {
+                        safe(if h.heading_path.is_empty() {
                             h.title.as_str()
                         } else {
                             h.heading_path.as_str()
-                        }
+                        })
                     ),
                     theme.style("text.dim"),
                 ),
@@ -350,10 +350,10 @@ fn why(ins: &Inspector, corpus: &Corpus, theme: &Theme, frame: &mut Frame, area:
     };
     let mut lines = vec![
         Line::from(vec![Span::styled(
-            corpus.short_path(&w.source_path).to_string(),
+            safe(corpus.short_path(&w.source_path)).into_owned(),
             theme.style("title"),
         )]),
-        Line::from(w.summary.clone()),
+        Line::from(safe(&w.summary).into_owned()),
         Line::default(),
     ];
     for f in &w.chunks {
@@ -362,7 +362,7 @@ fn why(ins: &Inspector, corpus: &Corpus, theme: &Theme, frame: &mut Frame, area:
                 format!("chunk {} #{}: ", f.chunk_id, f.ordinal),
                 theme.style("text.dim"),
             ),
-            Span::raw(f.verdict.clone()),
+            Span::raw(safe(&f.verdict).into_owned()),
         ]));
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
@@ -379,7 +379,11 @@ fn history(ins: &Inspector, theme: &Theme, frame: &mut Frame, area: Rect) {
         );
         return;
     }
-    let lines: Vec<Line> = ins.history.iter().map(|q| Line::from(q.clone())).collect();
+    let lines: Vec<Line> = ins
+        .history
+        .iter()
+        .map(|q| Line::from(safe(q).into_owned()))
+        .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }
 

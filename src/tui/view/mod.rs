@@ -6,6 +6,8 @@ pub mod corpus;
 mod inspector;
 mod overlay;
 #[cfg(test)]
+mod safety_tests;
+#[cfg(test)]
 mod tests;
 pub mod text;
 
@@ -16,6 +18,18 @@ use ratatui::Frame;
 
 use super::state::{App, Engine, Screen};
 use super::theme::Theme;
+use std::borrow::Cow;
+
+/// A one-line field from a file, a model or a server (path, title, name), control
+/// characters shown escaped: ratatui draws them raw, and the terminal would obey them.
+pub(super) fn safe(text: &str) -> Cow<'_, str> {
+    crate::util::safe::one_line(text)
+}
+
+/// Multi-line text from a file, a model or a server (chunk text, answers, messages).
+pub(super) fn safe_text(text: &str) -> Cow<'_, str> {
+    crate::util::safe::multi_line(text)
+}
 
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame) {
     let area = frame.area();
@@ -35,6 +49,19 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame) {
     render_status(app, theme, frame, status);
     overlay::render(app, theme, frame, body);
     render_toasts(app, theme, frame, body);
+    scrub(frame.buffer_mut());
+}
+
+/// The last line of defence: whatever a view forgot to escape, no control character or bidi
+/// override reaches the terminal (ratatui appends zero-width ones to the previous cell).
+pub(super) fn scrub(buf: &mut ratatui::buffer::Buffer) {
+    use crate::util::safe::is_unsafe;
+    for cell in buf.content.iter_mut() {
+        if cell.symbol().contains(is_unsafe) {
+            let clean: String = cell.symbol().chars().filter(|&c| !is_unsafe(c)).collect();
+            cell.set_symbol(if clean.is_empty() { " " } else { &clean });
+        }
+    }
 }
 
 fn render_tabs(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -60,7 +87,7 @@ fn render_status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let base = theme.style("status");
     let engine = match &app.status.engine {
         Engine::Loading => Span::styled("loading…", theme.style("status.running").patch(base)),
-        Engine::Ready { provider } => Span::styled(provider.clone(), base),
+        Engine::Ready { provider } => Span::styled(safe(provider).into_owned(), base),
         Engine::Failed(_) => Span::styled(
             "failed to load (keyword search only)",
             theme.style("status.error").patch(base),
@@ -82,7 +109,7 @@ fn render_status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
     if let Some(waiting) = &app.status.db_wait {
         spans.push(Span::styled(
-            format!("{waiting} │ "),
+            format!("{} │ ", safe(waiting)),
             theme.style("status.error").patch(base),
         ));
     }
@@ -101,12 +128,12 @@ fn render_status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
     spans.extend([
         Span::styled(
-            format!("collection {} │ ", app.collection().unwrap_or("-")),
+            format!("collection {} │ ", safe(app.collection().unwrap_or("-"))),
             base,
         ),
-        Span::styled(format!("model {}: ", app.status.model), base),
+        Span::styled(format!("model {}: ", safe(&app.status.model)), base),
         engine,
-        Span::styled(format!(" │ db {}", app.status.db), base),
+        Span::styled(format!(" │ db {}", safe(&app.status.db)), base),
     ]);
     frame.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
 }
@@ -181,9 +208,10 @@ pub(super) fn task_line(task: &crate::tui::state::tasks::TaskView) -> String {
     } else {
         "running…".into()
     };
+    let label = safe(&task.label);
     match task.kind {
-        TaskKind::Sync => format!("syncing {}: {progress}", task.label),
-        kind => format!("{} {}: {progress}", kind.name(), task.label),
+        TaskKind::Sync => format!("syncing {label}: {progress}"),
+        kind => format!("{} {label}: {progress}", kind.name()),
     }
 }
 
@@ -198,7 +226,10 @@ fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(theme.style(if focused { "border.focused" } else { "border" }))
-        .title(Span::styled(format!(" {title} "), theme.style("title")))
+        .title(Span::styled(
+            format!(" {} ", safe(title)),
+            theme.style("title"),
+        ))
 }
 
 /// Draws a titled pane (see `block`) over `area` and returns the space inside it.
@@ -217,7 +248,10 @@ pub(super) fn framed(
 
 /// A message in the middle of an empty pane (loading, empty, failed).
 pub(super) fn notice(frame: &mut Frame, area: Rect, text: &str, style: ratatui::style::Style) {
-    let lines: Vec<Line> = text.lines().map(|l| Line::from(l.to_string())).collect();
+    let lines: Vec<Line> = safe_text(text)
+        .lines()
+        .map(|l| Line::from(l.to_string()))
+        .collect();
     frame.render_widget(
         Paragraph::new(lines).style(style).wrap(Wrap { trim: true }),
         area,

@@ -77,6 +77,8 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
             let mut wrapped: Vec<String> = lines[..lines.len().saturating_sub(1)]
                 .iter()
                 .flat_map(|l| {
+                    // One line per planned file, whatever its name holds.
+                    let l = super::safe(l);
                     // Indented lines (the plan's file lists) keep their indent when wrapped.
                     let body = l.trim_start();
                     let indent = &l[..l.len() - body.len()];

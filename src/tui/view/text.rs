@@ -5,10 +5,11 @@ use ratatui::text::{Line, Span};
 use rust_stemmers::{Algorithm, Stemmer};
 
 /// Greedy word wrap to `width` columns (characters), keeping paragraph breaks.
+/// Control characters in `text` come out escaped (it is often a file's or a model's).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(8);
     let mut out = Vec::new();
-    for para in text.lines() {
+    for para in crate::util::safe::multi_line(text).lines() {
         let mut line = String::new();
         for word in para.split_whitespace() {
             let needed =
@@ -29,9 +30,10 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 /// `text` cut to its last `width` characters behind a leading `…` when it is longer: for
 /// heading paths, whose most specific part is at the end.
 pub fn tail(text: &str, width: usize) -> String {
+    let text = crate::util::safe::one_line(text);
     let len = text.chars().count();
     if len <= width {
-        return text.to_string();
+        return text.into_owned();
     }
     if width == 0 {
         return String::new();
@@ -43,8 +45,9 @@ pub fn tail(text: &str, width: usize) -> String {
 /// A heading path (`A > B > C`) that fits `width`: whole leading sections give way first
 /// (`… > C`), since the most specific section is what tells chunks apart.
 pub fn heading_tail(path: &str, width: usize) -> String {
+    let path = crate::util::safe::one_line(path);
     if path.chars().count() <= width {
-        return path.to_string();
+        return path.into_owned();
     }
     let sections: Vec<&str> = path.split(" > ").collect();
     for start in 1..sections.len() {
@@ -53,7 +56,7 @@ pub fn heading_tail(path: &str, width: usize) -> String {
             return shorter;
         }
     }
-    tail(path, width)
+    tail(&path, width)
 }
 
 /// Wrapped lines of `text` with words matching a query term (same Porter stem, as the keyword
