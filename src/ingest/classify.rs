@@ -272,17 +272,21 @@ fn read(
             }
         }
     }
-    // A loader bug must cost one file, not the run: a panic becomes this file's skip.
-    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    guarded(file.format, || {
         loaders::decode(bytes)
             .map(|text| loaders::parse(file.format, &file.source, text, meta.len(), mtime))
-    }));
-    match loaded {
+    })
+}
+
+/// Runs a loader so that a bug in it costs one file, not the run: a panic becomes this
+/// file's skip, naming the loader.
+fn guarded(format: Format, load: impl FnOnce() -> Result<loaders::Loaded, String>) -> Read {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(load)) {
         Ok(Ok(loaded)) => Read::Loaded(loaded),
         Ok(Err(reason)) => Read::Skipped(reason),
         Err(panic) => Read::Skipped(format!(
             "the {} loader failed: {}",
-            file.format.name(),
+            format.name(),
             panic_message(panic.as_ref())
         )),
     }
@@ -302,4 +306,40 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_loader_is_a_named_skip() {
+        let read = guarded(Format::Html, || panic!("index out of bounds"));
+        match read {
+            Read::Skipped(reason) => {
+                assert_eq!(reason, "the html loader failed: index out of bounds")
+            }
+            _ => panic!("not a skip"),
+        }
+        let read = guarded(Format::Text, || Err("empty".into()));
+        assert!(matches!(read, Read::Skipped(r) if r == "empty"));
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pipe.md");
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let file = FileEntry {
+            source: path.display().to_string(),
+            path,
+            format: Format::Markdown,
+        };
+        match read(&file, 1 << 20, &HashMap::new(), false) {
+            Read::Skipped(reason) => assert_eq!(reason, "not a regular file (a FIFO)"),
+            _ => panic!("a FIFO was read"),
+        }
+    }
 }
