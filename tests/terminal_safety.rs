@@ -55,6 +55,11 @@ fn cli_output_escapes_control_characters_and_keeps_json_exact() {
     let show = env.ok(&["docs", "show", "-c", "t", "1"]);
     assert!(raw_controls(&show).is_empty(), "{show:?}");
 
+    // An error quoting what the user or a file gave is escaped too.
+    let err = env.fails(&["docs", "show", "-c", "t", "zz\x1b]0;PWNED\x07"]);
+    assert!(raw_controls(&err).is_empty(), "{err:?}");
+    assert!(err.contains("\\e]0;PWNED\\a"), "{err}");
+
     // JSON is exact: the stored name comes back byte for byte.
     let json = env.json(&["docs", "list", "-c", "t", "--json"]);
     let names: Vec<&str> = json

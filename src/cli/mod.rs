@@ -32,6 +32,19 @@ pub(crate) fn open_for_writing(ctx: &Context) -> anyhow::Result<crate::store::St
 /// Runs one headless command. (The console, the server and the benchmarks are front ends of
 /// their own; `main.rs` hands those commands to them.)
 pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
+    run_command(global, command).map_err(safe_error)
+}
+
+/// An error may quote a file name, a document or a server's body, and `main.rs` prints and
+/// logs it: its control characters are escaped here (a clean error passes untouched).
+fn safe_error(err: anyhow::Error) -> anyhow::Error {
+    match crate::util::safe::multi_line(&format!("{err:#}")) {
+        std::borrow::Cow::Borrowed(_) => err,
+        std::borrow::Cow::Owned(clean) => anyhow::anyhow!(clean),
+    }
+}
+
+fn run_command(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
     if let Command::Config(cmd) = &command {
         // Config commands must work even when the config itself is broken: load it inside.
         return config_cmd::run(global, cmd);
