@@ -73,8 +73,22 @@ pub fn spans(offsets: &[(usize, usize)], settings: ChunkSettings) -> Vec<(usize,
     let target = settings.target.max(1);
     let mut out = Vec::new();
     let mut s = 0;
+    // Whitespace between tokens is no token but is in the chunk's text: a run of it is cut
+    // out by keeping every chunk within the bytes its tokens could take.
+    let max_bytes = target * (LONG_TOKEN_BYTES + BYTES_PER_TOKEN);
     while s < n {
         let mut e = (s + target).min(n);
+        let mut capped = false;
+        while e > s + 1 && offsets[e - 1].1.saturating_sub(offsets[s].0) > max_bytes {
+            e -= 1;
+            capped = true;
+        }
+        if capped {
+            // The gap is the cut: no overlap across it.
+            out.push((s, e));
+            s = e;
+            continue;
+        }
         if e < n {
             // Back off to the nearest word start; a single "word" longer than the target
             // (a URL, a hash) is cut where it must be.
@@ -201,5 +215,16 @@ mod tests {
         assert!(spans.len() > 800, "{}", spans.len());
         assert!(spans.iter().all(|(s, e)| e - s <= 256));
         assert_eq!(spans.last().unwrap().1, offsets.len());
+    }
+
+    #[test]
+    fn a_run_of_whitespace_is_cut_out_of_the_chunks() {
+        // "a", 100 kB of spaces, "b c": the run went whole into one chunk of two tokens.
+        let offsets = [(0, 1), (100_001, 100_002), (100_003, 100_004)];
+        let settings = ChunkSettings {
+            target: 2,
+            overlap: 1,
+        };
+        assert_eq!(spans(&offsets, settings), vec![(0, 1), (1, 3)]);
     }
 }
