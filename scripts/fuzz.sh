@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs each fuzz target (tests/fuzz.rs, property tests) for a set time and prints a summary.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]        default 60
-#   FUZZ_CASES=N    cases per round (default 2000); each round draws a fresh random seed
+#   FUZZ_CASES=N    cases per round (default 256); each round draws a fresh random seed
 #   FUZZ_TARGETS="fuzz_fts_query fuzz_sse_stream_split_anywhere"   a subset
 # A failure stops that target and prints proptest's minimal failing input; the exit status
 # is the number of targets that failed.
@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
-cases=${FUZZ_CASES:-2000}
+cases=${FUZZ_CASES:-256}
 log_dir=${FUZZ_LOG_DIR:-target/fuzz-logs}
 mkdir -p "$log_dir"
 
@@ -32,7 +32,9 @@ for t in $targets; do
         fi
     done
     elapsed=$(( $(date +%s) - start ))
-    summary+=("$(printf '%-34s %6d cases %5d s  %s' "$t" $((rounds * cases)) "$elapsed" "$result")")
+    line=$(printf '%-34s %7d cases %5d s  %s' "$t" $((rounds * cases)) "$elapsed" "$result")
+    echo "$line"
+    summary+=("$line")
 done
 
 echo

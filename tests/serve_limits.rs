@@ -216,6 +216,19 @@ fn slow_and_idle_connections_are_closed() {
         closed.is_some(),
         "an idle keep-alive connection stayed open"
     );
+
+    // Answers still stream whole under a short idle timeout.
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/chat/completions", server.base))
+        .json(
+            &serde_json::json!({"model": "smollm2-135m-instruct", "stream": true, "max_tokens": 24,
+            "messages": [{"role": "user", "content": "Count from one to twenty."}]}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let text = r.text().unwrap();
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
 }
 
 #[test]

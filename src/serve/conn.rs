@@ -160,10 +160,24 @@ pub async fn body_deadline(request: Request, next: Next) -> Result<Response, Api
         Err(_) => return Err(ApiError::timeout()),
     };
     activity.busy.fetch_add(1, Ordering::SeqCst);
-    let _busy = Busy(activity);
-    Ok(next
+    let busy = Busy(activity);
+    let response = next
         .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await)
+        .await;
+    let streamed = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if !streamed {
+        return Ok(response);
+    }
+    // A stream stays busy until its last event: a long prefill sends nothing for a while.
+    Ok(response.map(|body| {
+        axum::body::Body::from_stream(body.into_data_stream().map(move |frame| {
+            let _ = &busy;
+            frame
+        }))
+    }))
 }
 
 /// The whole body, refused past MAX_BODY_BYTES; a broken or stalled one (the socket's idle
