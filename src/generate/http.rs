@@ -2,7 +2,7 @@
 //! streaming. Connection errors, HTTP errors, silence past the read timeout and malformed or
 //! truncated streams each end in a clear error, never a hang.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::time::{Duration, Instant};
 
 use super::endpoints::Endpoint;
@@ -11,6 +11,11 @@ use super::{
     Cancel, ChatMessage, FinishReason, GenerateError, GenerateEvent, GenerateRequest,
     GenerateStats, Generator,
 };
+
+/// How much of an upstream error body is read, and how much of a message is kept: enough to
+/// say what went wrong, not a whole page in every log line.
+const ERROR_BODY_BYTES: u64 = 64 * 1024;
+const ERROR_CHARS: usize = 1000;
 
 pub struct HttpGenerator {
     name: String,
@@ -50,12 +55,14 @@ impl HttpGenerator {
     /// Every error goes through here: upstream bodies and transport errors may echo the key
     /// or the URL's credentials, and the message ends up on screen and in the log.
     fn fail(&self, what: impl std::fmt::Display) -> GenerateError {
-        // One line, control characters escaped: an upstream body may carry anything.
-        let what = crate::util::safe::one_line(&what.to_string()).into_owned();
-        GenerateError::Remote(self.redact(&format!(
+        // Redacted while whole (a cut could leave half a key unrecognised), then bounded and
+        // made one line with control characters escaped: an upstream body may carry anything.
+        let message = self.redact(&format!(
             "endpoint `{}` ({}): {what}",
             self.name, self.endpoint.base_url
-        )))
+        ));
+        let message = crate::util::truncate_chars(&message, ERROR_CHARS);
+        GenerateError::Remote(crate::util::safe::one_line(&message).into_owned())
     }
 
     fn redact(&self, text: &str) -> String {
@@ -145,7 +152,10 @@ impl Generator for HttpGenerator {
         })?;
         let status = response.status();
         if !status.is_success() {
-            let text = response.text().unwrap_or_default();
+            // Bounded: an error body is quoted in the message, never streamed whole.
+            let mut bytes = Vec::new();
+            let _ = response.take(ERROR_BODY_BYTES).read_to_end(&mut bytes);
+            let text = String::from_utf8_lossy(&bytes);
             let message = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|v| {
