@@ -7,7 +7,6 @@ pub mod dupes;
 pub mod histogram;
 
 use rusqlite::Connection;
-use std::path::PathBuf;
 
 use crate::ingest::{ChunkSettings, IngestRequest};
 use crate::store::{collections, documents, write, DbWriter, StoreError};
@@ -127,7 +126,11 @@ pub fn sync_request(
     }
     Ok(IngestRequest {
         collection: collection.to_string(),
-        roots: roots.into_iter().map(PathBuf::from).collect(),
+        // Roots are stored in the reversible text form of their bytes (`\xFF` escapes).
+        roots: roots
+            .iter()
+            .map(|r| crate::ingest::pathname::decode(r))
+            .collect(),
         settings,
         max_file_bytes,
         prune: true,
