@@ -117,6 +117,20 @@ mod tests {
         assert_eq!(path(std::path::Path::new("plain/é.md")), "plain/é.md");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_string_gets_through_raw(text in "(?s).{0,64}", bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let text = format!("{text}{}", String::from_utf8_lossy(&bytes));
+            proptest::prop_assert!(!one_line(&text).contains(is_unsafe));
+            let multi = multi_line(&text);
+            proptest::prop_assert!(!multi.contains(|c: char| is_unsafe(c) && c != '\n' && c != '\t'));
+            // Text without control characters comes back as it was.
+            if !text.contains(is_unsafe) {
+                proptest::prop_assert_eq!(one_line(&text), text.as_str());
+            }
+        }
+    }
+
     #[test]
     fn multi_line_keeps_line_breaks_and_tabs_only() {
         assert_eq!(multi_line("a\nb\tc"), "a\nb\tc");
