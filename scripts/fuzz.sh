@@ -13,8 +13,18 @@ cases=${FUZZ_CASES:-256}
 log_dir=${FUZZ_LOG_DIR:-target/fuzz-logs}
 mkdir -p "$log_dir"
 
-cargo test --test fuzz --no-run -q 2>&1 | tail -5 || exit 1
-targets=${FUZZ_TARGETS:-$(cargo test -q --test fuzz -- --list 2>/dev/null | sed -n 's/^\(fuzz_[a-z0-9_]*\): test$/\1/p')}
+# One build, copied aside: rounds run that binary, so edits elsewhere in the tree (and the
+# builds they trigger) do not touch a campaign under way.
+built=$(cargo test --test fuzz --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*\/fuzz-[^"]*\)".*/\1/p' | tail -1)
+if [[ -z "$built" || ! -x "$built" ]]; then
+    echo "building tests/fuzz.rs failed:" >&2
+    cargo test --test fuzz --no-run 2>&1 | tail -20 >&2
+    exit 1
+fi
+bin="$log_dir/fuzz-bin"
+cp "$built" "$bin"
+targets=${FUZZ_TARGETS:-$("$bin" --list 2>/dev/null | sed -n 's/^\(fuzz_[a-z0-9_]*\): test$/\1/p')}
 
 failed=0
 summary=()
@@ -24,7 +34,7 @@ for t in $targets; do
     result=ok
     while (( $(date +%s) - start < seconds )); do
         rounds=$((rounds + 1))
-        if ! PROPTEST_CASES=$cases cargo test -q --test fuzz -- --exact "$t" >"$log_dir/$t.log" 2>&1; then
+        if ! PROPTEST_CASES=$cases "$bin" --exact "$t" >"$log_dir/$t.log" 2>&1; then
             result="FAILED (see $log_dir/$t.log)"
             failed=$((failed + 1))
             grep -E "Test failed|minimal failing input" -A3 "$log_dir/$t.log" | head -20
