@@ -2,7 +2,7 @@
 //! model and the RAG pipeline. `/v1/chat/completions` (streaming or not), `/v1/models`,
 //! `/v1/embeddings`; a model named `MODEL@COLLECTION` answers from that collection's sources.
 //! Bound to 127.0.0.1 unless told otherwise, optional bearer key, bounded request size and
-//! queue, one JSON error format.
+//! queue (chat and embeddings), header-read and idle timeouts, one JSON error format.
 
 mod chat;
 pub(crate) mod conn;
