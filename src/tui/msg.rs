@@ -61,6 +61,10 @@ pub struct DupView {
 
 pub type Answer<T> = Result<T, String>;
 
+/// The "error" of an answer the user stopped before its first word: shown as a stop, not
+/// as a failure.
+pub const STOPPED_BEFORE_ANSWER: &str = "stopped before the answer began";
+
 /// A background answer, nested by the screen that asked (app-wide ones at the top). Each
 /// screen's state takes only its own; nothing is handed to another screen by default.
 #[derive(Debug, Clone)]

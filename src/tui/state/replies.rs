@@ -2,6 +2,7 @@
 //! ones are dropped, and changes to the store reload what the screens show.
 
 use super::*;
+use crate::tui::msg::STOPPED_BEFORE_ANSWER;
 
 /// Lines of a sync dry run shown before "…and N more".
 const SYNC_PLAN_LINES: usize = 14;
@@ -125,7 +126,11 @@ impl App {
                 Vec::new()
             }
             ChatReply::ChatDone { id, result } => {
-                if let Err(e) = &result {
+                if let Some(e) = result
+                    .as_ref()
+                    .err()
+                    .filter(|e| *e != STOPPED_BEFORE_ANSWER)
+                {
                     self.toast(format!("answer failed: {e}"), true);
                 }
                 if self.chat.on_done(id, result).is_some() {

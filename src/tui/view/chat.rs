@@ -147,6 +147,10 @@ fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         "RAG off".to_string()
     };
     let status = match (&turn.error, &turn.stats, turn.live) {
+        (Some(e), _, _) if e == crate::tui::msg::STOPPED_BEFORE_ANSWER => Span::styled(
+            format!("{} · stopped before the answer began", safe(&turn.model)),
+            theme.style("text.dim"),
+        ),
         (Some(e), _, _) => {
             Span::styled(format!("failed: {}", safe(e)), theme.style("status.error"))
         }

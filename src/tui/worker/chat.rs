@@ -72,7 +72,7 @@ pub(super) fn ask(shared: &Shared, effect: ChatEffect) {
                 }
             };
             if cancel.is_cancelled() {
-                return Err("stopped before the answer began".to_string());
+                return Err(crate::tui::msg::STOPPED_BEFORE_ANSWER.to_string());
             }
             let g = &ctx.config().generate;
             let mut search = ctx.search_params().map_err(|e| e.to_string())?;
