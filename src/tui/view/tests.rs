@@ -313,3 +313,23 @@ fn chat_screen() {
     app.chat.turns = vec![turn];
     snapshot("chat_error", &app);
 }
+
+#[test]
+fn a_long_confirmation_keeps_its_key_hint_on_a_small_terminal() {
+    let mut app = corpus_ready();
+    app.size = (60, 16);
+    let long = "a plan line long enough to wrap several times on a narrow terminal, ".repeat(3);
+    app.overlay = Some(Overlay::Confirm(Confirm::Sync {
+        collection: "handbook".into(),
+        lines: (0..12).map(|i| format!("  {i}: {long}")).collect(),
+    }));
+    let theme = Theme::load("dark", None, false).unwrap();
+    let buffer = draw(&app, &theme);
+    let text: String = buffer
+        .content()
+        .chunks(buffer.area.width as usize)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+        .collect();
+    assert!(text.contains("y: apply   n / Esc: cancel"), "{text}");
+    assert!(text.contains('…'), "lines that do not fit give way: {text}");
+}
