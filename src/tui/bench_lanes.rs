@@ -168,9 +168,14 @@ fn measure(
     }
     // The scan is cancelled rather than waited for: how long it had run by then is what a
     // search asked at its start would have waited behind one serial worker.
-    let scan_s = ended.unwrap_or_else(Instant::now).duration_since(scan_started).as_secs_f64();
+    let scan_s = ended
+        .unwrap_or_else(Instant::now)
+        .duration_since(scan_started)
+        .as_secs_f64();
     let finished = ended.is_some();
-    worker.run(Effect::Task(crate::tui::effect::TaskEffect::Cancel { task: 1 }));
+    worker.run(Effect::Task(crate::tui::effect::TaskEffect::Cancel {
+        task: 1,
+    }));
     worker.shutdown();
     worker
         .threads()
