@@ -12,6 +12,7 @@ pub mod embed;
 pub mod eval;
 pub mod generate;
 pub mod ingest;
+pub mod jobs;
 pub mod onnx;
 pub mod paths;
 pub mod rag;
