@@ -121,14 +121,24 @@ fn value(b: &[u8], i: usize) -> Option<(Value, usize)> {
                 return None;
             }
             if b.get(end) == Some(&b'(') {
-                // A call repr such as `tensor(1.2)`: not a plain number.
-                return skip_nested(b, end).map(|j| (Value::Other, j));
+                // A call repr: `tensor(1.2, device='cuda:0')`, numpy 2's `np.float32(1.2)`.
+                let close = skip_nested(b, end)?;
+                return Some((call_number(&b[end + 1..close - 1]), close));
             }
             let tok = std::str::from_utf8(&b[i..end]).ok()?;
             let v = tok.parse::<f64>().map_or(Value::Other, Value::Num);
             Some((v, end))
         }
     }
+}
+
+/// The first argument of a call repr when it is a plain number.
+fn call_number(args: &[u8]) -> Value {
+    let first = args.split(|&c| c == b',').next().unwrap_or_default();
+    std::str::from_utf8(first)
+        .ok()
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .map_or(Value::Other, Value::Num)
 }
 
 /// Skips a balanced `{...}`, `[...]` or `(...)`, strings included; `None` when unbalanced.

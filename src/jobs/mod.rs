@@ -11,6 +11,8 @@ mod steps;
 mod tqdm;
 
 #[cfg(test)]
+mod derive_tests;
+#[cfg(test)]
 mod prop_tests;
 #[cfg(test)]
 mod tests;

@@ -103,8 +103,10 @@ pub struct LogParser {
     /// Inside a line that overflowed `max_line`: skip bytes until the next separator.
     skipping: bool,
     dropped_lines: u64,
-    /// The unlabelled bar with the largest total seen so far: HF's training bar, whose count is
-    /// the global step (its eval bars have no label either, but fewer items).
+    /// The main unlabelled bar: the first one seen, replaced only once it has finished. HF's
+    /// training bar counts the global step and stays open through training, so its unlabelled
+    /// eval bars (opened and closed meanwhile, any size) never take over; a finished
+    /// preprocessing bar before it does not hold on either.
     main_bar: Option<Progress>,
 }
 
@@ -188,11 +190,11 @@ impl LogParser {
         for mut ev in parse_line(&text) {
             match &mut ev {
                 Event::Progress(p) if p.label.is_none() => {
-                    let bigger = match &self.main_bar {
-                        Some(m) => p.total.unwrap_or(0) >= m.total.unwrap_or(0),
+                    let take = match &self.main_bar {
                         None => true,
+                        Some(m) => m.total == p.total || m.total.is_some_and(|t| m.done >= t),
                     };
-                    if bigger {
+                    if take {
                         self.main_bar = Some(p.clone());
                     }
                 }
@@ -210,19 +212,33 @@ impl LogParser {
     }
 }
 
-/// Parses `H:MM:SS`, `MM:SS` or `D days, H:MM:SS`-free clock strings into seconds.
+/// Parses `MM:SS`, `H:MM:SS` and Python's timedelta text `2 days, 3:04:05` into seconds.
 pub(crate) fn clock_seconds(s: &str) -> Option<f64> {
     let s = s.trim();
-    if s.is_empty() || s.len() > 32 {
+    if s.is_empty() || s.len() > 40 {
         return None;
     }
+    let (days, clock) = match s.split_once(',') {
+        Some((d, rest)) => {
+            let n: f64 = d
+                .trim()
+                .trim_end_matches("days")
+                .trim_end_matches("day")
+                .trim()
+                .parse()
+                .ok()?;
+            (n, rest)
+        }
+        None => (0.0, s),
+    };
     let mut total = 0.0;
-    for part in s.split(':') {
+    for part in clock.split(':') {
         let v: f64 = part.trim().parse().ok()?;
         if !v.is_finite() || v < 0.0 {
             return None;
         }
         total = total * 60.0 + v;
     }
-    Some(total)
+    let total = days * 86_400.0 + total;
+    (total.is_finite() && total >= 0.0).then_some(total)
 }

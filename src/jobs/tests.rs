@@ -1,6 +1,6 @@
 //! Recorded lines of each trainer format, the `\r`-split stream, derivations and alerts.
 
-use super::derive::*;
+use super::derive::{eta_s, fraction};
 use super::parse::*;
 
 fn metrics(events: &[Event]) -> Vec<&Metric> {
@@ -196,16 +196,35 @@ fn carriage_returns_and_shared_line() {
 }
 
 #[test]
-fn eval_bar_does_not_steal_the_step() {
+fn eval_bars_do_not_steal_the_step() {
     let mut p = LogParser::default();
-    let mut ev = p.push(" 50%|█████     | 20/40 [00:10<00:10,  2.00it/s]\n".as_bytes());
-    ev.extend(
-        p.push(
-            " 60%|██████    | 3/5 [00:01<00:00,  3.00it/s]\r{'eval_loss': 2.0, 'epoch': 1.0}\n"
-                .as_bytes(),
-        ),
+    let lines = [
+        // A labelled preprocessing bar, then an unlabelled one that finishes before training.
+        "Map: 100%|██████████| 12/12 [00:00<00:00, 512.1 examples/s]\n",
+        "100%|██████████| 3/3 [00:00<00:00, 90.0it/s]\n",
+        " 50%|█████     | 20/40 [00:10<00:10,  2.00it/s]\n",
+        // An eval bar with more items than training, then its dict, then training goes on.
+        " 96%|█████████▌| 48/50 [00:01<00:00, 30.0it/s]\r{'eval_loss': 2.0, 'epoch': 1.0}\n",
+        " 52%|█████▎    | 21/40 [00:11<00:09,  2.00it/s]\r{'loss': 1.5, 'epoch': 1.05}\n",
+    ];
+    let ev: Vec<Event> = lines.iter().flat_map(|l| p.push(l.as_bytes())).collect();
+    let steps: Vec<_> = metrics(&ev).iter().map(|m| m.step).collect();
+    assert_eq!(steps, vec![Some(20), Some(21)]);
+}
+
+#[test]
+fn call_reprs_and_long_timedeltas() {
+    let m = one_metric(
+        "{'loss': tensor(1.25, device='cuda:0'), 'grad_norm': np.float32(0.5), 'epoch': 1}",
     );
-    assert_eq!(metrics(&ev)[0].step, Some(20));
+    assert_eq!((m.get(LOSS), m.get(GRAD_NORM)), (Some(1.25), Some(0.5)));
+    let line = r#"{"current_steps": 5000, "total_steps": 90000, "loss": 0.8, "elapsed_time": "1 day, 2:00:00", "remaining_time": "17 days, 0:00:05"}"#;
+    let ev = parse_line(line);
+    let p = progresses(&ev)[0];
+    assert_eq!(
+        (p.elapsed_s, p.remaining_s),
+        (Some(93_600.0), Some(17.0 * 86_400.0 + 5.0))
+    );
 }
 
 #[test]
@@ -228,91 +247,4 @@ fn long_and_binary_lines_are_bounded() {
     // A line of braces and quotes is parsed in bounded time without a panic.
     let nasty = "{'a': ".repeat(10_000) + &"{[(".repeat(10_000);
     let _ = parse_line(&nasty);
-}
-
-#[test]
-fn throughput_and_eta_from_elapsed() {
-    let p = Progress {
-        done: 50,
-        total: Some(200),
-        elapsed_s: Some(25.0),
-        ..Progress::default()
-    };
-    assert_eq!(throughput(&p), Some(2.0));
-    assert_eq!(eta_s(&p), Some(75.0));
-    let seen: Vec<StepSeen> = (0..5)
-        .map(|i| StepSeen {
-            step: i * 2,
-            at_s: i as f64 * 4.0,
-        })
-        .collect();
-    assert_eq!(median_step_time(&seen), Some(2.0));
-    assert_eq!(steps_per_second(&seen), Some(0.5));
-}
-
-fn loss_series(losses: &[f64]) -> Vec<Metric> {
-    losses
-        .iter()
-        .enumerate()
-        .map(|(i, &l)| {
-            let mut m = Metric {
-                step: Some(i as u64 * 10),
-                ..Metric::default()
-            };
-            m.values.insert(LOSS.into(), l);
-            m
-        })
-        .collect()
-}
-
-#[test]
-fn alerts_nan_and_divergence() {
-    let rules = AlertRules::default();
-    let fine = loss_series(&[3.8, 3.2, 2.9, 2.5, 2.6, 2.2, 6.0, 2.1]);
-    assert!(loss_alerts(&fine, &rules).is_empty(), "one spike is noise");
-    let bad = loss_series(&[3.8, 3.2, 2.5, 2.4, 5.5, 7.0, 9.0, 12.0]);
-    let alerts = loss_alerts(&bad, &rules);
-    assert_eq!(
-        alerts,
-        vec![Alert::Divergence {
-            step: Some(40),
-            loss: 5.5,
-            min: 2.4
-        }]
-    );
-    let nan = loss_series(&[3.8, f64::NAN, f64::INFINITY]);
-    let alerts = loss_alerts(&nan, &rules);
-    assert_eq!(alerts.len(), 2);
-    assert_eq!(alerts[0].to_string(), "loss is NaN at step 10");
-    assert_eq!(alerts[1].to_string(), "loss is inf at step 20");
-}
-
-#[test]
-fn alerts_stall() {
-    let rules = AlertRules::default();
-    let seen: Vec<StepSeen> = (0..10)
-        .map(|i| StepSeen {
-            step: i,
-            at_s: 100.0 + i as f64 * 10.0,
-        })
-        .collect();
-    assert_eq!(stall_alert(&seen, 200.0, &rules), None);
-    let a = stall_alert(&seen, 241.0, &rules);
-    assert_eq!(
-        a,
-        Some(Alert::Stall {
-            last_step: 9,
-            idle_s: 51.0,
-            median_step_s: 10.0
-        })
-    );
-    // Fast steps: the floor keeps a checkpoint pause from alerting.
-    let fast: Vec<StepSeen> = (0..10)
-        .map(|i| StepSeen {
-            step: i,
-            at_s: i as f64 * 0.1,
-        })
-        .collect();
-    assert_eq!(stall_alert(&fast, 20.0, &rules), None);
-    assert_eq!(stall_alert(&seen[..1], 1e9, &rules), None, "no median yet");
 }
