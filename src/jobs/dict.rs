@@ -2,7 +2,7 @@
 //! from transformers 5, `nan`/`inf` bare or quoted) found anywhere in a line, and their mapping
 //! onto metrics. A hand scanner rather than serde_json: Python reprs are not JSON.
 
-use super::parse::{clock_seconds, Event, Metric, Progress, LEARNING_RATE};
+use super::parse::{clock_seconds, Event, Metric, Progress, LEARNING_RATE, TOKENS_PER_SECOND};
 
 /// `{` positions tried per line, so a line of many braces stays linear-ish.
 const MAX_STARTS: usize = 16;
@@ -197,6 +197,7 @@ pub(crate) fn events_from_object(pairs: &[(String, Value)]) -> Vec<Event> {
     }
     let mut m = Metric::default();
     let (mut elapsed, mut remaining) = (None, None);
+    let llama_factory = pairs.iter().any(|(k, _)| k == "current_steps");
     for (key, value) in pairs {
         match key.as_str() {
             "elapsed_time" => elapsed = value.number().or_else(|| str_clock(value)),
@@ -213,13 +214,16 @@ pub(crate) fn events_from_object(pairs: &[(String, Value)]) -> Vec<Event> {
             "lr" => {
                 m.values.insert(LEARNING_RATE.to_string(), v);
             }
+            // LLaMA-Factory's `throughput` is input tokens seen over elapsed time.
+            "throughput" if llama_factory => {
+                m.values.insert(TOKENS_PER_SECOND.to_string(), v);
+            }
             k => {
                 m.values.insert(k.to_string(), v);
             }
         }
     }
     let mut out = Vec::new();
-    let llama_factory = pairs.iter().any(|(k, _)| k == "current_steps");
     if let (true, Some(done)) = (llama_factory, m.step) {
         let rate = elapsed.filter(|&e| e > 0.0).map(|e| done as f64 / e);
         out.push(Event::Progress(Progress {

@@ -104,6 +104,7 @@ fn llama_factory_trainer_log() {
     assert_eq!((m.step, m.total_steps), (Some(10), Some(100)));
     assert_eq!(m.get(LEARNING_RATE), Some(4.9e-05));
     assert_eq!(m.get("percentage"), None);
+    assert_eq!(m.get(TOKENS_PER_SECOND), Some(1234.56));
     let p = progresses(&ev)[0];
     assert_eq!((p.done, p.total), (10, Some(100)));
     assert_eq!((p.elapsed_s, p.remaining_s), (Some(62.0), Some(558.0)));
