@@ -249,3 +249,24 @@ fn long_and_binary_lines_are_bounded() {
     let nasty = "{'a': ".repeat(10_000) + &"{[(".repeat(10_000);
     let _ = parse_line(&nasty);
 }
+
+/// Lines per second through `LogParser` on a realistic mix (run with `--ignored --nocapture`;
+/// dev-profile figures understate a release build).
+#[test]
+#[ignore]
+fn parser_throughput() {
+    let mix = " 33%|███▎      | 10/30 [00:17<00:35,  1.76s/it]\r\
+               {'loss': '4.778', 'grad_norm': '1.047', 'learning_rate': '0.001', 'epoch': '0.2083'}\n\
+               Step 10 | loss:1.2345 lr:2e-05 tokens_per_second_per_gpu:1234.5 \n\
+               WARNING: some library warning that is not a metric at all\n";
+    let chunk = mix.repeat(2500);
+    let lines = chunk.matches(['\n', '\r']).count();
+    let mut p = LogParser::default();
+    let start = std::time::Instant::now();
+    let n = p.push(chunk.as_bytes()).len();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{lines} lines, {n} events, {:.0} lines/s",
+        lines as f64 / secs
+    );
+}

@@ -90,6 +90,10 @@ fn label(before: &str) -> Option<String> {
 /// The last bar on the line (a redraw may leave several), its byte offset and, for torchtune's
 /// description, a metric.
 pub(crate) fn parse_bar(line: &str) -> Option<(usize, Progress, Option<Metric>)> {
+    // Every bar has `[elapsed...`; most log lines have no `[`, and this skips the regexes for them.
+    if !line.contains('[') {
+        return None;
+    }
     let (progress, at) = if let Some(c) = BAR.captures_iter(line).last() {
         let whole = c.get(0)?;
         let total = as_u64(count(&c["total"])?)?;
