@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_chat.sql"),
     include_str!("migrations/003_pins.sql"),
+    include_str!("migrations/004_jobs.sql"),
 ];
 
 /// Schema version this build creates.
