@@ -99,6 +99,62 @@ pub enum Command {
     /// Benchmarks (throughput and latency), printed as ratios against baselines.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Fine-tune jobs: submit specs, watch, cancel, pause, retry, diff.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Queue a job from a TOML spec; it starts at once when a slot is free.
+    Submit {
+        spec: PathBuf,
+        /// Override a spec field: key=value, dotted keys (env.SEED=1); repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Wait for the job to end (exit status 1 when it did not succeed).
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Jobs with their state.
+    List(JsonFlag),
+    /// A job's state, exit code, times, argv and env (secrets redacted).
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A job's stdout log (--stderr for stderr).
+    Logs {
+        id: i64,
+        /// Keep printing until the job ends.
+        #[arg(long, short)]
+        follow: bool,
+        #[arg(long)]
+        stderr: bool,
+    },
+    /// SIGTERM to the job's process group, SIGKILL after the grace period.
+    Cancel {
+        id: i64,
+        /// Seconds between SIGTERM and SIGKILL (default: LMDECK_JOBS_GRACE_SECS or 10).
+        #[arg(long)]
+        grace: Option<f64>,
+    },
+    /// SIGSTOP to the job's process group.
+    Pause { id: i64 },
+    /// SIGCONT to the job's process group.
+    Resume { id: i64 },
+    /// Queue an ended job again, from the same frozen snapshot.
+    Retry { id: i64 },
+    /// Remove ended jobs and their logs.
+    Clean,
+    /// Differences between two jobs' snapshots.
+    Diff { a: i64, b: i64 },
+    /// Runs one job and records its result (started by submit, detached).
+    #[command(hide = true)]
+    Supervise { id: i64 },
 }
 
 #[derive(Debug, Args)]

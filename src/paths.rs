@@ -51,6 +51,14 @@ impl Paths {
         self.data_dir.join("models")
     }
 
+    /// Job logs, one folder per job id; `LMDECK_JOBS_DIR` relocates them (tests, big disks).
+    pub fn jobs_dir(&self) -> PathBuf {
+        match std::env::var_os("LMDECK_JOBS_DIR").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => self.data_dir.join("jobs"),
+        }
+    }
+
     pub fn log_dir(&self) -> PathBuf {
         self.data_dir.join("logs")
     }

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod doctor;
 pub mod eval;
 pub mod ingest;
+pub mod jobs;
 pub mod models;
 pub mod progress;
 pub mod reembed;
@@ -67,6 +68,7 @@ fn run_command(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
         Command::Dupes(a) => curate_cmd::dupes(&ctx, &a),
         Command::Histogram(a) => curate_cmd::histogram(&ctx, &a),
         Command::Reembed(a) => reembed::run(&ctx, &a),
+        Command::Jobs(c) => jobs::run(&ctx, c),
         Command::Config(_) | Command::Console(_) | Command::Serve(_) | Command::Bench(_) => {
             anyhow::bail!("this command is not a headless one (a bug: main.rs routes it)")
         }

@@ -4,9 +4,15 @@
 //! trainers print into metric and progress events, and the clock-free derivations over the parsed
 //! series ([`derive`]): progress, throughput, ETA and alerts.
 
+pub mod control;
 pub mod derive;
 mod dict;
 pub mod parse;
+pub mod procs;
+pub mod queue;
+pub mod runner;
+pub mod snapshot;
+pub mod spec;
 mod steps;
 mod tqdm;
 
@@ -14,5 +20,7 @@ mod tqdm;
 mod derive_tests;
 #[cfg(test)]
 mod prop_tests;
+#[cfg(test)]
+mod spec_tests;
 #[cfg(test)]
 mod tests;

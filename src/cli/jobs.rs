@@ -1,0 +1,256 @@
+//! `lmdeck jobs ...`: the queue from the command line.
+
+use anyhow::Context as _;
+use std::io::{Read, Seek, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::args::JobsCommand;
+use crate::jobs::queue::{self, Job, JobState};
+use crate::jobs::{control, runner, snapshot, spec};
+use crate::services::Context;
+use crate::store::writer::{DbWriter, WriterOptions};
+use crate::store::Store;
+
+pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
+    let db = ctx.db_path();
+    let writer = DbWriter::open(&db, WriterOptions::default())?;
+    let store = Store::open(&db)?;
+    let conn = store.conn();
+    let jobs_dir = ctx.paths.jobs_dir();
+    match command {
+        JobsCommand::Submit {
+            spec: file,
+            set,
+            wait,
+            json,
+        } => {
+            let spec = spec::load(&file, &set)?;
+            let snap = snapshot::Snapshot::take(&file, spec)?;
+            let id = queue::insert(&writer, &snap, &jobs_dir)?;
+            runner::schedule(&writer)?;
+            let job = get(conn, id)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"id": id, "state": job.state.name()})
+                );
+            } else {
+                println!("job {id} {} ({})", job.state.name(), job.name);
+            }
+            if wait {
+                let job = wait_ended(&writer, conn, id)?;
+                if !matches!(job.state, JobState::Succeeded { .. }) {
+                    anyhow::bail!("job {id} {}", describe(&job));
+                }
+            }
+        }
+        JobsCommand::List(a) => {
+            runner::reconcile(&writer, conn)?;
+            let jobs = queue::list(conn)?;
+            if a.json {
+                let rows: Vec<_> = jobs.iter().map(job_json).collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if jobs.is_empty() {
+                println!("no jobs; queue one with `lmdeck jobs submit SPEC.toml`");
+            } else {
+                println!(
+                    "{:>5}  {:<10} {:>5}  {:>8}  NAME",
+                    "ID", "STATE", "EXIT", "AGE"
+                );
+                for j in &jobs {
+                    let exit = j.exit_code.map_or("-".into(), |c| c.to_string());
+                    let age = ago(j.created_ms);
+                    println!(
+                        "{:>5}  {:<10} {exit:>5}  {age:>8}  {}",
+                        j.id,
+                        state_label(j),
+                        j.name
+                    );
+                }
+            }
+        }
+        JobsCommand::Show { id, json } => {
+            runner::reconcile(&writer, conn)?;
+            let job = get(conn, id)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&job_json(&job))?);
+            } else {
+                print_job(&job);
+            }
+        }
+        JobsCommand::Logs { id, follow, stderr } => {
+            let job = get(conn, id)?;
+            let path = if stderr {
+                &job.stderr_path
+            } else {
+                &job.stdout_path
+            };
+            print_log(&writer, conn, id, path, follow)?;
+        }
+        JobsCommand::Cancel { id, grace } => {
+            let grace = grace.map_or_else(control::grace, |s| Duration::from_secs_f64(s.max(0.0)));
+            control::cancel(&writer, conn, id, grace)?;
+            println!("job {id} {}", get(conn, id)?.state.name());
+        }
+        JobsCommand::Pause { id } => {
+            control::pause(&writer, conn, id, true)?;
+            println!("job {id} paused");
+        }
+        JobsCommand::Resume { id } => {
+            control::pause(&writer, conn, id, false)?;
+            println!("job {id} resumed");
+        }
+        JobsCommand::Retry { id } => {
+            let new = control::retry(&writer, conn, id, &jobs_dir)?;
+            println!(
+                "job {new} {} (retry of job {id})",
+                get(conn, new)?.state.name()
+            );
+        }
+        JobsCommand::Clean => {
+            runner::reconcile(&writer, conn)?;
+            let n = control::clean(&writer, conn)?;
+            println!("removed {n} ended job(s) and their logs");
+        }
+        JobsCommand::Diff { a, b } => {
+            let lines = snapshot::diff(&get(conn, a)?.snapshot, &get(conn, b)?.snapshot);
+            if lines.is_empty() {
+                println!("jobs {a} and {b} have the same snapshot");
+            }
+            for line in lines {
+                println!("{line}");
+            }
+        }
+        JobsCommand::Supervise { id } => runner::supervise(&writer, conn, id)?,
+    }
+    Ok(())
+}
+
+fn get(conn: &rusqlite::Connection, id: i64) -> anyhow::Result<Job> {
+    Ok(queue::get(conn, id)?.ok_or(runner::RunError::NoJob(id))?)
+}
+
+fn job_json(job: &Job) -> serde_json::Value {
+    let mut value = serde_json::to_value(job).unwrap_or_default();
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("snapshot".into(), job.snapshot.display_json());
+    }
+    value
+}
+
+fn state_label(job: &Job) -> String {
+    match (&job.state, job.paused) {
+        (JobState::Running { .. }, true) => "paused".into(),
+        (state, _) => state.name().into(),
+    }
+}
+
+fn describe(job: &Job) -> String {
+    match &job.state {
+        JobState::Failed {
+            exit_code,
+            signal,
+            reason,
+            ..
+        } => {
+            let mut text = "failed".to_string();
+            if let Some(c) = exit_code {
+                text += &format!(" with exit code {c}");
+            }
+            if let Some(s) = signal {
+                text += &format!(" by signal {s}");
+            }
+            if let Some(r) = reason {
+                text += &format!(": {r}");
+            }
+            text
+        }
+        other => other.name().to_string(),
+    }
+}
+
+fn ago(ms: i64) -> String {
+    let secs = (queue::now_ms() - ms).max(0) / 1000;
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s => format!("{}h", s / 3600),
+    }
+}
+
+fn print_job(job: &Job) {
+    let snap = &job.snapshot;
+    println!("job {}: {}", job.id, job.name);
+    println!("  state:    {}", describe(job));
+    if job.paused {
+        println!("  paused:   yes");
+    }
+    if let Some(code) = job.exit_code {
+        println!("  exit:     {code}");
+    }
+    println!("  created:  {} ago", ago(job.created_ms));
+    if let (Some(s), Some(e)) = (job.started_ms, job.ended_ms) {
+        println!("  ran:      {:.1} s", (e - s) as f64 / 1000.0);
+    }
+    println!("  attempts: {}", job.attempts);
+    println!("  argv:     {:?}", snap.argv);
+    println!("  workdir:  {}", snap.spec.workdir.display());
+    for (k, v) in snap.env_redacted() {
+        println!("  env:      {k}={v}");
+    }
+    if let Some(commit) = &snap.git_commit {
+        println!("  git:      {commit}");
+    }
+    for (file, hash) in &snap.dataset_sha256 {
+        println!("  dataset:  {file} sha256 {hash}");
+    }
+    if let JobState::Lost { last_lines } = &job.state {
+        println!("  last lines:\n{last_lines}");
+    }
+    println!("  logs:     {}", job.log_dir.display());
+}
+
+/// Waits for the job to end; unbounded on purpose (the user asked to wait), but a vanished
+/// job ends it through reconciliation.
+fn wait_ended(writer: &DbWriter, conn: &rusqlite::Connection, id: i64) -> anyhow::Result<Job> {
+    loop {
+        runner::reconcile(writer, conn)?;
+        let job = get(conn, id)?;
+        if job.state.is_ended() {
+            return Ok(job);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn print_log(
+    writer: &DbWriter,
+    conn: &rusqlite::Connection,
+    id: i64,
+    path: &Path,
+    follow: bool,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut offset = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        // Read the state first, so the bytes written before the end are all printed.
+        let ended = !follow || {
+            runner::reconcile(writer, conn)?;
+            get(conn, id)?.state.is_ended()
+        };
+        if let Ok(mut file) = std::fs::File::open(path) {
+            file.seek(std::io::SeekFrom::Start(offset))
+                .with_context(|| format!("reading {}", path.display()))?;
+            buf.clear();
+            offset += file.read_to_end(&mut buf)? as u64;
+            out.write_all(&buf)?;
+            out.flush()?;
+        }
+        if ended {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,147 @@
+//! Acting on jobs: cancel (SIGTERM to the group, SIGKILL after a grace), pause and resume
+//! (SIGSTOP / SIGCONT), retry (a new job from the same snapshot) and clean.
+
+use std::time::Duration;
+
+use super::procs;
+use super::queue::{self, now_ms, Job, JobState};
+use super::runner::{schedule, RunError};
+use crate::store::writer::DbWriter;
+use rusqlite::Connection;
+
+/// Grace between SIGTERM and SIGKILL (`LMDECK_JOBS_GRACE_SECS`, default 10 s).
+pub fn grace() -> Duration {
+    let secs = std::env::var("LMDECK_JOBS_GRACE_SECS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(10.0);
+    Duration::from_secs_f64(secs)
+}
+
+fn job(conn: &Connection, id: i64) -> Result<Job, RunError> {
+    queue::get(conn, id)?.ok_or(RunError::NoJob(id))
+}
+
+/// The job's process group, only while its leader is the very process that was started.
+fn live_group(job: &Job) -> Option<i64> {
+    procs::is_same(job.pid, job.pid_start)
+        .then_some(job.pid)
+        .flatten()
+}
+
+pub fn cancel(
+    writer: &DbWriter,
+    conn: &Connection,
+    id: i64,
+    grace: Duration,
+) -> Result<(), RunError> {
+    let job = job(conn, id)?;
+    match job.state {
+        JobState::Queued | JobState::Starting => {
+            queue::exec(
+                writer,
+                "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, ended_ms = ?2 \
+                 WHERE id = ?1 AND state IN ('queued', 'starting')",
+                (id, now_ms()),
+            )?;
+        }
+        JobState::Running { pid, .. } => {
+            queue::exec(
+                writer,
+                "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1",
+                (id,),
+            )?;
+            // The group outlives its leader: signal it while any member is alive.
+            if live_group(&job).is_some() || procs::group_alive(pid) {
+                procs::terminate_group(pid, grace);
+            }
+            // The supervisor records the end; if it is gone too, record it here.
+            if !wait_ended(conn, id, Duration::from_secs(10)) {
+                queue::exec(
+                    writer,
+                    "UPDATE jobs SET state = 'cancelled', ended_ms = ?2 WHERE id = ?1 AND state = 'running'",
+                    (id, now_ms()),
+                )?;
+            }
+        }
+        ref ended => {
+            return Err(RunError::WrongState {
+                id,
+                state: ended.name(),
+                what: "only queued or running jobs can be cancelled",
+            })
+        }
+    }
+    schedule(writer)?;
+    Ok(())
+}
+
+fn wait_ended(conn: &Connection, id: i64, timeout: Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if matches!(queue::get(conn, id), Ok(Some(j)) if j.state.is_ended()) {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGSTOP (pause) or SIGCONT (resume) to a running job's group.
+pub fn pause(writer: &DbWriter, conn: &Connection, id: i64, stop: bool) -> Result<(), RunError> {
+    let job = job(conn, id)?;
+    let group = match job.state {
+        JobState::Running { .. } => live_group(&job),
+        _ => None,
+    };
+    let Some(pgid) = group else {
+        return Err(RunError::WrongState {
+            id,
+            state: job.state.name(),
+            what: "only a running job can be paused or resumed",
+        });
+    };
+    procs::signal_group(pgid, if stop { libc::SIGSTOP } else { libc::SIGCONT });
+    queue::exec(
+        writer,
+        "UPDATE jobs SET paused = ?2 WHERE id = ?1",
+        (id, stop as i64),
+    )?;
+    Ok(())
+}
+
+/// A new queued job with the same frozen snapshot; returns its id.
+pub fn retry(
+    writer: &DbWriter,
+    conn: &Connection,
+    id: i64,
+    jobs_dir: &std::path::Path,
+) -> Result<i64, RunError> {
+    let old = job(conn, id)?;
+    if !old.state.is_ended() {
+        return Err(RunError::WrongState {
+            id,
+            state: old.state.name(),
+            what: "cancel it first, or wait for it to end",
+        });
+    }
+    let new = queue::insert(writer, &old.snapshot, jobs_dir)?;
+    schedule(writer)?;
+    Ok(new)
+}
+
+/// Removes ended jobs and their log folders; returns how many.
+pub fn clean(writer: &DbWriter, conn: &Connection) -> Result<usize, RunError> {
+    let ended: Vec<Job> = queue::list(conn)?
+        .into_iter()
+        .filter(|j| j.state.is_ended())
+        .collect();
+    for j in &ended {
+        let _ = std::fs::remove_dir_all(&j.log_dir);
+        queue::exec(writer, "DELETE FROM jobs WHERE id = ?1", (j.id,))?;
+    }
+    Ok(ended.len())
+}

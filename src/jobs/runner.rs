@@ -1,0 +1,288 @@
+//! The detached runner: a per-job supervisor process (`lmdeck jobs supervise ID`) starts the
+//! job in its own session, waits for it and records the result, so the result is kept even
+//! when the console or the submitter is gone. Also the small scheduler and reconciliation.
+
+use rusqlite::{params, Connection};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::procs;
+use super::queue::{self, now_ms, JobState};
+use crate::store::writer::DbWriter;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no job {0}; see `lmdeck jobs list`")]
+    NoJob(i64),
+    #[error("job {id} is {state}; {what}")]
+    WrongState {
+        id: i64,
+        state: &'static str,
+        what: &'static str,
+    },
+    #[error("cannot start the supervisor for job {id}: {source}")]
+    Spawn { id: i64, source: std::io::Error },
+}
+
+/// How many jobs may run at once (`LMDECK_JOBS_MAX_RUNNING`, default 1).
+pub fn max_running() -> i64 {
+    std::env::var("LMDECK_JOBS_MAX_RUNNING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &i64| n > 0)
+        .unwrap_or(1)
+}
+
+/// Fails queued jobs whose dependency ended badly, then starts queued jobs whose
+/// dependencies succeeded while fewer than [`max_running`] run. Returns the ids started.
+pub fn schedule(writer: &DbWriter) -> Result<Vec<i64>, RunError> {
+    let mut started = Vec::new();
+    // Each round starts at most one job; the queue bounds the rounds.
+    for _ in 0..10_000 {
+        let limit = max_running();
+        let next = writer.call(move |tx| pick_next(tx, limit))?;
+        let Some((id, log_dir)) = next else { break };
+        spawn_supervisor(writer, id, Path::new(&log_dir))?;
+        started.push(id);
+    }
+    Ok(started)
+}
+
+fn pick_next(tx: &rusqlite::Transaction, limit: i64) -> Result<Option<(i64, String)>, StoreError> {
+    let running: i64 = tx.query_row(
+        "SELECT count(*) FROM jobs WHERE state IN ('starting', 'running')",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut stmt = tx.prepare(
+        "SELECT id, snapshot FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id",
+    )?;
+    let queued: Vec<(i64, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, snapshot) in queued {
+        let deps: Vec<i64> = serde_json::from_str::<super::snapshot::Snapshot>(&snapshot)
+            .map(|s| s.spec.depends_on)
+            .unwrap_or_default();
+        let mut waiting = false;
+        let mut broken = None;
+        for dep in deps {
+            let state: Option<String> = tx
+                .query_row("SELECT state FROM jobs WHERE id = ?1", [dep], |r| r.get(0))
+                .ok();
+            match state.as_deref() {
+                Some("succeeded") => {}
+                Some("queued" | "starting" | "running") => waiting = true,
+                Some(other) => broken = Some(format!("dependency job {dep} {other}")),
+                None => broken = Some(format!("dependency job {dep} does not exist")),
+            }
+        }
+        if let Some(reason) = broken {
+            tx.execute(
+                "UPDATE jobs SET state = 'failed', reason = ?2, ended_ms = ?3 WHERE id = ?1",
+                params![id, reason, now_ms()],
+            )?;
+            continue;
+        }
+        if !waiting && running < limit {
+            tx.execute("UPDATE jobs SET state = 'starting' WHERE id = ?1", [id])?;
+            let log_dir =
+                tx.query_row("SELECT log_dir FROM jobs WHERE id = ?1", [id], |r| r.get(0))?;
+            return Ok(Some((id, log_dir)));
+        }
+    }
+    Ok(None)
+}
+
+/// Starts `lmdeck jobs supervise ID` in a new session, detached from this process.
+fn spawn_supervisor(writer: &DbWriter, id: i64, log_dir: &Path) -> Result<(), RunError> {
+    let spawn_err = |source| RunError::Spawn { id, source };
+    let exe = std::env::current_exe().map_err(spawn_err)?;
+    // The supervisor's own errors go beside the job's logs.
+    std::fs::create_dir_all(log_dir).map_err(spawn_err)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_dir.join("supervisor.log"))
+        .map_err(spawn_err)?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--db")
+        .arg(writer.path())
+        .args(["jobs", "supervise", &id.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    // SAFETY: setsid is async-signal-safe; it detaches from our session and terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(spawn_err)?;
+    let pid = child.id() as i64;
+    let start = procs::start_time(pid).map(|s| s as i64);
+    queue::exec(
+        writer,
+        "UPDATE jobs SET supervisor_pid = ?2, supervisor_start = ?3 WHERE id = ?1 AND supervisor_pid IS NULL",
+        (id, pid, start),
+    )?;
+    Ok(())
+}
+
+/// The supervisor's work: run the job (with its retries), record each outcome, then let the
+/// scheduler start what is queued.
+pub fn supervise(writer: &DbWriter, conn: &Connection, id: i64) -> Result<(), RunError> {
+    let own = std::process::id() as i64;
+    let own_start = procs::start_time(own).map(|s| s as i64);
+    queue::exec(
+        writer,
+        "UPDATE jobs SET supervisor_pid = ?2, supervisor_start = ?3 WHERE id = ?1",
+        (id, own, own_start),
+    )?;
+    let job = queue::get(conn, id)?.ok_or(RunError::NoJob(id))?;
+    if std::fs::create_dir_all(&job.log_dir).is_err() {
+        tracing::warn!("cannot create {}", job.log_dir.display());
+    }
+    let retries = job.snapshot.spec.retries;
+    for attempt in 0..=retries {
+        let again = run_once(writer, &job, attempt < retries)?;
+        if !again {
+            break;
+        }
+    }
+    schedule(writer)?;
+    Ok(())
+}
+
+/// One attempt; true when it failed and should be retried.
+fn run_once(writer: &DbWriter, job: &queue::Job, may_retry: bool) -> Result<bool, RunError> {
+    let id = job.id;
+    let open = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+    };
+    let snap = &job.snapshot;
+    let spawned = open(&job.stdout_path)
+        .and_then(|out| Ok((out, open(&job.stderr_path)?)))
+        .and_then(|(out, err)| {
+            let mut cmd = Command::new(&snap.argv[0]);
+            cmd.args(&snap.argv[1..])
+                .current_dir(&snap.spec.workdir)
+                .envs(&snap.env)
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err);
+            // SAFETY: setsid is async-signal-safe; the job gets its own session and group.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::setsid();
+                    Ok(())
+                });
+            }
+            cmd.spawn()
+        });
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            let reason = format!("cannot start {:?}: {e}", snap.argv[0]);
+            queue::exec(
+                writer,
+                "UPDATE jobs SET state = 'failed', reason = ?2, ended_ms = ?3 WHERE id = ?1 AND state = 'starting'",
+                (id, reason, now_ms()),
+            )?;
+            return Ok(false);
+        }
+    };
+    let pid = child.id() as i64;
+    let start = procs::start_time(pid).map(|s| s as i64);
+    let changed = queue::exec(
+        writer,
+        "UPDATE jobs SET state = 'running', pid = ?2, pid_start = ?3, started_ms = ?4, \
+         attempts = attempts + 1, exit_code = NULL, ended_ms = NULL WHERE id = ?1 AND state = 'starting'",
+        (id, pid, start, now_ms()),
+    )?;
+    if changed == 0 {
+        // Cancelled between the check and the start.
+        procs::signal_group(pid, libc::SIGKILL);
+        let _ = child.wait();
+        return Ok(false);
+    }
+    let deadline = snap
+        .spec
+        .time_limit_secs
+        .map(|s| Instant::now() + Duration::from_secs(s));
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {}
+            Err(_) => break child.wait().ok(),
+        }
+        if !timed_out && deadline.is_some_and(|d| Instant::now() >= d) {
+            timed_out = true;
+            procs::terminate_group(pid, super::control::grace());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let code = status.and_then(|s| s.code());
+    let signal = status.and_then(|s| s.signal());
+    let reason = timed_out.then(|| "time limit reached".to_string());
+    let ended = now_ms();
+    let retry = writer.call(move |tx| {
+        let cancel: i64 = tx.query_row(
+            "SELECT cancel_requested FROM jobs WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        let state = match code {
+            _ if cancel != 0 => "cancelled",
+            Some(0) => "succeeded",
+            _ if may_retry && !timed_out => "starting",
+            _ => "failed",
+        };
+        // A job a reconcile wrongly marked lost is corrected here.
+        tx.execute(
+            "UPDATE jobs SET state = ?2, exit_code = ?3, signal = ?4, ended_ms = ?5, reason = ?6, paused = 0 \
+             WHERE id = ?1 AND state IN ('running', 'lost', 'cancelled')",
+            params![id, state, code, signal, ended, reason],
+        )?;
+        Ok(state == "starting")
+    })?;
+    Ok(retry)
+}
+
+/// Marks running jobs whose processes are gone (or whose pids were reused) as lost, with
+/// their last log lines. The supervisor counts: while it lives, the job is not lost.
+pub fn reconcile(writer: &DbWriter, conn: &Connection) -> Result<(), RunError> {
+    for job in queue::list(conn)? {
+        let live = match job.state {
+            JobState::Running { .. } => {
+                procs::is_same(job.pid, job.pid_start)
+                    || procs::is_same(job.supervisor_pid, job.supervisor_start)
+            }
+            // A supervisor not yet recorded may still be starting.
+            JobState::Starting => {
+                job.supervisor_pid.is_none()
+                    || procs::is_same(job.supervisor_pid, job.supervisor_start)
+            }
+            _ => true,
+        };
+        if !live {
+            let lines = procs::last_lines(&[&job.stdout_path, &job.stderr_path], 20);
+            queue::exec(
+                writer,
+                "UPDATE jobs SET state = 'lost', reason = ?2, ended_ms = ?3 WHERE id = ?1 AND state IN ('running', 'starting')",
+                (job.id, lines, now_ms()),
+            )?;
+        }
+    }
+    Ok(())
+}
