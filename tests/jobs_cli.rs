@@ -1,105 +1,11 @@
 //! Fine-tune jobs through the real binary: real subprocesses, detached supervisors, the queue.
 
 mod common;
+mod jobs_support;
 
 use common::Env;
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/jobs/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The binary with jobs under the test's temp dir and a short cancel grace.
-fn cmd(env: &Env) -> Command {
-    let mut cmd = env.cmd();
-    cmd.env("LMDECK_JOBS_DIR", env.path("jobs"))
-        .env("LMDECK_JOBS_GRACE_SECS", "1");
-    cmd
-}
-
-fn ok(env: &Env, args: &[&str]) -> String {
-    let out = cmd(env).args(args).output().expect("run lmdeck");
-    assert!(
-        out.status.success(),
-        "lmdeck {args:?} failed\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn fails(env: &Env, args: &[&str]) -> String {
-    let out = cmd(env).args(args).output().expect("run lmdeck");
-    assert!(!out.status.success(), "lmdeck {args:?} should fail");
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
-
-fn spec(env: &Env, file: &str, name: &str, command: &[String], extra: &str) -> PathBuf {
-    let argv = serde_json::to_string(command).unwrap();
-    env.write(
-        file,
-        format!("name = \"{name}\"\ncommand = {argv}\n{extra}"),
-    )
-}
-
-fn submit(env: &Env, spec: &Path, extra: &[&str]) -> i64 {
-    let mut args = vec!["jobs", "submit", spec.to_str().unwrap(), "--json"];
-    args.extend_from_slice(extra);
-    let out: Value = serde_json::from_str(&ok(env, &args)).unwrap();
-    out["id"].as_i64().expect("id")
-}
-
-fn show(env: &Env, id: i64) -> Value {
-    serde_json::from_str(&ok(env, &["jobs", "show", &id.to_string(), "--json"])).unwrap()
-}
-
-/// Polls `jobs show` until `done` holds (generous bound for a loaded CI machine); a job not
-/// yet inserted (its submitter still starting) counts as not done.
-fn wait_for(env: &Env, id: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let out = cmd(env)
-            .args(["jobs", "show", &id.to_string(), "--json"])
-            .output()
-            .expect("run lmdeck");
-        let job: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        if done(&job) {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "job {id} never {what}: {job:#}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn wait_state(env: &Env, id: i64, state: &str) -> Value {
-    wait_for(env, id, state, |j| j["state"] == state)
-}
-
-fn wait_file(path: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if !text.trim().is_empty() {
-                return text;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn python(args: &[&str]) -> Vec<String> {
-    let mut v = vec!["python3".to_string(), fixture("metrics.py")];
-    v.extend(args.iter().map(|s| s.to_string()));
-    v
-}
+use jobs_support::*;
+use std::path::Path;
 
 #[test]
 fn a_job_succeeds_with_its_logs_on_disk_and_secrets_redacted_in_display_only() {
@@ -179,17 +85,6 @@ fn cancel_kills_the_whole_tree_of_a_job_that_ignores_sigterm() {
     );
     let pid = job["pid"].as_i64().unwrap();
     assert!(!alive(pid), "the job's leader survived");
-}
-
-/// Alive = present in /proc and not a zombie.
-fn alive(pid: i64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        let state = s
-            .rsplit(')')
-            .next()
-            .and_then(|r| r.split_whitespace().next());
-        !matches!(state, Some("Z" | "X"))
-    })
 }
 
 #[test]
