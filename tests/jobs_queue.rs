@@ -44,6 +44,35 @@ fn a_failed_dependency_fails_its_dependant_with_the_reason_and_retry_reruns_the_
 }
 
 #[test]
+fn a_failing_job_is_retried_as_its_spec_says_and_a_missing_program_fails_with_a_reason() {
+    let env = Env::new();
+    let crash = spec(
+        &env,
+        "c.toml",
+        "c",
+        &["sh".into(), fixture("crash.sh")],
+        "retries = 1\n",
+    );
+    let id = submit(&env, &crash, &[]);
+    let job = wait_state(&env, id, "failed");
+    assert_eq!(
+        (job["exit_code"].as_i64(), job["attempts"].as_i64()),
+        (Some(3), Some(2))
+    );
+    let log = std::fs::read_to_string(job["stdout_path"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        log.matches("\"step\": 1").count(),
+        2,
+        "both attempts logged: {log}"
+    );
+    let missing = spec(&env, "m.toml", "m", &["/nonexistent/trainer".into()], "");
+    let id = submit(&env, &missing, &[]);
+    let job = wait_state(&env, id, "failed");
+    let reason = job["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("cannot start"), "{job:#}");
+}
+
+#[test]
 fn pause_stops_the_group_and_resume_continues_it() {
     let env = Env::new();
     let id = submit(&env, &gate(&env, "g.toml", "release", ""), &[]);

@@ -173,8 +173,11 @@ fn run_once(writer: &DbWriter, job: &queue::Job, may_retry: bool) -> Result<bool
     let spawned = open(&job.stdout_path)
         .and_then(|out| Ok((out, open(&job.stderr_path)?)))
         .and_then(|(out, err)| {
-            let mut cmd = Command::new(&snap.argv[0]);
-            cmd.args(&snap.argv[1..])
+            let (program, args) = snap.argv.split_first().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command")
+            })?;
+            let mut cmd = Command::new(program);
+            cmd.args(args)
                 .current_dir(&snap.spec.workdir)
                 .envs(&snap.env)
                 .stdin(Stdio::null())
@@ -192,7 +195,7 @@ fn run_once(writer: &DbWriter, job: &queue::Job, may_retry: bool) -> Result<bool
     let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
-            let reason = format!("cannot start {:?}: {e}", snap.argv[0]);
+            let reason = format!("cannot start {:?}: {e}", snap.argv.first());
             queue::exec(
                 writer,
                 "UPDATE jobs SET state = 'failed', reason = ?2, ended_ms = ?3 WHERE id = ?1 AND state = 'starting'",
