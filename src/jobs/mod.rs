@@ -1,8 +1,10 @@
 //! The jobs system: fine-tune runs queued, launched and watched as subprocesses.
 //!
-//! For now this holds only the pure pieces: the training-log parser ([`parse`]) that turns what
-//! trainers print into metric and progress events, and the clock-free derivations over the parsed
-//! series ([`derive`]): progress, throughput, ETA and alerts.
+//! Specs ([`spec`]) frozen at submit ([`snapshot`]) into a SQLite queue ([`queue`]); each job
+//! runs detached under a supervisor process ([`runner`], [`procs`], [`control`]). The
+//! training-log parser ([`parse`]) turns what trainers print into metric and progress events,
+//! and [`derive`] holds the clock-free derivations over them: progress, throughput, ETA and
+//! alerts.
 
 pub mod control;
 pub mod derive;
