@@ -262,8 +262,15 @@ fn read(
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs() as i64);
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    if let Err(e) = (&handle).take(max_file_bytes + 1).read_to_end(&mut bytes) {
+    // Saturating: `eval retrieval` sets no limit (u64::MAX), and a wrapped `+ 1` read nothing.
+    if let Err(e) = (&handle)
+        .take(max_file_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+    {
         return Read::Skipped(format!("cannot read: {e}"));
+    }
+    if bytes.is_empty() {
+        return Read::Skipped("empty when read (the file changed while it was read)".into());
     }
     if file.format != Format::JsonLines && !rechunk {
         if let Some(prior) = stored.get(&file.source) {
@@ -340,6 +347,24 @@ mod tests {
         match read(&file, 1 << 20, &HashMap::new(), false) {
             Read::Skipped(reason) => assert_eq!(reason, "not a regular file (a FIFO)"),
             _ => panic!("a FIFO was read"),
+        }
+    }
+
+    #[test]
+    fn no_size_limit_still_reads_the_file() {
+        // `eval retrieval` ingests with max_file_bytes = u64::MAX; `max + 1` once wrapped to
+        // a zero-byte read and the whole corpus was silently empty.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.jsonl");
+        std::fs::write(&path, "{\"_id\": \"d1\", \"text\": \"magma rises\"}\n").unwrap();
+        let file = FileEntry {
+            source: path.display().to_string(),
+            path,
+            format: Format::JsonLines,
+        };
+        match read(&file, u64::MAX, &HashMap::new(), false) {
+            Read::Loaded(loaded) => assert_eq!(loaded.docs.len(), 1),
+            _ => panic!("the file was not loaded"),
         }
     }
 }
