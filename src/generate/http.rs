@@ -2,11 +2,12 @@
 //! streaming. Connection errors, HTTP errors, silence past the read timeout and malformed or
 //! truncated streams each end in a clear error, never a hang.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::time::{Duration, Instant};
 
 use super::endpoints::Endpoint;
-use super::sse::{parse_line, SseEvent};
+use super::sse::SseEvent;
+use super::sse_reader::SseReader;
 use super::{
     Cancel, ChatMessage, FinishReason, GenerateError, GenerateEvent, GenerateRequest,
     GenerateStats, Generator,
@@ -168,8 +169,7 @@ impl Generator for HttpGenerator {
                 .unwrap_or_else(|| text.chars().take(300).collect());
             return Err(self.fail(format!("HTTP {status}: {message}")));
         }
-        let mut reader = BufReader::new(response);
-        let mut line = String::new();
+        let mut reader = SseReader::new(BufReader::new(response));
         let mut first_ms = None;
         let mut first_at = None;
         let mut pieces = 0usize;
@@ -179,8 +179,7 @@ impl Generator for HttpGenerator {
                 finish = Some(FinishReason::Cancelled);
                 break; // dropping the response closes the connection
             }
-            line.clear();
-            let n = reader.read_line(&mut line).map_err(|e| {
+            let next = reader.next_event().map_err(|e| {
                 if is_timeout(&e) {
                     self.fail(format!(
                         "the stream went silent for {} s",
@@ -190,13 +189,13 @@ impl Generator for HttpGenerator {
                     self.fail(format!("the stream broke: {e}"))
                 }
             })?;
-            if n == 0 {
+            let Some(event) = next else {
                 if finish.is_none() {
                     return Err(self.fail("the stream ended before the answer was complete (no [DONE] and no finish reason)"));
                 }
                 break;
-            }
-            match parse_line(&line).map_err(|e| self.fail(e))? {
+            };
+            match event.map_err(|e| self.fail(e))? {
                 SseEvent::Skip => {}
                 SseEvent::Done => {
                     finish.get_or_insert(FinishReason::Stop);

@@ -8,6 +8,7 @@ pub mod manifest;
 pub mod onnx;
 pub mod sampler;
 pub mod sse;
+pub mod sse_reader;
 pub mod stop;
 pub mod template;
 /// A deterministic generator for tests (no model files).
