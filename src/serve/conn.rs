@@ -17,7 +17,7 @@ use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 use tokio_stream::StreamExt;
 
@@ -181,18 +181,61 @@ pub async fn body_deadline(request: Request, next: Next) -> Result<Response, Api
 }
 
 /// The whole body, refused past MAX_BODY_BYTES; a broken or stalled one (the socket's idle
-/// timeout) is a 408.
+/// timeout) is a 408. A body over the limit is still read to its end (and thrown away, up
+/// to DISCARD_BYTES): answering 413 while the client is still sending would leave unread
+/// data, and closing such a socket resets it, so the client would see "connection reset"
+/// instead of the 413.
 async fn read_body(body: axum::body::Body) -> Result<axum::body::Bytes, ApiError> {
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
+    let mut discarded = 0usize;
     while let Some(frame) = stream.next().await {
         let frame = frame.map_err(|_| ApiError::timeout())?;
-        if bytes.len() + frame.len() > MAX_BODY_BYTES {
-            return Err(ApiError::too_large());
+        if discarded > 0 || bytes.len() + frame.len() > MAX_BODY_BYTES {
+            discarded += frame.len();
+            if discarded > DISCARD_BYTES {
+                return Err(ApiError::too_large());
+            }
+            bytes.clear();
+            continue;
         }
         bytes.extend_from_slice(&frame);
     }
+    if discarded > 0 {
+        return Err(ApiError::too_large());
+    }
     Ok(bytes.into())
+}
+
+/// An oversized body is read and thrown away up to this much before the 413 goes out.
+const DISCARD_BYTES: usize = 32 << 20;
+
+/// How long, and for how many bytes, a finished connection keeps reading what the client
+/// still sends before it is closed.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 8 << 20;
+
+/// Closes a connection the way servers must when a request body may be left unread (a 413
+/// answered before the whole body arrived): end our side first, then read and discard what
+/// the client still sends, for a short while. Closing a socket with unread data sends a
+/// reset, which can reach the client before the response and replace it with "connection
+/// reset".
+async fn linger_close(mut stream: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let drain = async {
+        let mut sink = vec![0u8; 16 * 1024];
+        let mut seen = 0usize;
+        while seen < LINGER_BYTES {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
 /// Accepts connections until `shutdown` resolves; each is served on its own task.
@@ -236,9 +279,12 @@ pub async fn serve(
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(timeouts.header_read);
-            let conn = builder.serve_connection(TokioIo::new(io), service);
-            if let Err(e) = conn.await {
-                tracing::debug!("connection closed: {e}");
+            let conn = builder
+                .serve_connection(TokioIo::new(io), service)
+                .without_shutdown();
+            match conn.await {
+                Ok(parts) => linger_close(parts.io.into_inner().inner).await,
+                Err(e) => tracing::debug!("connection closed: {e}"),
             }
         });
     }
