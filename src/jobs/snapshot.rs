@@ -2,9 +2,7 @@
 //! hashes and the workdir's git commit. The spec file may change afterwards; this does not.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::spec::JobSpec;
@@ -32,7 +30,7 @@ impl Snapshot {
     pub fn take(spec_file: &Path, spec: JobSpec) -> Result<Self, HashError> {
         let mut dataset_sha256 = BTreeMap::new();
         for path in &spec.dataset {
-            let hash = sha256_file(path).map_err(|source| HashError {
+            let hash = crate::util::sha256_file(path).map_err(|source| HashError {
                 path: path.clone(),
                 source,
             })?;
@@ -78,20 +76,6 @@ pub fn is_secret(key: &str) -> bool {
     ["KEY", "TOKEN", "SECRET", "PASSWORD"]
         .iter()
         .any(|s| upper.contains(s))
-}
-
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// HEAD of the workdir's repository; None when it is not one or git is missing.
