@@ -100,6 +100,44 @@ pub struct Store {
     side: std::cell::RefCell<Option<Connection>>,
 }
 
+/// How long opening waits for another process's lock on the database.
+const OPEN_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connection settings and schema migrations: everything `Store::open` does that may meet
+/// another process's lock.
+fn prepare(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;",
+    )
+    .map_err(|source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    migrations::apply(conn, path)
+}
+
+/// Whether `error` is SQLite saying another connection holds a lock this one needs.
+fn is_busy(error: &StoreError) -> bool {
+    let source = match error {
+        StoreError::Open { source, .. } | StoreError::Sql(source) => source,
+        _ => return false,
+    };
+    matches!(
+        source.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Growing pause between open attempts, varied by process so two openers stop colliding.
+fn open_backoff(attempt: u32) -> std::time::Duration {
+    let spread = u64::from(std::process::id() % 7) + u64::from(attempt.min(20)) * 5;
+    std::time::Duration::from_millis(5 + spread)
+}
+
 impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -111,26 +149,30 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(open_err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -65536;",
-        )
-        .map_err(open_err)?;
-        let mut store = Store {
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(OPEN_BUSY_TIMEOUT).map_err(open_err)?;
+        // Turning a new database to WAL needs an exclusive lock, and SQLite answers BUSY at
+        // once (no busy handler) when two openers both hold a shared lock and want it: two
+        // lmdeck processes creating one database at the same moment. Such a BUSY is retried.
+        let started = std::time::Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            match prepare(&mut conn, path) {
+                Err(error) if is_busy(&error) && started.elapsed() < OPEN_BUSY_TIMEOUT => {
+                    attempt += 1;
+                    std::thread::sleep(open_backoff(attempt));
+                }
+                Err(error) => return Err(error),
+                Ok(()) => break,
+            }
+        }
+        Ok(Store {
             conn,
             path: path.to_path_buf(),
             codes: Default::default(),
             code_searches: Default::default(),
             side: Default::default(),
-        };
-        migrations::apply(&mut store.conn, path)?;
-        Ok(store)
+        })
     }
 
     pub fn path(&self) -> &Path {
