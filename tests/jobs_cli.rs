@@ -204,3 +204,69 @@ fn a_job_whose_processes_vanished_is_marked_lost_with_its_last_lines() {
     assert!(!Path::new(log).exists());
     assert_eq!(ok(&env, &["jobs", "list", "--json"]).trim(), "[]");
 }
+
+#[test]
+fn metrics_are_stored_per_step_and_shown_with_progress_and_alerts() {
+    let env = Env::new();
+    let json_lines = spec(&env, "json.toml", "json-lines", &python(&[]), "");
+    let hf = spec(
+        &env,
+        "hf.toml",
+        "hf-trainer",
+        &["python3".into(), fixture("hf_trainer.py")],
+        "",
+    );
+    let a = submit(&env, &json_lines, &[]);
+    let b = submit(&env, &hf, &[]);
+    wait_state(&env, a, "succeeded");
+    wait_state(&env, b, "succeeded");
+
+    // JSON lines: five steps, loss 2/step, stored as printed.
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&env, &["jobs", "show", &a.to_string(), "--json"])).unwrap();
+    let metrics = shown["metrics"].as_array().unwrap();
+    let steps: Vec<u64> = metrics
+        .iter()
+        .map(|m| m["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, vec![1, 2, 3, 4, 5], "{shown}");
+    for m in metrics {
+        let step = m["step"].as_f64().unwrap();
+        let loss = m["loss"].as_f64().unwrap();
+        assert!(
+            (loss - (2.0 / step * 10_000.0).round() / 10_000.0).abs() < 1e-9,
+            "{m}"
+        );
+    }
+    assert_eq!(shown["alerts"], serde_json::json!([]));
+
+    // HF Trainer: steps come from the tqdm bar on stderr, values are strings, one loss is nan.
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&env, &["jobs", "show", &b.to_string(), "--json"])).unwrap();
+    let metrics = shown["metrics"].as_array().unwrap();
+    let losses: Vec<(u64, String)> = metrics
+        .iter()
+        .filter(|m| !m["loss"].is_null())
+        .map(|m| (m["step"].as_u64().unwrap(), m["loss"].to_string()))
+        .collect();
+    assert_eq!(losses.len(), 8, "{shown}");
+    assert_eq!(losses[0], (1, "3.75".into()), "{shown}");
+    assert_eq!(losses[5], (6, "\"NaN\"".into()), "{shown}");
+    assert_eq!(losses[7], (8, "2.0".into()), "{shown}");
+    assert_eq!(shown["progress"]["done"], 8, "{shown}");
+    assert_eq!(shown["progress"]["total"], 8, "{shown}");
+    assert_eq!(shown["fraction"], 1.0);
+    let alerts = shown["alerts"].to_string();
+    assert!(alerts.contains("loss is NaN at step 6"), "{alerts}");
+    // The final summary lands on the last step.
+    let last = metrics.last().unwrap();
+    assert_eq!(last["train_loss"], 3.1, "{last}");
+
+    let text = ok(&env, &["jobs", "show", &b.to_string()]);
+    assert!(text.contains("progress: 8/8 (100%)"), "{text}");
+    assert!(
+        text.contains("loss:     3.7500 at step 1 -> 2.0000 at step 8"),
+        "{text}"
+    );
+    assert!(text.contains("ALERT:    loss is NaN at step 6"), "{text}");
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::args::JobsCommand;
 use crate::jobs::queue::{self, Job, JobState};
-use crate::jobs::{control, runner, snapshot, spec};
+use crate::jobs::{control, report, runner, snapshot, spec};
 use crate::services::Context;
 use crate::store::writer::{DbWriter, WriterOptions};
 use crate::store::Store;
@@ -73,10 +73,16 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
         JobsCommand::Show { id, json } => {
             runner::reconcile(&writer, conn)?;
             let job = get(conn, id)?;
+            let report = report::load(conn, job, queue::now_ms())?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&job_json(&job))?);
+                let mut value = job_json(&report.job);
+                if let Some(obj) = value.as_object_mut() {
+                    obj.extend(report.json_fields());
+                }
+                println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
-                print_job(&job);
+                print_job(&report.job);
+                print_training(&report);
             }
         }
         JobsCommand::Logs { id, follow, stderr } => {
@@ -209,6 +215,49 @@ fn print_job(job: &Job) {
         println!("  last lines:\n{last_lines}");
     }
     println!("  logs:     {}", job.log_dir.display());
+}
+
+/// Progress, latest metrics and alerts, below the job's description.
+fn print_training(report: &report::JobReport) {
+    if let Some(p) = &report.progress {
+        let total = p.total.map_or_else(|| "?".into(), |t| t.to_string());
+        let mut line = format!("  progress: {}/{total}", p.done);
+        if let Some(f) = report.fraction {
+            line += &format!(" ({:.0}%)", f * 100.0);
+        }
+        if let Some(t) = report.throughput {
+            line += &format!(", {t:.2} it/s");
+        }
+        if let Some(eta) = report.eta_s {
+            line += &format!(", ETA {}", crate::jobs::derive::human_duration(eta));
+        }
+        println!("{line}");
+    }
+    let names: Vec<&String> = report.series.keys().collect();
+    if !names.is_empty() {
+        let mut parts = Vec::new();
+        for name in names {
+            if let Some((step, value)) = report.last(name) {
+                parts.push(format!("{name} {value:.4} (step {step})"));
+            }
+        }
+        println!("  metrics:  {}", parts.join(", "));
+        if let (Some(first), Some(last)) = (
+            report.series.get("loss").and_then(|s| s.first()),
+            report.last("loss"),
+        ) {
+            println!(
+                "  loss:     {:.4} at step {} -> {:.4} at step {}",
+                first.1, first.0, last.1, last.0
+            );
+        }
+    }
+    for alert in &report.alerts {
+        println!(
+            "  ALERT:    {}",
+            crate::util::safe::one_line(&alert.to_string())
+        );
+    }
 }
 
 /// Waits for the job to end; unbounded on purpose (the user asked to wait), but a vanished

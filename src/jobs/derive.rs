@@ -208,3 +208,17 @@ pub fn stall_alert(seen: &[StepSeen], now_s: f64, rules: &AlertRules) -> Option<
         median_step_s: median,
     })
 }
+
+/// A duration for people: `45s`, `12m05s`, `3h20m`, `2d04h`.
+pub fn human_duration(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return "?".into();
+    }
+    let s = secs.round() as u64;
+    match s {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        s => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}

@@ -89,3 +89,12 @@ fn alerts_stall() {
     assert_eq!(stall_alert(&fast, 20.0, &rules), None);
     assert_eq!(stall_alert(&seen[..1], 1e9, &rules), None, "no median yet");
 }
+
+#[test]
+fn durations_read_as_people_write_them() {
+    assert_eq!(human_duration(45.2), "45s");
+    assert_eq!(human_duration(725.0), "12m05s");
+    assert_eq!(human_duration(12_000.0), "3h20m");
+    assert_eq!(human_duration(187_200.0), "2d04h");
+    assert_eq!(human_duration(f64::NAN), "?");
+}

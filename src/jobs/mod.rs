@@ -9,9 +9,12 @@
 pub mod control;
 pub mod derive;
 mod dict;
+pub mod follow;
+pub mod metrics;
 pub mod parse;
 pub mod procs;
 pub mod queue;
+pub mod report;
 pub mod runner;
 pub mod snapshot;
 pub mod spec;

@@ -132,6 +132,11 @@ impl LogParser {
         self.dropped_lines
     }
 
+    /// The main progress bar seen so far (the training bar for HF Trainer).
+    pub fn main_bar(&self) -> Option<&Progress> {
+        self.main_bar.as_ref()
+    }
+
     /// Bytes currently buffered for an unfinished line (never more than `max_line`).
     pub fn buffered(&self) -> usize {
         self.partial.len()

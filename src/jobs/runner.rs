@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::follow::LogFollower;
 use super::procs;
 use super::queue::{self, now_ms, JobState};
 use crate::store::writer::DbWriter;
@@ -151,7 +152,7 @@ pub fn supervise(writer: &DbWriter, conn: &Connection, id: i64) -> Result<(), Ru
     }
     let retries = job.snapshot.spec.retries;
     for attempt in 0..=retries {
-        let again = run_once(writer, &job, attempt < retries)?;
+        let again = run_once(writer, conn, &job, attempt < retries)?;
         if !again {
             break;
         }
@@ -161,7 +162,12 @@ pub fn supervise(writer: &DbWriter, conn: &Connection, id: i64) -> Result<(), Ru
 }
 
 /// One attempt; true when it failed and should be retried.
-fn run_once(writer: &DbWriter, job: &queue::Job, may_retry: bool) -> Result<bool, RunError> {
+fn run_once(
+    writer: &DbWriter,
+    conn: &Connection,
+    job: &queue::Job,
+    may_retry: bool,
+) -> Result<bool, RunError> {
     let id = job.id;
     let open = |p: &Path| {
         std::fs::OpenOptions::new()
@@ -180,6 +186,8 @@ fn run_once(writer: &DbWriter, job: &queue::Job, may_retry: bool) -> Result<bool
             cmd.args(args)
                 .current_dir(&snap.spec.workdir)
                 .envs(&snap.env)
+                // Recipes record it (a registered model's lineage names its job).
+                .env("LMDECK_JOB_ID", id.to_string())
                 .stdin(Stdio::null())
                 .stdout(out)
                 .stderr(err);
@@ -223,6 +231,7 @@ fn run_once(writer: &DbWriter, job: &queue::Job, may_retry: bool) -> Result<bool
         .time_limit_secs
         .map(|s| Instant::now() + Duration::from_secs(s));
     let mut timed_out = false;
+    let mut follower = LogFollower::resume(conn, job)?;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
@@ -233,8 +242,18 @@ fn run_once(writer: &DbWriter, job: &queue::Job, may_retry: bool) -> Result<bool
             timed_out = true;
             procs::terminate_group(pid, super::control::grace());
         }
-        std::thread::sleep(Duration::from_millis(100));
+        let more = follower.poll();
+        if let Err(e) = follower.flush(writer, false) {
+            // Metrics wait for the next flush; the job itself must not be disturbed.
+            tracing::warn!("job {id}: storing metrics: {e}");
+        }
+        if !more {
+            std::thread::sleep(Duration::from_millis(100));
+        }
     };
+    if let Err(e) = follower.finish(writer) {
+        tracing::warn!("job {id}: storing the last metrics: {e}");
+    }
     let code = status.and_then(|s| s.code());
     let signal = status.and_then(|s| s.signal());
     let reason = timed_out.then(|| "time limit reached".to_string());

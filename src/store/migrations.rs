@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_chat.sql"),
     include_str!("migrations/003_pins.sql"),
     include_str!("migrations/004_jobs.sql"),
+    include_str!("migrations/005_job_progress.sql"),
 ];
 
 /// Schema version this build creates.

@@ -1,0 +1,165 @@
+//! A job's training metrics per step, and its latest progress, as stored by its supervisor.
+//!
+//! SQLite has no NaN (it stores NULL); a NULL value reads back as NaN so alerts still see it.
+//! Infinities are stored as they are.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::BTreeMap;
+
+use super::parse::{Metric, Progress};
+use crate::store::StoreError;
+
+/// Points `(step, value)` in step order, one series per metric name.
+pub type Series = BTreeMap<String, Vec<(u64, f64)>>;
+
+/// Stores `metrics` (a later value for the same step and name replaces the earlier one, as a
+/// resumed run re-logging a step should). Metrics without a step are stored at `fallback_step`.
+pub fn record(
+    tx: &Transaction,
+    job_id: i64,
+    metrics: &[Metric],
+    fallback_step: u64,
+) -> Result<usize, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR REPLACE INTO job_metrics (job_id, step, name, value, seen_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let now = super::queue::now_ms();
+    let mut stored = 0;
+    for metric in metrics {
+        let step = metric.step.unwrap_or(fallback_step);
+        let step = i64::try_from(step).unwrap_or(i64::MAX);
+        for (name, value) in &metric.values {
+            let value = (!value.is_nan()).then_some(*value);
+            stored += stmt.execute(params![job_id, step, name, value, now])?;
+        }
+        if let Some(epoch) = metric.epoch {
+            stored += stmt.execute(params![job_id, step, "epoch", epoch, now])?;
+        }
+    }
+    Ok(stored)
+}
+
+/// Every stored metric of a job.
+pub fn series(conn: &Connection, job_id: i64) -> Result<Series, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, step, value FROM job_metrics WHERE job_id = ?1 ORDER BY name, step",
+    )?;
+    let rows = stmt.query_map([job_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Option<f64>>(2)?,
+        ))
+    })?;
+    let mut out = Series::new();
+    for row in rows {
+        let (name, step, value) = row?;
+        out.entry(name)
+            .or_default()
+            .push((step.max(0) as u64, value.unwrap_or(f64::NAN)));
+    }
+    Ok(out)
+}
+
+/// When each step was first stored, in step order (the input of stall detection).
+pub fn steps_seen(conn: &Connection, job_id: i64) -> Result<Vec<(u64, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT step, min(seen_ms) FROM job_metrics WHERE job_id = ?1 AND seen_ms IS NOT NULL \
+         GROUP BY step ORDER BY step",
+    )?;
+    let rows = stmt.query_map([job_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (step, seen) = row?;
+        out.push((step.max(0) as u64, seen));
+    }
+    Ok(out)
+}
+
+/// Stored metrics as entries per step (`[{step, loss, ...}]`), the shape `jobs show --json`
+/// prints.
+pub fn per_step(series: &Series) -> Vec<serde_json::Value> {
+    let mut steps: BTreeMap<u64, serde_json::Map<String, serde_json::Value>> = BTreeMap::new();
+    for (name, points) in series {
+        for &(step, value) in points {
+            let entry = steps.entry(step).or_default();
+            // JSON has no NaN or infinity: they are written as strings, as trainers print them.
+            let json = serde_json::Number::from_f64(value)
+                .map(serde_json::Value::Number)
+                .unwrap_or_else(|| serde_json::Value::String(value.to_string()));
+            entry.insert(name.clone(), json);
+        }
+    }
+    steps
+        .into_iter()
+        .map(|(step, mut values)| {
+            values.insert("step".into(), step.into());
+            serde_json::Value::Object(values)
+        })
+        .collect()
+}
+
+/// A job's latest progress with where its supervisor stopped reading its logs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StoredProgress {
+    pub progress: Option<Progress>,
+    pub updated_ms: i64,
+    pub stdout_offset: u64,
+    pub stderr_offset: u64,
+}
+
+pub fn progress(conn: &Connection, job_id: i64) -> Result<Option<StoredProgress>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT done, total, elapsed_s, remaining_s, rate, updated_ms, stdout_offset, stderr_offset \
+             FROM job_progress WHERE job_id = ?1",
+            [job_id],
+            |r| {
+                let done: i64 = r.get(0)?;
+                let total: Option<i64> = r.get(1)?;
+                Ok(StoredProgress {
+                    // done < 0 marks "offsets only, no bar seen yet"
+                    progress: (done >= 0).then(|| Progress {
+                        label: None,
+                        done: done as u64,
+                        total: total.map(|t| t.max(0) as u64),
+                        elapsed_s: r.get(2).ok().flatten(),
+                        remaining_s: r.get(3).ok().flatten(),
+                        rate: r.get(4).ok().flatten(),
+                    }),
+                    updated_ms: r.get(5)?,
+                    stdout_offset: r.get::<_, i64>(6)?.max(0) as u64,
+                    stderr_offset: r.get::<_, i64>(7)?.max(0) as u64,
+                })
+            },
+        )
+        .optional()?;
+    Ok(row)
+}
+
+pub fn set_progress(
+    tx: &Transaction,
+    job_id: i64,
+    stored: &StoredProgress,
+) -> Result<(), StoreError> {
+    let p = stored.progress.as_ref();
+    let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    tx.execute(
+        "INSERT OR REPLACE INTO job_progress \
+         (job_id, done, total, elapsed_s, remaining_s, rate, updated_ms, stdout_offset, stderr_offset) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            job_id,
+            p.map_or(-1, |p| clamp(p.done)),
+            p.and_then(|p| p.total).map(clamp),
+            p.and_then(|p| p.elapsed_s),
+            p.and_then(|p| p.remaining_s),
+            p.and_then(|p| p.rate),
+            stored.updated_ms,
+            clamp(stored.stdout_offset),
+            clamp(stored.stderr_offset),
+        ],
+    )?;
+    Ok(())
+}
