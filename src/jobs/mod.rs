@@ -9,6 +9,7 @@
 pub mod control;
 pub mod derive;
 mod dict;
+pub mod gpu;
 pub mod follow;
 pub mod metrics;
 pub mod parse;
