@@ -144,7 +144,8 @@ pub enum JobsCommand {
     },
     /// SIGSTOP to the job's process group.
     Pause { id: i64 },
-    /// SIGCONT to the job's process group.
+    /// Continue a paused job (SIGCONT to its group), or an ended one (failed, cancelled,
+    /// lost) from its last checkpoint-<step> folder in its output_dir, as the same job.
     Resume { id: i64 },
     /// Queue an ended job again, from the same frozen snapshot.
     Retry { id: i64 },

@@ -270,3 +270,57 @@ fn metrics_are_stored_per_step_and_shown_with_progress_and_alerts() {
     );
     assert!(text.contains("ALERT:    loss is NaN at step 6"), "{text}");
 }
+
+#[test]
+fn resume_continues_a_crashed_job_from_its_last_checkpoint_aligned_by_step() {
+    let env = Env::new();
+    let out = env.path("run-out");
+    let file = spec(
+        &env,
+        "ckpt.toml",
+        "checkpointing",
+        &[
+            "python3".into(),
+            fixture("checkpointing.py"),
+            out.display().to_string(),
+        ],
+        &format!("output_dir = \"{}\"\n", out.display()),
+    );
+    let id = submit(&env, &file, &[]);
+    wait_state(&env, id, "failed");
+    let said = ok(&env, &["jobs", "resume", &id.to_string()]);
+    assert!(said.contains("continuing from step 10"), "{said}");
+    let job = wait_state(&env, id, "succeeded");
+    assert_eq!(job["attempts"], 2, "{job}");
+
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&env, &["jobs", "show", &id.to_string(), "--json"])).unwrap();
+    let metrics = shown["metrics"].as_array().unwrap();
+    let steps: Vec<u64> = metrics
+        .iter()
+        .map(|m| m["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, (1..=20).collect::<Vec<_>>(), "{shown}");
+    for m in metrics {
+        let step = m["step"].as_u64().unwrap();
+        // Steps 11 and 12 of the crashed run were dropped and logged again by the resumed one.
+        let run = if step <= 10 { 1.0 } else { 2.0 };
+        assert_eq!(m["run"].as_f64(), Some(run), "{m}");
+    }
+
+    // A job with no checkpoint says what to do instead.
+    let plain = spec(
+        &env,
+        "plain.toml",
+        "crash",
+        &["sh".into(), fixture("crash.sh")],
+        "",
+    );
+    let id = submit(&env, &plain, &[]);
+    wait_state(&env, id, "failed");
+    let err = fails(&env, &["jobs", "resume", &id.to_string()]);
+    assert!(
+        err.contains("no checkpoint") && err.contains("jobs retry"),
+        "{err}"
+    );
+}

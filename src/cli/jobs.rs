@@ -104,8 +104,17 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
             println!("job {id} paused");
         }
         JobsCommand::Resume { id } => {
-            control::pause(&writer, conn, id, false)?;
-            println!("job {id} resumed");
+            if get(conn, id)?.state.is_ended() {
+                let (checkpoint, step) = control::resume_from_checkpoint(&writer, conn, id)?;
+                println!(
+                    "job {id} {} again, continuing from step {step} ({})",
+                    get(conn, id)?.state.name(),
+                    checkpoint.display()
+                );
+            } else {
+                control::pause(&writer, conn, id, false)?;
+                println!("job {id} resumed");
+            }
         }
         JobsCommand::Retry { id } => {
             let new = control::retry(&writer, conn, id, &jobs_dir)?;

@@ -113,6 +113,74 @@ pub fn pause(writer: &DbWriter, conn: &Connection, id: i64, stop: bool) -> Resul
     Ok(())
 }
 
+/// The newest `checkpoint-<step>` folder under `dir` (the Hugging Face Trainer's layout, which
+/// the LoRA recipe follows), with its step.
+pub fn latest_checkpoint(dir: &std::path::Path) -> Option<(std::path::PathBuf, u64)> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let name = entry.file_name();
+            let step = name.to_str()?.strip_prefix("checkpoint-")?.parse().ok()?;
+            entry
+                .file_type()
+                .ok()?
+                .is_dir()
+                .then(|| (entry.path(), step))
+        })
+        .max_by_key(|(_, step)| *step)
+}
+
+/// Queues an ended job again as the same job, continuing from its last checkpoint: the run
+/// gets `LMDECK_RESUME_FROM` (the checkpoint folder) and `LMDECK_RESUME_STEP`, and the job's
+/// metrics after that step (from the run that went further before it ended) are dropped, so
+/// its history continues aligned by step instead of restarting at 0 or forking a new run.
+pub fn resume_from_checkpoint(
+    writer: &DbWriter,
+    conn: &Connection,
+    id: i64,
+) -> Result<(std::path::PathBuf, u64), RunError> {
+    let old = job(conn, id)?;
+    if !old.state.is_ended() || matches!(old.state, JobState::Succeeded { .. }) {
+        return Err(RunError::WrongState {
+            id,
+            state: old.state.name(),
+            what: "only a failed, cancelled or lost job continues from a checkpoint",
+        });
+    }
+    let dir = old
+        .snapshot
+        .spec
+        .output_dir
+        .clone()
+        .ok_or(RunError::NoCheckpoint { id, dir: None })?;
+    let (checkpoint, step) = latest_checkpoint(&dir).ok_or_else(|| RunError::NoCheckpoint {
+        id,
+        dir: Some(dir.clone()),
+    })?;
+    let (path, at) = (checkpoint.display().to_string(), step as i64);
+    writer.call(move |tx| {
+        tx.execute(
+            "UPDATE jobs SET state = 'queued', resume_from = ?2, resume_step = ?3, \
+             cancel_requested = 0, paused = 0, exit_code = NULL, signal = NULL, reason = NULL, \
+             ended_ms = NULL, pid = NULL, pid_start = NULL, supervisor_pid = NULL, \
+             supervisor_start = NULL WHERE id = ?1",
+            rusqlite::params![id, path, at],
+        )?;
+        tx.execute(
+            "DELETE FROM job_metrics WHERE job_id = ?1 AND step > ?2",
+            rusqlite::params![id, at],
+        )?;
+        tx.execute(
+            "UPDATE job_progress SET done = min(done, ?2) WHERE job_id = ?1",
+            rusqlite::params![id, at],
+        )?;
+        Ok(())
+    })?;
+    schedule(writer)?;
+    Ok((checkpoint, step))
+}
+
 /// A new queued job with the same frozen snapshot; returns its id.
 pub fn retry(
     writer: &DbWriter,

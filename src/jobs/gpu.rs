@@ -28,7 +28,12 @@ impl GpuInfo {
 /// What the host has: its GPUs, or why none can be seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Inventory {
-    Gpus { source: String, gpus: Vec<GpuInfo> },
+    Gpus {
+        source: String,
+        gpus: Vec<GpuInfo>,
+    },
     /// No GPU visible, with the reason (no driver, no device, the reader failed).
-    NoGpu { reason: String },
+    NoGpu {
+        reason: String,
+    },
 }

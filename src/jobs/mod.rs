@@ -9,8 +9,8 @@
 pub mod control;
 pub mod derive;
 mod dict;
-pub mod gpu;
 pub mod follow;
+pub mod gpu;
 pub mod metrics;
 pub mod parse;
 pub mod procs;

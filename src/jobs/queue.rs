@@ -77,6 +77,9 @@ pub struct Job {
     pub log_dir: PathBuf,
     pub stdout_path: PathBuf,
     pub stderr_path: PathBuf,
+    /// The checkpoint this run continues from (`jobs resume` of an ended job), and its step.
+    pub resume_from: Option<PathBuf>,
+    pub resume_step: Option<u64>,
     #[serde(skip)]
     pub snapshot: Snapshot,
 }
@@ -90,7 +93,7 @@ pub fn now_ms() -> i64 {
 const COLUMNS: &str =
     "id, name, state, snapshot, priority, created_ms, started_ms, ended_ms, pid, \
     pid_start, supervisor_pid, supervisor_start, exit_code, signal, attempts, paused, \
-    cancel_requested, reason, log_dir, stdout_path, stderr_path";
+    cancel_requested, reason, log_dir, stdout_path, stderr_path, resume_from, resume_step";
 
 fn from_row(row: &Row) -> rusqlite::Result<Job> {
     let text: String = row.get(3)?;
@@ -145,6 +148,8 @@ fn from_row(row: &Row) -> rusqlite::Result<Job> {
         log_dir: path(18)?,
         stdout_path: path(19)?,
         stderr_path: path(20)?,
+        resume_from: row.get::<_, Option<String>>(21)?.map(PathBuf::from),
+        resume_step: row.get::<_, Option<i64>>(22)?.map(|v| v.max(0) as u64),
         snapshot,
     })
 }

@@ -26,6 +26,11 @@ pub enum RunError {
         state: &'static str,
         what: &'static str,
     },
+    #[error("job {id} has no checkpoint to continue from{}; `lmdeck jobs retry {id}` runs it again from the start", dir.as_ref().map_or_else(|| " (its spec sets no output_dir)".to_string(), |d| format!(" (no checkpoint-<step> folder in {})", d.display())))]
+    NoCheckpoint {
+        id: i64,
+        dir: Option<std::path::PathBuf>,
+    },
     #[error("cannot start the supervisor for job {id}: {source}")]
     Spawn { id: i64, source: std::io::Error },
 }
@@ -188,6 +193,7 @@ fn run_once(
                 .envs(&snap.env)
                 // Recipes record it (a registered model's lineage names its job).
                 .env("LMDECK_JOB_ID", id.to_string())
+                .envs(resume_env(job))
                 .stdin(Stdio::null())
                 .stdout(out)
                 .stderr(err);
@@ -279,6 +285,17 @@ fn run_once(
         Ok(state == "starting")
     })?;
     Ok(retry)
+}
+
+/// Where a resumed job continues from, for its recipe.
+fn resume_env(job: &queue::Job) -> Vec<(&'static str, String)> {
+    match (&job.resume_from, job.resume_step) {
+        (Some(path), Some(step)) => vec![
+            ("LMDECK_RESUME_FROM", path.display().to_string()),
+            ("LMDECK_RESUME_STEP", step.to_string()),
+        ],
+        _ => Vec::new(),
+    }
 }
 
 /// Marks running jobs whose processes are gone (or whose pids were reused) as lost, with

@@ -16,3 +16,8 @@ CREATE TABLE job_progress (
 
 -- When the supervisor first stored each step (stall alerts use the time between steps).
 ALTER TABLE job_metrics ADD COLUMN seen_ms INTEGER;
+
+-- A job continued from its last checkpoint (`jobs resume` on an ended job): the checkpoint
+-- and its step, which the next run is given and from which its metrics continue.
+ALTER TABLE jobs ADD COLUMN resume_from TEXT;
+ALTER TABLE jobs ADD COLUMN resume_step INTEGER;
