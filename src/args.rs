@@ -483,6 +483,8 @@ pub enum BenchCommand {
     Search(BenchSearchArgs),
     /// Vector-stage recall@10 against exact search on an ingested collection.
     Recall(BenchRecallArgs),
+    /// Jobs: log-follower capacity and a 50,000 lines/s flood, and submit-to-start time.
+    Jobs(BenchJobsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -543,6 +545,22 @@ pub struct BenchSearchArgs {
     /// Where the synthetic databases are built (default: a temporary folder).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchJobsArgs {
+    /// Steps in the log parsed for the capacity figure.
+    #[arg(long, default_value_t = 500_000)]
+    pub capacity_lines: u64,
+    /// Lines per second the flooding job prints.
+    #[arg(long, default_value_t = 50_000)]
+    pub lines_per_sec: u64,
+    /// How long the flood lasts.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Jobs submitted for the submit-to-start figure.
+    #[arg(long, default_value_t = 5)]
+    pub submits: usize,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 pub mod embed;
 pub mod generate;
+pub mod jobs;
 pub mod recall;
 pub mod search;
 pub mod synthetic;
@@ -21,5 +22,6 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Generate(a) => generate::run(ctx, &a),
         BenchCommand::Search(a) => search::run(ctx, &a),
         BenchCommand::Recall(a) => recall::run(ctx, &a),
+        BenchCommand::Jobs(a) => jobs::run(ctx, &a),
     }
 }

@@ -72,22 +72,32 @@ pub struct LogFollower {
 impl LogFollower {
     /// Picks up where an earlier supervisor of this job stopped reading, if any.
     pub fn resume(conn: &Connection, job: &Job) -> Result<Self, StoreError> {
-        let stored = metrics::progress(conn, job.id)?.unwrap_or_default();
+        Self::for_files(conn, job.id, &job.stdout_path, &job.stderr_path)
+    }
+
+    /// Follows `stdout` and `stderr` for job `job_id`, from where its stored offsets say.
+    pub fn for_files(
+        conn: &Connection,
+        job_id: i64,
+        stdout: &std::path::Path,
+        stderr: &std::path::Path,
+    ) -> Result<Self, StoreError> {
+        let stored = metrics::progress(conn, job_id)?.unwrap_or_default();
         let last_step: Option<i64> = conn.query_row(
             "SELECT max(step) FROM job_metrics WHERE job_id = ?1",
-            [job.id],
+            [job_id],
             |r| r.get(0),
         )?;
-        let stream = |path: &PathBuf, offset| Stream {
-            path: path.clone(),
+        let stream = |path: &std::path::Path, offset| Stream {
+            path: path.to_path_buf(),
             offset,
             parser: LogParser::default(),
         };
         Ok(Self {
-            job_id: job.id,
+            job_id,
             streams: [
-                stream(&job.stdout_path, stored.stdout_offset),
-                stream(&job.stderr_path, stored.stderr_offset),
+                stream(stdout, stored.stdout_offset),
+                stream(stderr, stored.stderr_offset),
             ],
             pending: Vec::new(),
             progress: stored.progress,
@@ -95,6 +105,11 @@ impl LogFollower {
             changed: false,
             last_flush: Instant::now(),
         })
+    }
+
+    /// Bytes of both logs read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.streams.iter().map(|s| s.offset).sum()
     }
 
     /// Reads what the job printed since the last poll; true when more output is waiting.

@@ -62,6 +62,72 @@ pub fn series(conn: &Connection, job_id: i64) -> Result<Series, StoreError> {
     Ok(out)
 }
 
+/// At most about `max_points` points per metric: with more steps stored, each point is the
+/// mean of a run of consecutive steps (at the run's last step), so a chart of a long or
+/// very chatty job costs the same as a short one. A run holding a NaN keeps the NaN.
+pub fn series_sampled(
+    conn: &Connection,
+    job_id: i64,
+    max_points: usize,
+) -> Result<Series, StoreError> {
+    let max_step: Option<i64> = conn.query_row(
+        "SELECT max(step) FROM job_metrics WHERE job_id = ?1",
+        [job_id],
+        |r| r.get(0),
+    )?;
+    let steps = max_step.unwrap_or(0).max(0) as u64 + 1;
+    let stride = steps.div_ceil(max_points.max(1) as u64).max(1);
+    if stride == 1 {
+        return series(conn, job_id);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, max(step), avg(value), count(value) < count(*) FROM job_metrics \
+         WHERE job_id = ?1 GROUP BY name, step / ?2 ORDER BY name, max(step)",
+    )?;
+    let rows = stmt.query_map(params![job_id, stride as i64], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Option<f64>>(2)?,
+            r.get::<_, bool>(3)?,
+        ))
+    })?;
+    let mut out = Series::new();
+    for row in rows {
+        let (name, step, mean, had_nan) = row?;
+        let value = if had_nan {
+            f64::NAN
+        } else {
+            mean.unwrap_or(f64::NAN)
+        };
+        out.entry(name)
+            .or_default()
+            .push((step.max(0) as u64, value));
+    }
+    Ok(out)
+}
+
+/// The first few non-finite values stored (NaN is stored as NULL), for alerts that must not
+/// depend on sampling.
+pub fn non_finite(
+    conn: &Connection,
+    job_id: i64,
+    limit: usize,
+) -> Result<Vec<(u64, String, f64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT step, name, value FROM job_metrics WHERE job_id = ?1 \
+         AND (value IS NULL OR abs(value) > 1.7e308) ORDER BY step LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![job_id, limit as i64], |r| {
+        Ok((
+            r.get::<_, i64>(0)?.max(0) as u64,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// When each step was first stored, in step order (the input of stall detection).
 pub fn steps_seen(conn: &Connection, job_id: i64) -> Result<Vec<(u64, i64)>, StoreError> {
     let mut stmt = conn.prepare_cached(

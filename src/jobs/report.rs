@@ -10,9 +10,15 @@ use super::parse::{Metric, Progress};
 use super::queue::{Job, JobState};
 use crate::store::StoreError;
 
+/// Points per metric series in a report (charts are narrower than this).
+pub const MAX_POINTS: usize = 2_000;
+/// NaN/inf alerts listed; a run that went NaN goes NaN at every step after.
+const MAX_NON_FINITE_ALERTS: usize = 5;
+
 #[derive(Debug, Clone)]
 pub struct JobReport {
     pub job: Job,
+    /// Each metric's points, at most about [`MAX_POINTS`] (sampled by step runs beyond).
     pub series: Series,
     pub progress: Option<Progress>,
     /// When the progress or metrics were last stored (ms since the epoch).
@@ -26,7 +32,7 @@ pub struct JobReport {
 
 /// Gathers a report; `now_ms` is the clock the stall rule compares with.
 pub fn load(conn: &Connection, job: Job, now_ms: i64) -> Result<JobReport, StoreError> {
-    let series = metrics::series(conn, job.id)?;
+    let series = metrics::series_sampled(conn, job.id, MAX_POINTS)?;
     let stored = metrics::progress(conn, job.id)?;
     let progress = stored.as_ref().and_then(|s| s.progress.clone());
     let seen: Vec<StepSeen> = metrics::steps_seen(conn, job.id)?
@@ -37,7 +43,22 @@ pub fn load(conn: &Connection, job: Job, now_ms: i64) -> Result<JobReport, Store
         })
         .collect();
     let rules = AlertRules::default();
-    let mut alerts = derive::loss_alerts(&as_metrics(&series), &rules);
+    // Divergence reads the (possibly sampled) series; NaN and infinities come from the
+    // stored values themselves, at their exact steps.
+    let mut alerts: Vec<Alert> = metrics::non_finite(conn, job.id, MAX_NON_FINITE_ALERTS)?
+        .into_iter()
+        .filter(|(_, name, _)| name.contains("loss"))
+        .map(|(step, name, value)| Alert::NonFinite {
+            step: Some(step),
+            name,
+            value: value.to_string(),
+        })
+        .collect();
+    alerts.extend(
+        derive::loss_alerts(&as_metrics(&series), &rules)
+            .into_iter()
+            .filter(|a| !matches!(a, Alert::NonFinite { .. })),
+    );
     let running = matches!(job.state, JobState::Running { .. }) && !job.paused;
     if running {
         alerts.extend(derive::stall_alert(&seen, now_ms as f64 / 1000.0, &rules));

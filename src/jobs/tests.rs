@@ -270,3 +270,52 @@ fn parser_throughput() {
         lines as f64 / secs
     );
 }
+
+#[test]
+fn sampled_series_are_bounded_and_keep_their_shape_and_nans() {
+    use crate::jobs::metrics;
+    use crate::jobs::parse::Metric;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::Store::open(&dir.path().join("m.db")).unwrap();
+    let tx = store.conn_mut().transaction().unwrap();
+    tx.execute(
+        "INSERT INTO jobs (id, name, state, snapshot, created_ms, log_dir, stdout_path, stderr_path) \
+         VALUES (1, 'j', 'running', '{}', 0, '', '', '')",
+        [],
+    )
+    .unwrap();
+    let points: Vec<Metric> = (1..=10_000u64)
+        .map(|step| {
+            let mut m = Metric {
+                step: Some(step),
+                ..Metric::default()
+            };
+            let loss = if step == 7_777 {
+                f64::NAN
+            } else {
+                10.0 / step as f64
+            };
+            m.values.insert("loss".into(), loss);
+            m
+        })
+        .collect();
+    metrics::record(&tx, 1, &points, 0).unwrap();
+    tx.commit().unwrap();
+
+    let full = metrics::series(store.conn(), 1).unwrap();
+    assert_eq!(full["loss"].len(), 10_000);
+    let sampled = metrics::series_sampled(store.conn(), 1, 500).unwrap();
+    let loss = &sampled["loss"];
+    assert!(loss.len() <= 501 && loss.len() >= 450, "{}", loss.len());
+    // Steps ascend, the last point is the last step, values still fall.
+    assert!(loss.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(loss.last().unwrap().0, 10_000);
+    let finite: Vec<f64> = loss.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
+    assert!(finite.windows(2).all(|w| w[0] >= w[1]));
+    // The run holding step 7,777's NaN shows it, and the exact query finds its step.
+    assert_eq!(loss.iter().filter(|p| p.1.is_nan()).count(), 1);
+    let nans = metrics::non_finite(store.conn(), 1, 5).unwrap();
+    assert_eq!(nans.len(), 1);
+    assert_eq!((nans[0].0, nans[0].1.as_str()), (7_777, "loss"));
+    assert!(nans[0].2.is_nan());
+}
