@@ -159,8 +159,9 @@ fn flood(
         lag.as_secs_f64() * 1000.0,
         match (hwm_before, vm_hwm_kb()) {
             (Some(a), Some(b)) => format!(
-                "; peak RSS grew {:.1} MB",
-                b.saturating_sub(a) as f64 / 1024.0
+                "; peak RSS {:.0} MB before the flood, {:.0} MB after (logs stay on disk)",
+                a as f64 / 1024.0,
+                b as f64 / 1024.0
             ),
             _ => String::new(),
         }
