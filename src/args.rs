@@ -102,6 +102,72 @@ pub enum Command {
     /// Fine-tune jobs: submit specs, watch, cancel, pause, retry, diff.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Training data: chat-format JSONL from an evaluation set or the corpus.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetCommand {
+    /// Write chat-format training JSONL ({"messages": [...]}) from an evaluation set or from a
+    /// collection's chunks; the rag format puts numbered retrieved sources in the prompt, as
+    /// `ask` does, and cites the one holding the answer. Evaluation items stay out unless
+    /// --include-eval.
+    Export(DatasetExportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportSource {
+    /// The training part of an evaluation set (--eval); the held-out part is never exported.
+    Eval,
+    /// One example per chunk of a collection, leaving out the documents that the held-out
+    /// part of --eval asks about.
+    Corpus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Question and answer only.
+    Chat,
+    /// Numbered retrieved sources in the prompt, the answer citing its source [n].
+    Rag,
+}
+
+#[derive(Debug, Args)]
+pub struct DatasetExportArgs {
+    #[arg(long, value_enum)]
+    pub from: ExportSource,
+    /// Evaluation set (QA JSONL: id, question, answer, doc_paths). Required with --from eval.
+    #[arg(long)]
+    pub eval: Option<PathBuf>,
+    /// Collection retrieved from (rag format) or exported (--from corpus).
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+    #[arg(long, value_enum, default_value = "rag")]
+    pub format: ExportFormat,
+    /// Sources per rag example.
+    #[arg(long, default_value_t = 3)]
+    pub sources: usize,
+    /// Fraction of the evaluation set held out for evaluation (by a stable hash of each id):
+    /// never exported, and with --from corpus its documents are left out too.
+    #[arg(long, default_value_t = 0.5)]
+    pub holdout: f64,
+    /// Also write the held-out items (QA JSONL, for `lmdeck eval`) here.
+    #[arg(long)]
+    pub heldout_out: Option<PathBuf>,
+    /// Export evaluation items and the documents they ask about too (training and evaluation
+    /// then overlap: their scores no longer say how the model does on unseen questions).
+    #[arg(long)]
+    pub include_eval: bool,
+    /// At most this many examples.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Output JSONL file.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod curate;
+pub mod dataset;
 pub mod embed;
 pub mod eval;
 pub mod generate;

@@ -2,6 +2,7 @@
 
 pub mod beir;
 pub mod metrics;
+pub mod qa_set;
 pub mod retrieval;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,156 @@
+//! `lmdeck dataset export`: training JSONL from an evaluation set or the corpus.
+
+use crate::args::{DatasetCommand, DatasetExportArgs, ExportFormat, ExportSource};
+use crate::dataset::{examples, split, write_jsonl, DatasetError, Format, Skipped};
+use crate::embed::Embedder;
+use crate::eval::qa_set;
+use crate::retrieve::{self, Hit};
+use crate::services::Context;
+use crate::store::{collections, documents};
+
+pub fn run(ctx: &Context, command: DatasetCommand) -> anyhow::Result<()> {
+    match command {
+        DatasetCommand::Export(args) => export(ctx, &args),
+    }
+}
+
+fn export(ctx: &Context, args: &DatasetExportArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.holdout),
+        "--holdout must be between 0 and 1 (the fraction of the evaluation set kept for evaluation), not {}",
+        args.holdout
+    );
+    let format = match args.format {
+        ExportFormat::Chat => Format::Chat,
+        ExportFormat::Rag => Format::Rag,
+    };
+    let eval_items = match &args.eval {
+        Some(path) => qa_set::load(path)?,
+        None if args.from == ExportSource::Eval => {
+            anyhow::bail!("--from eval needs the evaluation set: --eval FILE (QA JSONL)")
+        }
+        None => Vec::new(),
+    };
+    let needs_store = format == Format::Rag || args.from == ExportSource::Corpus;
+    let store = if needs_store {
+        Some(ctx.open_store()?)
+    } else {
+        None
+    };
+    let embedder = if format == Format::Rag {
+        Some(ctx.embedder()?)
+    } else {
+        None
+    };
+    let params = ctx.search_params()?;
+    let mut retrieve = |question: &str| -> Result<Vec<Hit>, DatasetError> {
+        let Some(store) = &store else {
+            return Ok(Vec::new());
+        };
+        let embedder = embedder.as_ref().map(|e| e as &dyn Embedder);
+        let found = retrieve::search(store, embedder, &args.collection, question, &params)?;
+        Ok(found.hits)
+    };
+
+    let mut skipped = Skipped::default();
+    let (examples, held_out) = match args.from {
+        ExportSource::Eval => {
+            let fraction = if args.include_eval { 0.0 } else { args.holdout };
+            let (train, held) = split::split(&eval_items, fraction);
+            skipped.held_out = held.len();
+            let out = examples::from_qa(&train, format, args.sources, &mut retrieve, &mut skipped)?;
+            (out, held)
+        }
+        ExportSource::Corpus => {
+            let store = store
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("no database"))?;
+            let coll = collections::get(store.conn(), &args.collection)?;
+            let mut docs = Vec::new();
+            for doc in documents::list(store.conn(), coll.id)? {
+                if doc.status == "excluded" {
+                    continue;
+                }
+                let chunks = documents::chunks(store.conn(), doc.id)?;
+                docs.push((doc, chunks));
+            }
+            // The held-out part is what evaluation asks; its documents stay out of training.
+            let held = if args.include_eval {
+                Vec::new()
+            } else {
+                split::split(&eval_items, args.holdout).1
+            };
+            let keep_apart = &held[..];
+            let out = examples::from_corpus(
+                &docs,
+                keep_apart,
+                format,
+                args.sources,
+                args.limit,
+                &mut retrieve,
+                &mut skipped,
+            )?;
+            (out, Vec::new())
+        }
+    };
+    let examples: Vec<_> = match args.limit {
+        Some(n) => examples.into_iter().take(n).collect(),
+        None => examples,
+    };
+    write_jsonl(&args.out, &examples)?;
+    if let Some(path) = &args.heldout_out {
+        let rows: Vec<serde_json::Value> = held_out
+            .iter()
+            .map(|i| {
+                serde_json::json!({"id": i.id, "question": i.question, "answer": i.answer, "doc_paths": i.doc_paths})
+            })
+            .collect();
+        write_jsonl(path, &rows)?;
+    }
+    let sha256 = crate::util::sha256_file(&args.out)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "out": args.out,
+                "examples": examples.len(),
+                "sha256": sha256,
+                "held_out": held_out.len(),
+                "skipped": skipped,
+            })
+        );
+    } else {
+        println!(
+            "wrote {} example(s) to {} (sha256 {})",
+            examples.len(),
+            args.out.display(),
+            &sha256[..12.min(sha256.len())]
+        );
+        if skipped.held_out > 0 {
+            let to = args
+                .heldout_out
+                .as_ref()
+                .map_or_else(String::new, |p| format!(", written to {}", p.display()));
+            println!(
+                "  {} evaluation item(s) held out for evaluation{to}",
+                skipped.held_out
+            );
+        }
+        if skipped.eval_documents > 0 {
+            println!(
+                "  {} chunk(s) left out: their documents are in the evaluation set (--include-eval keeps them)",
+                skipped.eval_documents
+            );
+        }
+        if skipped.source_not_retrieved > 0 {
+            println!(
+                "  {} left out: retrieval did not find the document holding the answer",
+                skipped.source_not_retrieved
+            );
+        }
+        if skipped.too_short > 0 {
+            println!("  {} chunk(s) too short to use", skipped.too_short);
+        }
+    }
+    Ok(())
+}
