@@ -180,6 +180,8 @@ fn run_once(writer: &DbWriter, job: &queue::Job, may_retry: bool) -> Result<bool
             cmd.args(args)
                 .current_dir(&snap.spec.workdir)
                 .envs(&snap.env)
+                // Lets a job record which job made its outputs (a model's lineage).
+                .env("LMDECK_JOB_ID", id.to_string())
                 .stdin(Stdio::null())
                 .stdout(out)
                 .stderr(err);
