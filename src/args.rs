@@ -104,6 +104,41 @@ pub enum Command {
     Jobs(JobsCommand),
     /// LoRA fine-tune of a local chat model, queued as a job (needs `lmdeck setup --training`).
     Finetune(FinetuneArgs),
+    /// Training data: export eval sets or a collection as chat-format JSONL.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetCommand {
+    /// Write chat-format JSONL ({"messages": [...]} per line), what `lmdeck finetune` reads.
+    Export(DatasetExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatasetExportArgs {
+    /// eval: the items of --eval FILE; corpus: one example per chunk of the collection.
+    #[arg(long, value_parser = ["eval", "corpus"])]
+    pub from: String,
+    /// chat: question and answer; rag: numbered sources in the prompt (as `ask` builds it) and
+    /// an answer citing them [n].
+    #[arg(long, value_parser = ["chat", "rag"], default_value = "chat")]
+    pub format: String,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Eval set (JSONL: question, answer, doc_paths); with --from corpus its documents are left out.
+    #[arg(long)]
+    pub eval: Option<PathBuf>,
+    /// With --from corpus: keep the eval set's documents (and need no --eval).
+    #[arg(long)]
+    pub include_eval: bool,
+    #[arg(long, short, default_value = "default")]
+    pub collection: String,
+    /// Sources per rag example (generate.rag_k).
+    #[arg(long, short)]
+    pub k: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 pub mod ask;
 pub mod config_cmd;
 pub mod curate_cmd;
+pub mod dataset;
 pub mod docs;
 pub mod doctor;
 pub mod eval;
@@ -71,6 +72,7 @@ fn run_command(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
         Command::Reembed(a) => reembed::run(&ctx, &a),
         Command::Jobs(c) => jobs::run(&ctx, c),
         Command::Finetune(a) => finetune::run(&ctx, &a),
+        Command::Dataset(crate::args::DatasetCommand::Export(a)) => dataset::export(&ctx, &a),
         Command::Config(_) | Command::Console(_) | Command::Serve(_) | Command::Bench(_) => {
             anyhow::bail!("this command is not a headless one (a bug: main.rs routes it)")
         }
