@@ -157,6 +157,23 @@ fn a_lora_fine_tune_trains_exports_matches_torch_registers_and_answers() {
         "{answer}"
     );
     assert!(!answer["text"].as_str().unwrap().trim().is_empty());
+
+    // A second run under the same name must not overwrite the model.
+    let err = jobs_support::fails(
+        &env,
+        &[
+            "finetune",
+            "--base",
+            base,
+            "--data",
+            DATA,
+            "--name",
+            "ft-e2e",
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("already exists"), "{err}");
 }
 
 #[test]

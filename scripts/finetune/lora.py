@@ -61,7 +61,7 @@ def parse_args():
     ap.add_argument("--data", required=True, help="chat-format JSONL: {\"messages\": [...]} per line")
     ap.add_argument("--name", required=True, help="name of the new model")
     ap.add_argument("--out", required=True, help="the new model's folder (written, then registered)")
-    ap.add_argument("--work-dir", help="scratch folder for the merged GGUF (default: a temp dir)")
+    ap.add_argument("--work-dir", help="keep the merged GGUF in this folder (default: a temp dir, removed)")
     ap.add_argument("--steps", type=int, default=int(env("STEPS", "30")))
     ap.add_argument("--lr", type=float, default=float(env("LR", "1e-3")))
     ap.add_argument("--batch", type=int, default=int(env("BATCH", "4")))
@@ -340,12 +340,16 @@ def main():
     os.makedirs(work, exist_ok=True)
     merged = os.path.join(work, f"{args.name}.gguf")
     heads, kv_heads = cfg.num_attention_heads, cfg.num_key_value_heads
-    write_gguf(args.base_gguf, merged, changed, heads, kv_heads)
-
-    note("converting to ONNX")
     dest = os.path.abspath(args.out)
-    conv = subprocess.run([sys.executable, os.path.join(HERE, "gguf_to_onnx.py"), merged, dest,
-                           "--name", args.name])
+    try:
+        write_gguf(args.base_gguf, merged, changed, heads, kv_heads)
+        note("converting to ONNX")
+        conv = subprocess.run([sys.executable, os.path.join(HERE, "gguf_to_onnx.py"), merged, dest,
+                               "--name", args.name])
+    finally:
+        # The merged GGUF (~180 MB) is only a step to the ONNX folder unless asked to keep it.
+        if not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
     if conv.returncode != 0:
         raise RecipeError(f"the GGUF converter failed (exit {conv.returncode}); see the log above")
 
@@ -387,8 +391,6 @@ def main():
     with open(tmp, "w") as f:
         json.dump(manifest, f, indent=2)
     os.replace(tmp, manifest_path)
-    if not args.work_dir:
-        shutil.rmtree(work, ignore_errors=True)
 
     reg = subprocess.run([args.lmdeck, "models", "add", dest, "--name", args.name, "--base", args.base_name])
     if reg.returncode != 0:

@@ -27,6 +27,8 @@ pub enum FinetuneError {
     },
     #[error("model name `{0}`: use letters, digits, dots and dashes")]
     BadName(String),
+    #[error("{} already exists; choose another --name (or --output-dir), or remove it", .0.display())]
+    Exists(PathBuf),
 }
 
 pub fn run(ctx: &Context, args: &FinetuneArgs) -> anyhow::Result<()> {
@@ -51,6 +53,10 @@ pub fn run(ctx: &Context, args: &FinetuneArgs) -> anyhow::Result<()> {
         Some(dir) => std::path::absolute(dir)?,
         None => ctx.paths.models_dir().join(&name),
     };
+    // The converter replaces a folder it made earlier: never let a run overwrite a model.
+    if out.exists() {
+        return Err(FinetuneError::Exists(out).into());
+    }
     let exe = std::env::current_exe().context("locating the lmdeck binary")?;
     let spec = spec_toml(&SpecInput {
         python: &env.python,
