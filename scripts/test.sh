@@ -23,6 +23,8 @@ echo "== build"
 cargo build --release --locked
 echo "== setup (ONNX Runtime, default embedding model, default chat model converted from GGUF)"
 ./target/release/lmdeck setup
+echo "== training environment (PyTorch + Hugging Face, ~5.3 GB once; tests/finetune_e2e.rs needs it)"
+./target/release/lmdeck setup --training
 echo "== tests"
 cargo test --release --locked -- --test-threads 2
 echo "== retrieval quality gate"

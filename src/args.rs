@@ -102,6 +102,8 @@ pub enum Command {
     /// Fine-tune jobs: submit specs, watch, cancel, pause, retry, diff.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// LoRA fine-tune of a local chat model, queued as a job (needs `lmdeck setup --training`).
+    Finetune(FinetuneArgs),
     /// Training data: chat-format JSONL from an evaluation set or the corpus.
     #[command(subcommand)]
     Dataset(DatasetCommand),
@@ -166,6 +168,33 @@ pub struct DatasetExportArgs {
     #[arg(long, short)]
     pub out: PathBuf,
     /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FinetuneArgs {
+    /// The model to start from (a name from `lmdeck models list`, converted from GGUF).
+    #[arg(long)]
+    pub base: String,
+    /// Chat-format JSONL: {"messages": [{"role": ..., "content": ...}, ...]} per line.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Name of the new model (default: BASE-lora-UNIXTIME).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Optimizer steps (the job's env STEPS; default 30).
+    #[arg(long)]
+    pub steps: Option<u32>,
+    /// Folder for the new model (default: the models dir / NAME).
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
+    /// Override a job spec field, as in `jobs submit` (env.LR=2e-3, env.MAX_LEN=128, priority=5).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Wait for the job to end (exit status 1 when it did not succeed).
+    #[arg(long)]
+    pub wait: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -352,6 +381,10 @@ pub struct SetupArgs {
     /// Reinstall even if a verified install is present.
     #[arg(long)]
     pub force: bool,
+    /// Install only the training environment (PyTorch and the Hugging Face stack, ~5.3 GB) that
+    /// `lmdeck finetune` runs in.
+    #[arg(long)]
+    pub training: bool,
 }
 
 #[derive(Debug, Args)]

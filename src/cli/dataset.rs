@@ -43,25 +43,36 @@ fn export(ctx: &Context, args: &DatasetExportArgs) -> anyhow::Result<()> {
         None
     };
     let params = ctx.search_params()?;
+    // What evaluation will ask: the held-out items. Their documents stay out of training
+    // data entirely, as answers and as retrieved sources alike.
+    let fraction = if args.include_eval { 0.0 } else { args.holdout };
+    let (train, held) = split::split(&eval_items, fraction);
     let mut retrieve = |question: &str| -> Result<Vec<Hit>, DatasetError> {
         let Some(store) = &store else {
             return Ok(Vec::new());
         };
         let embedder = embedder.as_ref().map(|e| e as &dyn Embedder);
         let found = retrieve::search(store, embedder, &args.collection, question, &params)?;
-        Ok(found.hits)
+        Ok(found
+            .hits
+            .into_iter()
+            .filter(|hit| !held.iter().any(|item| item.names_document(&hit.source_path)))
+            .collect())
     };
 
     let mut skipped = Skipped::default();
     let (examples, held_out) = match args.from {
         ExportSource::Eval => {
-            let fraction = if args.include_eval { 0.0 } else { args.holdout };
-            let (train, held) = split::split(&eval_items, fraction);
             skipped.held_out = held.len();
             let out = examples::from_qa(&train, format, args.sources, &mut retrieve, &mut skipped)?;
-            (out, held)
+            (out, held.clone())
         }
         ExportSource::Corpus => {
+            anyhow::ensure!(
+                args.eval.is_some() || args.include_eval,
+                "name the evaluation set whose documents must stay out of training (--eval FILE), \
+                 or pass --include-eval to export every document"
+            );
             let store = store
                 .as_ref()
                 .ok_or_else(|| anyhow::anyhow!("no database"))?;
@@ -74,12 +85,6 @@ fn export(ctx: &Context, args: &DatasetExportArgs) -> anyhow::Result<()> {
                 let chunks = documents::chunks(store.conn(), doc.id)?;
                 docs.push((doc, chunks));
             }
-            // The held-out part is what evaluation asks; its documents stay out of training.
-            let held = if args.include_eval {
-                Vec::new()
-            } else {
-                split::split(&eval_items, args.holdout).1
-            };
             let keep_apart = &held[..];
             let out = examples::from_corpus(
                 &docs,

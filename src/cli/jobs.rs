@@ -25,25 +25,7 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
             wait,
             json,
         } => {
-            let spec = spec::load(&file, &set)?;
-            let snap = snapshot::Snapshot::take(&file, spec)?;
-            let id = queue::insert(&writer, &snap, &jobs_dir)?;
-            runner::schedule(&writer)?;
-            let job = get(conn, id)?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"id": id, "state": job.state.name()})
-                );
-            } else {
-                println!("job {id} {} ({})", job.state.name(), job.name);
-            }
-            if wait {
-                let job = wait_ended(&writer, conn, id)?;
-                if !matches!(job.state, JobState::Succeeded { .. }) {
-                    anyhow::bail!("job {id} {}", describe(&job));
-                }
-            }
+            submit_with(&writer, conn, &jobs_dir, &file, &set, wait, json)?;
         }
         JobsCommand::List(a) => {
             runner::reconcile(&writer, conn)?;
@@ -140,6 +122,64 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
         JobsCommand::Supervise { id } => runner::supervise(&writer, conn, id)?,
     }
     Ok(())
+}
+
+/// `jobs submit`: queues a spec file, prints the job id (JSON with `json`) and, with `wait`,
+/// waits for the end (an error unless it succeeded). Other commands that queue jobs
+/// (`lmdeck finetune`) come through here.
+pub fn submit(
+    ctx: &Context,
+    file: &Path,
+    set: &[String],
+    wait: bool,
+    json: bool,
+) -> anyhow::Result<i64> {
+    let db = ctx.db_path();
+    let writer = DbWriter::open(&db, WriterOptions::default())?;
+    let store = Store::open(&db)?;
+    submit_with(
+        &writer,
+        store.conn(),
+        &ctx.paths.jobs_dir(),
+        file,
+        set,
+        wait,
+        json,
+    )
+}
+
+fn submit_with(
+    writer: &DbWriter,
+    conn: &rusqlite::Connection,
+    jobs_dir: &Path,
+    file: &Path,
+    set: &[String],
+    wait: bool,
+    json: bool,
+) -> anyhow::Result<i64> {
+    let spec = spec::load(file, set)?;
+    let snap = snapshot::Snapshot::take(file, spec)?;
+    let id = queue::insert(writer, &snap, jobs_dir)?;
+    runner::schedule(writer)?;
+    let job = get(conn, id)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"id": id, "state": job.state.name()})
+        );
+    } else {
+        println!("job {id} {} ({})", job.state.name(), job.name);
+    }
+    if wait {
+        let job = wait_ended(writer, conn, id)?;
+        if !matches!(job.state, JobState::Succeeded { .. }) {
+            anyhow::bail!(
+                "job {id} {}; its log: `lmdeck jobs logs {id} --stderr`",
+                describe(&job)
+            );
+        }
+    }
+    Ok(id)
 }
 
 fn get(conn: &rusqlite::Connection, id: i64) -> anyhow::Result<Job> {

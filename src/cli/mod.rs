@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod docs;
 pub mod doctor;
 pub mod eval;
+pub mod finetune;
 pub mod ingest;
 pub mod jobs;
 pub mod models;
@@ -70,6 +71,7 @@ fn run_command(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
         Command::Histogram(a) => curate_cmd::histogram(&ctx, &a),
         Command::Reembed(a) => reembed::run(&ctx, &a),
         Command::Jobs(c) => jobs::run(&ctx, c),
+        Command::Finetune(a) => finetune::run(&ctx, &a),
         Command::Dataset(c) => dataset::run(&ctx, c),
         Command::Config(_) | Command::Console(_) | Command::Serve(_) | Command::Bench(_) => {
             anyhow::bail!("this command is not a headless one (a bug: main.rs routes it)")

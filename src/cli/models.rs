@@ -81,7 +81,7 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
                 let value = serde_json::json!({
                     "name": manifest.name, "path": dir, "architecture": manifest.architecture,
                     "context_length": manifest.context_length, "eos_tokens": manifest.eos_tokens,
-                    "chat_template": template,
+                    "chat_template": template, "lineage": manifest.lineage,
                 });
                 println!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(());
@@ -106,6 +106,9 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
                     "none (ChatML is used)"
                 }
             );
+            if let Some(l) = &manifest.lineage {
+                print_lineage(l);
+            }
         }
         ModelsCommand::ImportGguf { file, name } => {
             let name = name.unwrap_or_else(|| {
@@ -130,6 +133,27 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_lineage(l: &crate::generate::manifest::Lineage) {
+    let text = |v: &Option<String>| safe(v.as_deref().unwrap_or("unknown")).into_owned();
+    println!("fine-tuned from: {}", text(&l.base_model));
+    println!(
+        "dataset: {} (sha256 {})",
+        text(&l.dataset),
+        text(&l.dataset_sha256)
+    );
+    if let Some(job) = l.job_id {
+        println!("job: {job}");
+    }
+    if !l.metrics.is_empty() {
+        let shown: Vec<String> = l
+            .metrics
+            .iter()
+            .map(|(k, v)| format!("{}={v:.4}", safe(k)))
+            .collect();
+        println!("metrics: {}", shown.join(", "));
+    }
 }
 
 /// Records a model folder in the registry (creating the database when missing).

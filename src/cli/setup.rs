@@ -6,6 +6,15 @@ use crate::setup::install::{self, SetupOptions};
 use crate::setup::Outcome;
 
 pub fn run(ctx: &Context, args: &SetupArgs) -> anyhow::Result<()> {
+    if args.training {
+        let (env, done) = crate::setup::training::install(&ctx.paths, args.force)?;
+        let what = match done {
+            crate::setup::training::Installed::Reused => "already installed (imports checked)",
+            crate::setup::training::Installed::Installed => "installed",
+        };
+        println!("training environment: {what} -> {}", env.dir.display());
+        return Ok(());
+    }
     let options = SetupOptions {
         from: args.from.as_deref(),
         force: args.force,

@@ -16,8 +16,33 @@ pub struct DecoderManifest {
     pub eos_tokens: Vec<String>,
     #[serde(default)]
     pub architecture: Option<String>,
+    /// Where a fine-tuned model came from (written by scripts/finetune/lora.py).
+    #[serde(default)]
+    pub lineage: Option<Lineage>,
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// A fine-tuned model's origin: base, data, job and the run's final metrics. Every field is
+/// optional so a hand-edited or older manifest still loads.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+pub struct Lineage {
+    #[serde(default)]
+    pub base_model: Option<String>,
+    #[serde(default)]
+    pub base_gguf_sha256: Option<String>,
+    #[serde(default)]
+    pub dataset: Option<String>,
+    #[serde(default)]
+    pub dataset_sha256: Option<String>,
+    #[serde(default)]
+    pub job_id: Option<i64>,
+    #[serde(default)]
+    pub recipe: Option<String>,
+    #[serde(default)]
+    pub hyperparameters: std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub metrics: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -90,6 +115,7 @@ impl DecoderManifest {
                 context_length: None,
                 eos_tokens: Vec::new(),
                 architecture: None,
+                lineage: None,
                 dir: PathBuf::new(),
             },
         };

@@ -9,6 +9,7 @@ pub mod convert;
 pub mod fetch;
 pub mod install;
 pub mod pins;
+pub mod training;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,408 @@
+"""LoRA fine-tune of a Llama-architecture GGUF chat model, back to an lmdeck ONNX model folder.
+
+Runs in the training environment `lmdeck setup --training` makes; `lmdeck finetune` queues it.
+Steps: load the base from its GGUF (dequantised to float32), train LoRA adapters (r 8, alpha 16,
+q/k/v/o) on chat-format JSONL, merge them, write a GGUF that keeps the base's metadata, tokenizer
+and untouched 4-bit tensors (changed tensors go in as F32: re-quantising would lose the LoRA
+change), convert it with gguf_to_onnx.py, check the ONNX logits against the merged torch model,
+record lineage in lmdeck-model.json and register the model with `lmdeck models add`.
+
+Metrics are printed as JSON lines on stdout (the job log parser reads them); progress goes to
+stderr. Every hyperparameter has a command-line flag whose default comes from the environment
+(SEED, LR, STEPS, BATCH, MAX_LEN, RANK, ALPHA, PRECISION), so `--set env.LR=2e-3` works.
+
+Usage: lora.py --base-gguf FILE --base-name NAME --data FILE.jsonl --name NEW --out MODEL_DIR
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+RECIPE = "scripts/finetune/lora.py 1"
+HERE = os.path.dirname(os.path.abspath(__file__))
+LOGIT_TOLERANCE = 1e-3
+
+
+class RecipeError(Exception):
+    pass
+
+
+def emit(**values):
+    print(json.dumps(values), flush=True)
+
+
+def note(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def env(key, default):
+    return os.environ.get(key, default)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--base-gguf", required=True)
+    ap.add_argument("--base-name", required=True)
+    ap.add_argument("--data", required=True, help="chat-format JSONL: {\"messages\": [...]} per line")
+    ap.add_argument("--name", required=True, help="name of the new model")
+    ap.add_argument("--out", required=True, help="the new model's folder (written, then registered)")
+    ap.add_argument("--work-dir", help="keep the merged GGUF in this folder (default: a temp dir, removed)")
+    ap.add_argument("--steps", type=int, default=int(env("STEPS", "30")))
+    ap.add_argument("--lr", type=float, default=float(env("LR", "1e-3")))
+    ap.add_argument("--batch", type=int, default=int(env("BATCH", "4")))
+    ap.add_argument("--max-len", type=int, default=int(env("MAX_LEN", "256")))
+    ap.add_argument("--rank", type=int, default=int(env("RANK", "8")))
+    ap.add_argument("--alpha", type=float, default=float(env("ALPHA", "16")))
+    ap.add_argument("--seed", type=int, default=int(env("SEED", "0")))
+    ap.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=env("PRECISION", "auto"))
+    ap.add_argument("--lmdeck", default=env("LMDECK_BIN", "lmdeck"), help="lmdeck binary (registers the model)")
+    args = ap.parse_args()
+    if args.steps < 1 or args.batch < 1 or args.max_len < 8:
+        raise RecipeError("--steps and --batch must be at least 1 and --max-len at least 8")
+    if not args.name or "/" in args.name or args.name.startswith("."):
+        raise RecipeError(f"model name `{args.name}`: use letters, digits, dots and dashes")
+    return args
+
+
+def read_chats(path):
+    chats = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise RecipeError(f"{path}:{n}: not JSON ({e})")
+            msgs = obj.get("messages") if isinstance(obj, dict) else None
+            ok = isinstance(msgs, list) and msgs and all(
+                isinstance(m, dict) and m.get("role") in ("system", "user", "assistant")
+                and isinstance(m.get("content"), str) for m in msgs)
+            if not ok or not any(m["role"] == "assistant" for m in msgs):
+                raise RecipeError(f"{path}:{n}: expected {{\"messages\": [{{\"role\": ..., \"content\": ...}}, ...]}} with an assistant turn")
+            chats.append(msgs)
+    if not chats:
+        raise RecipeError(f"{path} has no chats")
+    return chats
+
+
+def encode(tokenizer, msgs, max_len):
+    """Token ids and labels: only assistant turns (their text and `<|im_end|>`) are learned.
+    The pad token is `<|im_end|>` in SmolLM2, so a stock collator would mask the end token and
+    the model would never learn to stop; spans are mapped by character offsets instead."""
+    text = tokenizer.apply_chat_template(msgs, tokenize=False)
+    spans = []
+    for i, m in enumerate(msgs):
+        if m["role"] != "assistant":
+            continue
+        prefix = tokenizer.apply_chat_template(msgs[:i], tokenize=False, add_generation_prompt=True)
+        upto = tokenizer.apply_chat_template(msgs[: i + 1], tokenize=False)
+        if not text.startswith(prefix) or not text.startswith(upto):
+            raise RecipeError("the chat template is not prefix-stable; cannot find the assistant turns")
+        end = upto.rstrip("\n")  # keep `<|im_end|>`, not the newline after it
+        spans.append((len(prefix), len(end)))
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids, labels = [], []
+    for tok, (a, b) in zip(enc["input_ids"], enc["offset_mapping"]):
+        ids.append(tok)
+        learned = any(s <= a and b <= e and b > a for s, e in spans)
+        labels.append(tok if learned else -100)
+    ids, labels = ids[:max_len], labels[:max_len]
+    return (ids, labels) if any(x != -100 for x in labels) else None
+
+
+def batches(examples, batch, seed):
+    """Endless shuffled batches, one permutation per epoch; yields (epoch float, items)."""
+    rng = random.Random(seed)
+    epoch = 0
+    while True:
+        order = list(range(len(examples)))
+        rng.shuffle(order)
+        for start in range(0, len(order), batch):
+            items = [examples[j] for j in order[start:start + batch]]
+            yield epoch + (start + len(items)) / len(order), items
+        epoch += 1
+
+
+def collate(items, pad_id, torch, device):
+    width = max(len(ids) for ids, _ in items)
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(items), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    for r, (i, l) in enumerate(items):
+        ids[r, : len(i)] = torch.tensor(i)
+        labels[r, : len(l)] = torch.tensor(l)
+        mask[r, : len(i)] = 1
+    return ids.to(device), labels.to(device), mask.to(device)
+
+
+def bf16_ok(torch, device):
+    if device == "cuda":
+        return torch.cuda.is_bf16_supported()
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(probe and probe())
+
+
+# GGUF names of a Llama model's HF tensors; Q/K rows get llama.cpp's RoPE permutation.
+LAYER_NAMES = {
+    "input_layernorm.weight": "attn_norm.weight",
+    "self_attn.q_proj.weight": "attn_q.weight",
+    "self_attn.k_proj.weight": "attn_k.weight",
+    "self_attn.v_proj.weight": "attn_v.weight",
+    "self_attn.o_proj.weight": "attn_output.weight",
+    "post_attention_layernorm.weight": "ffn_norm.weight",
+    "mlp.gate_proj.weight": "ffn_gate.weight",
+    "mlp.up_proj.weight": "ffn_up.weight",
+    "mlp.down_proj.weight": "ffn_down.weight",
+}
+
+
+def gguf_name(hf):
+    if hf == "model.embed_tokens.weight":
+        return "token_embd.weight"
+    if hf == "model.norm.weight":
+        return "output_norm.weight"
+    if hf == "lm_head.weight":
+        return "output.weight"
+    parts = hf.split(".", 3)
+    if len(parts) == 4 and parts[:2] == ["model", "layers"] and parts[3] in LAYER_NAMES:
+        return f"blk.{parts[2]}.{LAYER_NAMES[parts[3]]}"
+    return None
+
+
+def permute(w, heads):
+    """HF rotate-half rows to llama.cpp's adjacent-pair rows (convert_hf_to_gguf's permute)."""
+    out = w.shape[0]
+    return w.reshape(heads, 2, out // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def write_gguf(base_path, out_path, changed, heads, kv_heads):
+    """The base GGUF with `changed` (GGUF name -> float32 [out, in], HF row order) replaced by
+    F32 tensors; everything else (metadata, tokenizer, other tensors' raw blocks) copied."""
+    import numpy as np
+    from gguf import GGUFReader, GGUFWriter, GGUFValueType
+
+    reader = GGUFReader(base_path)
+    arch = reader.fields["general.architecture"].contents()
+    writer = GGUFWriter(out_path, arch)
+    for field in reader.fields.values():
+        if field.name.startswith("GGUF.") or field.name == "general.architecture":
+            continue
+        vtype = field.types[0]
+        sub = field.types[-1] if vtype == GGUFValueType.ARRAY else None
+        writer.add_key_value(field.name, field.contents(), vtype, sub_type=sub)
+    written = 0
+    for t in reader.tensors:
+        if t.name in changed:
+            w = changed[t.name]
+            if t.name.endswith("attn_q.weight"):
+                w = permute(w, heads)
+            elif t.name.endswith("attn_k.weight"):
+                w = permute(w, kv_heads)
+            writer.add_tensor(t.name, np.ascontiguousarray(w, dtype=np.float32))
+            written += 1
+        else:
+            writer.add_tensor(t.name, t.data, raw_shape=t.data.shape, raw_dtype=t.tensor_type)
+    if written != len(changed):
+        raise RecipeError(f"{len(changed) - written} changed tensors have no place in the base GGUF")
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def onnx_logits(model_dir, ids):
+    """Full-prompt logits of an lmdeck ONNX folder (Optimum layout, empty cache)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), providers=["CPUExecutionProvider"])
+    n = len(ids)
+    feeds = {
+        "input_ids": np.array([ids], dtype=np.int64),
+        "attention_mask": np.ones((1, n), dtype=np.int64),
+        "position_ids": np.arange(n, dtype=np.int64)[None, :],
+    }
+    for inp in sess.get_inputs():
+        if inp.name.startswith("past_key_values."):
+            _, kv, _, hd = inp.shape
+            feeds[inp.name] = np.zeros((1, kv, 0, hd), dtype=np.float32)
+        elif inp.name == "logits_to_keep":
+            feeds[inp.name] = np.array([0], dtype=np.int64)
+    return sess.run(["logits"], feeds)[0][0]
+
+
+def main():
+    args = parse_args()
+    started = time.time()
+    import numpy as np
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    bf16 = args.precision == "bf16" or (args.precision == "auto" and bf16_ok(torch, device))
+    if args.precision == "bf16" and not bf16_ok(torch, device):
+        raise RecipeError(f"bf16 is not supported on this {device}; use --precision fp32")
+    chats = read_chats(args.data)
+    dataset_sha = sha256(args.data)
+    base_sha = sha256(args.base_gguf)
+
+    note(f"loading {args.base_gguf} (dequantised to float32)")
+    gdir, gfile = os.path.split(os.path.abspath(args.base_gguf))
+    tokenizer = AutoTokenizer.from_pretrained(gdir, gguf_file=gfile)
+    model = AutoModelForCausalLM.from_pretrained(gdir, gguf_file=gfile, dtype=torch.float32)
+    # transformers leaves a GGUF quantizer attached although the weights are plain float32;
+    # with it Trainer-style training and saving refuse.
+    if getattr(model, "hf_quantizer", None) is not None:
+        model.hf_quantizer.remove_quantization_config(model)
+    cfg = model.config
+    base_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    examples = [e for e in (encode(tokenizer, m, args.max_len) for m in chats) if e]
+    if not examples:
+        raise RecipeError(f"no chat in {args.data} keeps an assistant token within --max-len {args.max_len}")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    lora = LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=0.0, bias="none",
+                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM")
+    model = get_peft_model(model, lora).to(device)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    emit(trainable_parameters=trainable, train_examples=len(examples), total_steps=args.steps,
+         device_bf16=int(bf16))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+    # Linear decay to zero over the run, as Hugging Face Trainer's default schedule.
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1.0 - s / args.steps))
+
+    model.train()
+    losses, tokens_total, train_start = [], 0, time.time()
+    stream = batches(examples, args.batch, args.seed)
+    for step in range(1, args.steps + 1):
+        t0 = time.time()
+        epoch, items = next(stream)
+        ids, labels, mask = collate(items, pad_id, torch, device)
+        lr = sched.get_last_lr()[0]
+        with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
+            out = model(input_ids=ids, attention_mask=mask)
+        # Shifted cross-entropy in float32 over the learned positions only.
+        logits = out.logits[:, :-1].float()
+        loss = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, 1.0).item()
+        opt.step()
+        sched.step()
+        dt = time.time() - t0
+        ntok = int(mask.sum().item())
+        tokens_total += ntok
+        losses.append(loss.item())
+        emit(step=step, total_steps=args.steps, loss=round(loss.item(), 5), learning_rate=lr,
+             grad_norm=round(grad_norm, 5), epoch=round(epoch, 4), tokens_per_second=round(ntok / dt, 1),
+             step_seconds=round(dt, 3))
+        note(f"step {step}/{args.steps} loss {loss.item():.4f} ({dt:.2f} s)")
+    runtime = time.time() - train_start
+    emit(train_runtime=round(runtime, 2), train_loss=round(sum(losses) / len(losses), 5),
+         train_seconds_per_step=round(runtime / args.steps, 3),
+         train_tokens_per_second=round(tokens_total / runtime, 1), epoch=round(epoch, 4))
+
+    note("merging the adapters")
+    model = model.merge_and_unload().to("cpu").float().eval()
+    changed = {}
+    for k, v in model.state_dict().items():
+        if k in base_state and torch.equal(v, base_state[k]):
+            continue
+        name = gguf_name(k)
+        if name is None:
+            raise RecipeError(f"trained tensor {k} has no GGUF name")
+        changed[name] = v.detach().numpy()
+    note(f"{len(changed)} tensors changed; writing the merged GGUF")
+    work = args.work_dir or tempfile.mkdtemp(prefix="lmdeck-finetune-")
+    os.makedirs(work, exist_ok=True)
+    merged = os.path.join(work, f"{args.name}.gguf")
+    heads, kv_heads = cfg.num_attention_heads, cfg.num_key_value_heads
+    dest = os.path.abspath(args.out)
+    try:
+        write_gguf(args.base_gguf, merged, changed, heads, kv_heads)
+        note("converting to ONNX")
+        conv = subprocess.run([sys.executable, os.path.join(HERE, "gguf_to_onnx.py"), merged, dest,
+                               "--name", args.name])
+    finally:
+        # The merged GGUF (~180 MB) is only a step to the ONNX folder unless asked to keep it.
+        if not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+    if conv.returncode != 0:
+        raise RecipeError(f"the GGUF converter failed (exit {conv.returncode}); see the log above")
+
+    # The exported model must compute what torch computes (re-quantising would fail this).
+    msgs = [{"role": "user", "content": "What does a fine-tuned model need to prove?"}]
+    prompt = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+    ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        ref = model(input_ids=torch.tensor([ids])).logits[0].numpy()
+    got = onnx_logits(dest, ids)
+    diff = float(np.abs(got - ref).max())
+    top1 = float((got.argmax(-1) == ref.argmax(-1)).mean())
+    emit(eval_onnx_max_abs_diff=diff, eval_onnx_top1_agreement=top1, eval_onnx_positions=len(ids))
+    if not diff < LOGIT_TOLERANCE:
+        raise RecipeError(f"the ONNX model's logits differ from torch's by {diff:.3g} (limit {LOGIT_TOLERANCE}); the model is not registered")
+
+    manifest_path = os.path.join(dest, "lmdeck-model.json")
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    job = os.environ.get("LMDECK_JOB_ID")
+    manifest["lineage"] = {
+        "base_model": args.base_name,
+        "base_gguf_sha256": base_sha,
+        "dataset": os.path.abspath(args.data),
+        "dataset_sha256": dataset_sha,
+        "job_id": int(job) if job and job.isdigit() else None,
+        "recipe": RECIPE,
+        "hyperparameters": {"steps": args.steps, "lr": args.lr, "batch": args.batch,
+                            "max_len": args.max_len, "rank": args.rank, "alpha": args.alpha,
+                            "seed": args.seed, "bf16": bf16, "device": device,
+                            "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
+        "metrics": {"first_loss": losses[0], "final_loss": losses[-1],
+                    "train_loss": sum(losses) / len(losses), "train_runtime": runtime,
+                    "seconds_per_step": runtime / args.steps,
+                    "tokens_per_second": tokens_total / runtime,
+                    "onnx_max_abs_diff": diff, "onnx_top1_agreement": top1},
+    }
+    tmp = manifest_path + ".partial"
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=2)
+    os.replace(tmp, manifest_path)
+
+    reg = subprocess.run([args.lmdeck, "models", "add", dest, "--name", args.name, "--base", args.base_name])
+    if reg.returncode != 0:
+        raise RecipeError(f"`lmdeck models add` failed (exit {reg.returncode})")
+    emit(end_to_end_seconds=round(time.time() - started, 1))
+    note(f"fine-tuned model {args.name} -> {dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except RecipeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

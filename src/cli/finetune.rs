@@ -1,0 +1,218 @@
+//! `lmdeck finetune`: writes a LoRA job spec for the recipe in the training environment and
+//! queues it like `lmdeck jobs submit`, so the job is supervised, logged and snapshotted the
+//! same way.
+
+use anyhow::Context as _;
+use std::path::{Path, PathBuf};
+
+use crate::args::FinetuneArgs;
+use crate::services::models::{resolve, ModelChoice};
+use crate::services::Context;
+use crate::setup::training;
+
+/// Why a model cannot be a fine-tuning base.
+#[derive(Debug, thiserror::Error)]
+pub enum FinetuneError {
+    #[error("`{0}` is a remote endpoint; fine-tuning needs a local model converted from GGUF")]
+    Remote(String),
+    #[error("{dir} has no lmdeck-model.json naming its source GGUF; fine-tuning needs a model lmdeck converted from GGUF (`lmdeck setup` or `lmdeck models import-gguf`)")]
+    NoSource { dir: PathBuf },
+    #[error("the base's source GGUF {path} is missing; `lmdeck setup --force` restores the default model's, or import the GGUF again with `lmdeck models import-gguf`")]
+    MissingGguf { path: PathBuf },
+    #[error("{path} has sha256 {actual}, but the model was converted from {expected}; import that GGUF again with `lmdeck models import-gguf`")]
+    GgufChanged {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("model name `{0}`: use letters, digits, dots and dashes")]
+    BadName(String),
+    #[error("{} already exists; choose another --name (or --output-dir), or remove it", .0.display())]
+    Exists(PathBuf),
+}
+
+pub fn run(ctx: &Context, args: &FinetuneArgs) -> anyhow::Result<()> {
+    // Checked first: without the environment nothing else matters, and the error says how.
+    let env = training::existing(&ctx.paths)?;
+    let store = ctx.existing_store()?;
+    let base_dir = match resolve(ctx, store.as_ref(), &args.base)? {
+        ModelChoice::Local(dir) => dir,
+        ModelChoice::Remote(name, _) => return Err(FinetuneError::Remote(name).into()),
+    };
+    let gguf = source_gguf(ctx, &base_dir)?;
+    let data = std::fs::canonicalize(&args.data)
+        .with_context(|| format!("training data {}", args.data.display()))?;
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => format!("{}-lora-{}", args.base, unix_secs()),
+    };
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(FinetuneError::BadName(name).into());
+    }
+    let out = match &args.output_dir {
+        Some(dir) => std::path::absolute(dir)?,
+        None => ctx.paths.models_dir().join(&name),
+    };
+    // The converter replaces a folder it made earlier: never let a run overwrite a model.
+    if out.exists() {
+        return Err(FinetuneError::Exists(out).into());
+    }
+    let exe = std::env::current_exe().context("locating the lmdeck binary")?;
+    let spec = spec_toml(&SpecInput {
+        python: &env.python,
+        recipe: &env.recipe(),
+        workdir: &env.dir,
+        gguf: &gguf,
+        base: &args.base,
+        data: &data,
+        name: &name,
+        out: &out,
+        lmdeck: &exe,
+        db: &ctx.db_path(),
+        steps: args.steps,
+    })?;
+    let specs = ctx.paths.jobs_dir().join("specs");
+    std::fs::create_dir_all(&specs).with_context(|| format!("creating {}", specs.display()))?;
+    let file = specs.join(format!("finetune-{name}.toml"));
+    std::fs::write(&file, spec).with_context(|| format!("writing {}", file.display()))?;
+    eprintln!(
+        "fine-tuning {} into {} -> {} (spec {})",
+        args.base,
+        name,
+        out.display(),
+        file.display()
+    );
+    super::jobs::submit(ctx, &file, &args.set, args.wait, args.json)?;
+    Ok(())
+}
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The GGUF a converted model came from: named in its lmdeck-model.json, kept in the cache's
+/// gguf folder, and checked against the recorded sha256 (a different file would train a
+/// different model than the one named).
+fn source_gguf(ctx: &Context, dir: &Path) -> Result<PathBuf, FinetuneError> {
+    let no_source = || FinetuneError::NoSource {
+        dir: dir.to_path_buf(),
+    };
+    let text = std::fs::read_to_string(dir.join("lmdeck-model.json")).map_err(|_| no_source())?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|_| no_source())?;
+    let file = manifest["source"]["gguf"].as_str().ok_or_else(no_source)?;
+    let name = Path::new(file).file_name().ok_or_else(no_source)?;
+    let path = ctx.paths.cache_dir.join("gguf").join(name);
+    if !path.is_file() {
+        return Err(FinetuneError::MissingGguf { path });
+    }
+    if let Some(expected) = manifest["source"]["sha256"].as_str() {
+        let actual = crate::util::sha256_file(&path)
+            .map_err(|_| FinetuneError::MissingGguf { path: path.clone() })?;
+        if actual != expected {
+            return Err(FinetuneError::GgufChanged {
+                path,
+                expected: expected.into(),
+                actual,
+            });
+        }
+    }
+    Ok(path)
+}
+
+struct SpecInput<'a> {
+    python: &'a Path,
+    recipe: &'a Path,
+    workdir: &'a Path,
+    gguf: &'a Path,
+    base: &'a str,
+    data: &'a Path,
+    name: &'a str,
+    out: &'a Path,
+    lmdeck: &'a Path,
+    db: &'a Path,
+    steps: Option<u32>,
+}
+
+/// The job spec. Hyperparameters travel in `env` (the recipe reads SEED, LR, STEPS, ...), so
+/// `--set env.LR=2e-3` changes them and the snapshot records them.
+fn spec_toml(s: &SpecInput) -> anyhow::Result<String> {
+    let text = |p: &Path| toml::Value::String(p.display().to_string());
+    let command: Vec<toml::Value> = vec![
+        text(s.python),
+        text(s.recipe),
+        "--base-gguf".into(),
+        text(s.gguf),
+        "--base-name".into(),
+        s.base.into(),
+        "--data".into(),
+        text(s.data),
+        "--name".into(),
+        s.name.into(),
+        "--out".into(),
+        text(s.out),
+        "--lmdeck".into(),
+        text(s.lmdeck),
+    ];
+    let mut env = toml::Table::new();
+    env.insert("SEED".into(), "0".into());
+    if let Some(steps) = s.steps {
+        env.insert("STEPS".into(), steps.to_string().into());
+    }
+    env.insert("LMDECK_DB".into(), text(s.db));
+    // The base and tokenizer come from the GGUF; nothing may be fetched from a model hub.
+    env.insert("HF_HUB_OFFLINE".into(), "1".into());
+    env.insert("TRANSFORMERS_OFFLINE".into(), "1".into());
+    env.insert("TOKENIZERS_PARALLELISM".into(), "false".into());
+    let mut spec = toml::Table::new();
+    spec.insert("name".into(), format!("finetune {}", s.name).into());
+    spec.insert("command".into(), toml::Value::Array(command));
+    spec.insert("workdir".into(), text(s.workdir));
+    spec.insert("env".into(), toml::Value::Table(env));
+    spec.insert("dataset".into(), toml::Value::Array(vec![text(s.data)]));
+    spec.insert("base_model".into(), s.base.into());
+    spec.insert("output_dir".into(), text(s.out));
+    Ok(format!(
+        "# Written by `lmdeck finetune`; resubmit with `lmdeck jobs submit THIS_FILE`.\n{}",
+        toml::to_string(&spec)?
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_loads_as_a_job_spec_with_the_steps_in_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        let data = p("chats with space.jsonl");
+        std::fs::write(&data, "{}\n").unwrap();
+        let text = spec_toml(&SpecInput {
+            python: &p("venv/bin/python"),
+            recipe: &p("lora.py"),
+            workdir: dir.path(),
+            gguf: &p("base.gguf"),
+            base: "base-model",
+            data: &data,
+            name: "new \"quoted\"",
+            out: &p("out"),
+            lmdeck: &p("lmdeck"),
+            db: &p("x.db"),
+            steps: Some(7),
+        })
+        .unwrap();
+        let file = p("spec.toml");
+        std::fs::write(&file, text).unwrap();
+        let spec = crate::jobs::spec::load(&file, &["env.LR=2e-3".into()]).unwrap();
+        assert_eq!(spec.env["STEPS"], "7");
+        assert_eq!(spec.env["LR"], "2e-3");
+        assert_eq!(spec.env["HF_HUB_OFFLINE"], "1");
+        assert_eq!(spec.dataset, vec![data.clone()]);
+        assert_eq!(spec.base_model.as_deref(), Some("base-model"));
+        let at = spec.command.iter().position(|a| a == "--name").unwrap();
+        assert_eq!(spec.command[at + 1], "new \"quoted\"");
+        assert_eq!(spec.command[0], p("venv/bin/python").display().to_string());
+    }
+}
