@@ -71,6 +71,12 @@ def parse_args():
     ap.add_argument("--seed", type=int, default=int(env("SEED", "0")))
     ap.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=env("PRECISION", "auto"))
     ap.add_argument("--lmdeck", default=env("LMDECK_BIN", "lmdeck"), help="lmdeck binary (registers the model)")
+    ap.add_argument("--checkpoint-dir", help="checkpoint-<step> folders go here (default: OUT.checkpoints); "
+                    "removed once the model is registered")
+    ap.add_argument("--save-every", type=int, default=int(env("SAVE_EVERY", "10")),
+                    help="steps between checkpoints (0: none)")
+    ap.add_argument("--resume-from", default=env("LMDECK_RESUME_FROM", ""),
+                    help="a checkpoint-<step> folder to continue from (`lmdeck jobs resume` sets it)")
     args = ap.parse_args()
     if args.steps < 1 or args.batch < 1 or args.max_len < 8:
         raise RecipeError("--steps and --batch must be at least 1 and --max-len at least 8")
@@ -137,6 +143,37 @@ def batches(examples, batch, seed):
             items = [examples[j] for j in order[start:start + batch]]
             yield epoch + (start + len(items)) / len(order), items
         epoch += 1
+
+
+def save_checkpoint(folder, step, model, opt, sched, losses, tokens_total, torch):
+    """Adapter weights, optimizer, schedule, RNG and the loss history at `step`, written to a
+    temporary folder first so a kill mid-save never leaves a checkpoint that cannot load."""
+    from peft import get_peft_model_state_dict
+    tmp = folder + ".partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    torch.save({"adapter": get_peft_model_state_dict(model), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "torch_rng": torch.get_rng_state()},
+               os.path.join(tmp, "state.pt"))
+    with open(os.path.join(tmp, "progress.json"), "w") as f:
+        json.dump({"step": step, "losses": losses, "tokens_total": tokens_total}, f)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+
+
+def load_checkpoint(folder, model, opt, sched, torch):
+    from peft import set_peft_model_state_dict
+    try:
+        with open(os.path.join(folder, "progress.json")) as f:
+            progress = json.load(f)
+        state = torch.load(os.path.join(folder, "state.pt"), weights_only=False)
+    except (OSError, ValueError, RuntimeError) as e:
+        raise RecipeError(f"cannot resume from {folder}: {e}")
+    set_peft_model_state_dict(model, state["adapter"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    return progress["step"], progress["losses"], progress["tokens_total"]
 
 
 def collate(items, pad_id, torch, device):
@@ -296,7 +333,17 @@ def main():
     model.train()
     losses, tokens_total, train_start = [], 0, time.time()
     stream = batches(examples, args.batch, args.seed)
-    for step in range(1, args.steps + 1):
+    checkpoints = args.checkpoint_dir or os.path.abspath(args.out) + ".checkpoints"
+    first = 1
+    if args.resume_from:
+        done, losses, tokens_total = load_checkpoint(args.resume_from, model, opt, sched, torch)
+        # The batch order is a function of the seed: skip what the earlier run consumed.
+        for _ in range(done):
+            epoch, _items = next(stream)
+        first = done + 1
+        note(f"resumed from {args.resume_from} at step {done}")
+        emit(resumed_from_step=done)
+    for step in range(first, args.steps + 1):
         t0 = time.time()
         epoch, items = next(stream)
         ids, labels, mask = collate(items, pad_id, torch, device)
@@ -320,6 +367,9 @@ def main():
              grad_norm=round(grad_norm, 5), epoch=round(epoch, 4), tokens_per_second=round(ntok / dt, 1),
              step_seconds=round(dt, 3))
         note(f"step {step}/{args.steps} loss {loss.item():.4f} ({dt:.2f} s)")
+        if args.save_every > 0 and step % args.save_every == 0 and step < args.steps:
+            save_checkpoint(os.path.join(checkpoints, f"checkpoint-{step}"), step, model, opt, sched,
+                            losses, tokens_total, torch)
     runtime = time.time() - train_start
     emit(train_runtime=round(runtime, 2), train_loss=round(sum(losses) / len(losses), 5),
          train_seconds_per_step=round(runtime / args.steps, 3),
@@ -395,6 +445,8 @@ def main():
     reg = subprocess.run([args.lmdeck, "models", "add", dest, "--name", args.name, "--base", args.base_name])
     if reg.returncode != 0:
         raise RecipeError(f"`lmdeck models add` failed (exit {reg.returncode})")
+    # Registered: the checkpoints have served their purpose.
+    shutil.rmtree(checkpoints, ignore_errors=True)
     emit(end_to_end_seconds=round(time.time() - started, 1))
     note(f"fine-tuned model {args.name} -> {dest}")
     return 0

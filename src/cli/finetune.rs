@@ -139,6 +139,11 @@ struct SpecInput<'a> {
 /// `--set env.LR=2e-3` changes them and the snapshot records them.
 fn spec_toml(s: &SpecInput) -> anyhow::Result<String> {
     let text = |p: &Path| toml::Value::String(p.display().to_string());
+    // The recipe's checkpoint-<step> folders: the job's output_dir, where `lmdeck jobs resume`
+    // finds the newest one to continue a crashed or cancelled fine-tune from.
+    let mut checkpoints = s.out.as_os_str().to_owned();
+    checkpoints.push(".checkpoints");
+    let checkpoints = std::path::PathBuf::from(checkpoints);
     let command: Vec<toml::Value> = vec![
         text(s.python),
         text(s.recipe),
@@ -154,6 +159,8 @@ fn spec_toml(s: &SpecInput) -> anyhow::Result<String> {
         text(s.out),
         "--lmdeck".into(),
         text(s.lmdeck),
+        "--checkpoint-dir".into(),
+        text(&checkpoints),
     ];
     let mut env = toml::Table::new();
     env.insert("SEED".into(), "0".into());
@@ -172,7 +179,7 @@ fn spec_toml(s: &SpecInput) -> anyhow::Result<String> {
     spec.insert("env".into(), toml::Value::Table(env));
     spec.insert("dataset".into(), toml::Value::Array(vec![text(s.data)]));
     spec.insert("base_model".into(), s.base.into());
-    spec.insert("output_dir".into(), text(s.out));
+    spec.insert("output_dir".into(), text(&checkpoints));
     Ok(format!(
         "# Written by `lmdeck finetune`; resubmit with `lmdeck jobs submit THIS_FILE`.\n{}",
         toml::to_string(&spec)?
@@ -214,5 +221,6 @@ mod tests {
         let at = spec.command.iter().position(|a| a == "--name").unwrap();
         assert_eq!(spec.command[at + 1], "new \"quoted\"");
         assert_eq!(spec.command[0], p("venv/bin/python").display().to_string());
+        assert_eq!(spec.output_dir, Some(p("out.checkpoints")));
     }
 }
