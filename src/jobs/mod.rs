@@ -7,6 +7,7 @@
 //! alerts.
 
 pub mod control;
+pub mod daemon;
 pub mod derive;
 mod dict;
 pub mod gpu;
@@ -30,3 +31,5 @@ mod prop_tests;
 mod spec_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod gpu_tests;

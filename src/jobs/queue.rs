@@ -77,6 +77,10 @@ pub struct Job {
     pub log_dir: PathBuf,
     pub stdout_path: PathBuf,
     pub stderr_path: PathBuf,
+    /// GPUs (UUIDs) the scheduler gave the job; empty when it asked for none.
+    pub gpus: Vec<String>,
+    /// Why a queued job has not started yet.
+    pub wait_reason: Option<String>,
     #[serde(skip)]
     pub snapshot: Snapshot,
 }
@@ -90,7 +94,7 @@ pub fn now_ms() -> i64 {
 const COLUMNS: &str =
     "id, name, state, snapshot, priority, created_ms, started_ms, ended_ms, pid, \
     pid_start, supervisor_pid, supervisor_start, exit_code, signal, attempts, paused, \
-    cancel_requested, reason, log_dir, stdout_path, stderr_path";
+    cancel_requested, reason, log_dir, stdout_path, stderr_path, gpu_uuids, wait_reason";
 
 fn from_row(row: &Row) -> rusqlite::Result<Job> {
     let text: String = row.get(3)?;
@@ -145,8 +149,20 @@ fn from_row(row: &Row) -> rusqlite::Result<Job> {
         log_dir: path(18)?,
         stdout_path: path(19)?,
         stderr_path: path(20)?,
+        gpus: split_uuids(row.get::<_, Option<String>>(21)?.as_deref()),
+        wait_reason: row.get(22)?,
         snapshot,
     })
+}
+
+/// The `gpu_uuids` column: UUIDs joined by commas.
+pub fn split_uuids(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 pub fn get(conn: &rusqlite::Connection, id: i64) -> Result<Option<Job>, StoreError> {
