@@ -45,25 +45,24 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
                 eprintln!("warning: {e}; queued jobs start when a running job ends or on `lmdeck jobs daemon`");
             }
             let job = get(conn, id)?;
+            // A request this host can never meet (no GPU, a missing dependency) fails at
+            // once: say why right here.
+            let failed = match &job.state {
+                JobState::Failed { reason, .. } => reason.clone(),
+                _ => None,
+            };
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"id": id, "state": job.state.name(), "wait_reason": job.wait_reason, "gpus": job.gpus})
+                    serde_json::json!({"id": id, "state": job.state.name(), "reason": failed, "wait_reason": job.wait_reason, "gpus": job.gpus})
                 );
             } else {
                 println!("job {id} {} ({})", job.state.name(), job.name);
+                if let Some(reason) = &failed {
+                    println!("  reason:  {reason}");
+                }
                 if let Some(reason) = &job.wait_reason {
                     println!("  waiting: {reason}");
-                }
-            }
-            // A request this host can never meet fails at once: say why, as a failure.
-            if let JobState::Failed {
-                reason: Some(reason),
-                ..
-            } = &job.state
-            {
-                if !wait {
-                    anyhow::bail!("job {id} failed: {reason}");
                 }
             }
             if wait {
