@@ -350,3 +350,58 @@ fn killing_the_daemon_and_a_supervisor_with_sigkill_leaves_right_states() {
     assert!(line(a).contains("lost"), "{list}");
     assert!(line(b).contains("succeeded"), "{list}");
 }
+
+/// Pids of this database's daemon loops, from /proc/*/cmdline.
+fn daemons_for(env: &Env) -> Vec<i64> {
+    let db = env.db().display().to_string();
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = raw
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).to_string())
+            .collect();
+        if args.iter().any(|a| a == "--foreground") && args.contains(&db) && alive(pid) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+#[test]
+fn daemons_started_at_once_leave_exactly_one_running() {
+    let env = Env::new();
+    let _guard = DaemonGuard(&env);
+    run_ok(&env, &["jobs", "list"]);
+    let starters: Vec<_> = (0..4)
+        .map(|_| {
+            lm(&env)
+                .args(["jobs", "daemon"])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("run lmdeck")
+        })
+        .collect();
+    for mut child in starters {
+        assert!(child.wait().expect("wait").success());
+    }
+    // The losers exit as soon as they find the lock taken.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while daemons_for(&env).len() > 1 {
+        assert!(Instant::now() < deadline, "{:?}", daemons_for(&env));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = daemon_pid(&env).expect("one daemon runs");
+    assert_eq!(daemons_for(&env), vec![pid]);
+    run_ok(&env, &["jobs", "daemon", "--stop"]);
+    assert!(daemons_for(&env).is_empty());
+}

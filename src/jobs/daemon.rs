@@ -216,7 +216,8 @@ pub fn stop(db: &Path) -> Result<Option<i64>, DaemonError> {
         libc::kill(pid as libc::pid_t, libc::SIGTERM);
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while status(db)?.pid == Some(pid) {
+    // Gone means the lock released and the process ended (not a zombie).
+    while status(db)?.pid == Some(pid) || super::procs::start_time(pid).is_some() {
         if Instant::now() >= deadline {
             return Err(DaemonError::NotStopped { pid });
         }
