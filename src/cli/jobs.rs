@@ -383,14 +383,7 @@ fn daemon_command(db: &Path, stop: bool, status: bool, foreground: bool) -> anyh
 /// The inventory with the job holding each GPU.
 fn print_gpus(conn: &rusqlite::Connection, json: bool) -> anyhow::Result<()> {
     let inv = gpu::read();
-    let mut holder = std::collections::HashMap::new();
-    for job in queue::list(conn)? {
-        if matches!(job.state, JobState::Starting | JobState::Running { .. }) {
-            for uuid in &job.gpus {
-                holder.insert(uuid.clone(), job.id);
-            }
-        }
-    }
+    let holder = gpu::holders(&queue::list(conn)?);
     match inv {
         Inventory::NoGpu { reason } => {
             if json {

@@ -211,13 +211,15 @@ pub fn stop(db: &Path) -> Result<Option<i64>, DaemonError> {
     let Some(pid) = status(db)?.pid else {
         return Ok(None);
     };
+    // Its start time tells it from a later process given the same pid.
+    let start = super::procs::start_time(pid);
     // SAFETY: kill has no memory effects.
     unsafe {
         libc::kill(pid as libc::pid_t, libc::SIGTERM);
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     // Gone means the lock released and the process ended (not a zombie).
-    while status(db)?.pid == Some(pid) || super::procs::start_time(pid).is_some() {
+    while status(db)?.pid == Some(pid) || super::procs::is_same(Some(pid), start) {
         if Instant::now() >= deadline {
             return Err(DaemonError::NotStopped { pid });
         }
@@ -235,8 +237,14 @@ extern "C" fn on_stop(_: libc::c_int) {
 /// One timestamped line in the daemon's log (its stderr).
 fn log_line(text: &str) {
     let secs = super::queue::now_ms() / 1000;
+    let when = crate::util::format_unix(secs);
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "[{secs}] pid {}: {text}", std::process::id());
+    let _ = writeln!(
+        err,
+        "[{when} +{:02}s] pid {}: {text}",
+        secs % 60,
+        std::process::id()
+    );
 }
 
 /// Seconds between rounds (`LMDECK_JOBS_DAEMON_TICK_MS`, default 1000; tests go faster).

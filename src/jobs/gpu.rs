@@ -286,6 +286,16 @@ fn run_smi(args: &[&str]) -> Result<String, String> {
     Ok(stdout)
 }
 
+/// Which job holds each GPU (UUID -> job id): the GPUs given to jobs starting or running.
+/// For `jobs gpus` and the console's jobs screen.
+pub fn holders(jobs: &[super::queue::Job]) -> std::collections::HashMap<String, i64> {
+    use super::queue::JobState;
+    jobs.iter()
+        .filter(|j| matches!(j.state, JobState::Starting | JobState::Running { .. }))
+        .flat_map(|j| j.gpus.iter().map(move |uuid| (uuid.clone(), j.id)))
+        .collect()
+}
+
 /// What the scheduler does with a job that asks for GPUs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Choice {
