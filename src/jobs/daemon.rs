@@ -136,7 +136,8 @@ pub struct Ensured {
 }
 
 /// Starts the database's daemon unless one runs, and waits (up to 10 s) until it holds its
-/// lock. Used by `jobs submit`, `jobs daemon` and the console.
+/// lock. Used by `jobs submit`, `jobs daemon` and the console (it may block for those 10 s:
+/// call it off the UI thread).
 pub fn ensure_daemon(db: &Path) -> Result<Ensured, DaemonError> {
     let now = status(db)?;
     if now.pid.is_some() {
@@ -286,9 +287,9 @@ pub fn run_foreground(db: &Path) -> Result<bool, DaemonError> {
     unsafe {
         libc::signal(libc::SIGTERM, on_stop as *const () as libc::sighandler_t);
         libc::signal(libc::SIGINT, on_stop as *const () as libc::sighandler_t);
-        // A closed terminal must not end it (it has none, but a foreground run may).
-        libc::signal(libc::SIGHUP, libc::SIG_IGN);
     }
+    // SIGHUP stays as it is: an ignored disposition would pass through exec to every
+    // supervisor and job started from here.
     let writer = DbWriter::open(db, WriterOptions::default())?;
     let store = Store::open(db)?;
     log_line(&format!("started for {}", db.display()));
