@@ -405,3 +405,65 @@ fn daemons_started_at_once_leave_exactly_one_running() {
     run_ok(&env, &["jobs", "daemon", "--stop"]);
     assert!(daemons_for(&env).is_empty());
 }
+
+/// A fake `nvidia-smi` on PATH answering the two queries from recorded output (or failing
+/// like a host whose driver is gone), with NVML pointed at a library that does not exist.
+fn with_fake_smi(env: &Env, script: &str) -> Command {
+    let bin = env.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let smi = bin.join("nvidia-smi");
+    std::fs::write(&smi, script).unwrap();
+    let mut perms = std::fs::metadata(&smi).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&smi, perms).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut c = cmd(env);
+    c.env("PATH", path)
+        .env("LMDECK_NVML_LIB", env.path("no-libnvidia-ml.so"))
+        .env_remove("LMDECK_GPU_INVENTORY");
+    c
+}
+
+#[test]
+fn without_nvml_the_gpus_come_from_nvidia_smi_and_its_failure_is_the_reason() {
+    let env = Env::new();
+    let csv = gpu_fixture("odd_values.csv");
+    let (gpus, apps) = csv.split_once("# compute-apps").unwrap();
+    env.write("gpus.out", gpus);
+    env.write("apps.out", apps);
+    let script = format!(
+        "#!/bin/sh\ncase \"$1\" in\n  --query-gpu=*) cat {};;\n  --query-compute-apps=*) cat {};;\n  *) exit 2;;\nesac\n",
+        env.path("gpus.out").display(),
+        env.path("apps.out").display()
+    );
+    let out = with_fake_smi(&env, &script)
+        .args(["jobs", "gpus", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(inv["source"], "nvidia-smi", "{inv:#}");
+    assert_eq!(inv["gpus"].as_array().map(Vec::len), Some(3), "{inv:#}");
+    assert_eq!(
+        inv["gpus"][1]["processes"][1],
+        serde_json::json!([5678, 2048])
+    );
+
+    let broken = "#!/bin/sh\necho \"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\"\nexit 9\n";
+    let out = with_fake_smi(&env, broken)
+        .args(["jobs", "gpus"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("no GPU: NVML: ")
+            && text.contains("nvidia-smi: failed")
+            && text.contains("couldn't communicate"),
+        "{text}"
+    );
+}

@@ -186,9 +186,18 @@ fn parse_app_line(line: &str) -> Option<(u32, String, u64)> {
 /// NVML is loaded once per process; the error is kept as the reason.
 fn nvml() -> Result<&'static nvml_wrapper::Nvml, String> {
     static NVML: OnceLock<Result<nvml_wrapper::Nvml, String>> = OnceLock::new();
-    NVML.get_or_init(|| nvml_wrapper::Nvml::init().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(Clone::clone)
+    NVML.get_or_init(|| {
+        // LMDECK_NVML_LIB names the library when it is not where the loader looks (and lets
+        // tests make NVML absent on a GPU host).
+        let lib = std::env::var_os("LMDECK_NVML_LIB").filter(|v| !v.is_empty());
+        match &lib {
+            Some(path) => nvml_wrapper::Nvml::builder().lib_path(path).init(),
+            None => nvml_wrapper::Nvml::init(),
+        }
+        .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 fn read_nvml() -> Result<Inventory, String> {
