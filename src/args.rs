@@ -251,6 +251,22 @@ pub enum JobsCommand {
     /// Runs one job and records its result (started by submit, detached).
     #[command(hide = true)]
     Supervise { id: i64 },
+    /// The host's GPUs (NVML or nvidia-smi; LMDECK_GPU_INVENTORY=FILE reads recorded
+    /// nvidia-smi output instead) and which job holds each.
+    Gpus(JsonFlag),
+    /// The scheduler daemon (one per database): starts it detached unless one runs; it starts
+    /// queued jobs as GPUs and slots free up and marks vanished jobs lost.
+    Daemon {
+        /// Stop it (SIGTERM); running jobs keep running.
+        #[arg(long, conflicts_with_all = ["status", "foreground"])]
+        stop: bool,
+        /// Whether it runs, its pid and its log file.
+        #[arg(long, conflicts_with = "foreground")]
+        status: bool,
+        /// Run the loop in this process instead (for service managers).
+        #[arg(long)]
+        foreground: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -56,7 +56,11 @@ fn export(ctx: &Context, args: &DatasetExportArgs) -> anyhow::Result<()> {
         Ok(found
             .hits
             .into_iter()
-            .filter(|hit| !held.iter().any(|item| item.names_document(&hit.source_path)))
+            .filter(|hit| {
+                !held
+                    .iter()
+                    .any(|item| item.names_document(&hit.source_path))
+            })
             .collect())
     };
 

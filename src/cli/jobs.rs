@@ -6,14 +6,24 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::args::JobsCommand;
+use crate::jobs::gpu::{self, Inventory};
 use crate::jobs::queue::{self, Job, JobState};
-use crate::jobs::{control, report, runner, snapshot, spec};
+use crate::jobs::{control, daemon, report, runner, snapshot, spec};
 use crate::services::Context;
 use crate::store::writer::{DbWriter, WriterOptions};
 use crate::store::Store;
 
 pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
     let db = ctx.db_path();
+    // The daemon opens the database itself; its loop must not hold this process's writer.
+    if let JobsCommand::Daemon {
+        stop,
+        status,
+        foreground,
+    } = command
+    {
+        return daemon_command(&db, stop, status, foreground);
+    }
     let writer = DbWriter::open(&db, WriterOptions::default())?;
     let store = Store::open(&db)?;
     let conn = store.conn();
@@ -43,8 +53,12 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
                 for j in &jobs {
                     let exit = j.exit_code.map_or("-".into(), |c| c.to_string());
                     let age = ago(j.created_ms);
+                    let waiting = match (&j.state, &j.wait_reason) {
+                        (JobState::Queued, Some(r)) => format!("  (waiting: {r})"),
+                        _ => String::new(),
+                    };
                     println!(
-                        "{:>5}  {:<10} {exit:>5}  {age:>8}  {}",
+                        "{:>5}  {:<10} {exit:>5}  {age:>8}  {}{waiting}",
                         j.id,
                         state_label(j),
                         j.name
@@ -120,6 +134,8 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
             }
         }
         JobsCommand::Supervise { id } => runner::supervise(&writer, conn, id)?,
+        JobsCommand::Gpus(a) => print_gpus(conn, a.json)?,
+        JobsCommand::Daemon { .. } => {}
     }
     Ok(())
 }
@@ -161,14 +177,34 @@ fn submit_with(
     let snap = snapshot::Snapshot::take(file, spec)?;
     let id = queue::insert(writer, &snap, jobs_dir)?;
     runner::schedule(writer)?;
+    // The daemon starts it later if it must wait (GPUs, slots, dependencies); the job is
+    // queued either way, so a daemon that cannot start is only a warning.
+    if let Err(e) = daemon::ensure_daemon(writer.path()) {
+        eprintln!(
+            "warning: {e}; queued jobs start when a running job ends or on `lmdeck jobs daemon`"
+        );
+    }
     let job = get(conn, id)?;
+    // A request this host can never meet (no GPU, a missing dependency) fails at once: say
+    // why right here.
+    let failed = match &job.state {
+        JobState::Failed { reason, .. } => reason.clone(),
+        _ => None,
+    };
     if json {
         println!(
             "{}",
-            serde_json::json!({"id": id, "state": job.state.name()})
+            serde_json::json!({"id": id, "state": job.state.name(), "reason": failed,
+                "wait_reason": job.wait_reason, "gpus": job.gpus})
         );
     } else {
         println!("job {id} {} ({})", job.state.name(), job.name);
+        if let Some(reason) = &failed {
+            println!("  reason:  {reason}");
+        }
+        if let Some(reason) = &job.wait_reason {
+            println!("  waiting: {reason}");
+        }
     }
     if wait {
         let job = wait_ended(writer, conn, id)?;
@@ -247,6 +283,12 @@ fn print_job(job: &Job) {
     println!("  created:  {} ago", ago(job.created_ms));
     if let (Some(s), Some(e)) = (job.started_ms, job.ended_ms) {
         println!("  ran:      {:.1} s", (e - s) as f64 / 1000.0);
+    }
+    if let (JobState::Queued, Some(reason)) = (&job.state, &job.wait_reason) {
+        println!("  waiting:  {reason}");
+    }
+    if !job.gpus.is_empty() {
+        println!("  gpus:     {}", job.gpus.join(", "));
     }
     println!("  attempts: {}", job.attempts);
     println!("  argv:     {:?}", snap.argv);
@@ -351,4 +393,105 @@ fn print_log(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+fn daemon_command(db: &Path, stop: bool, status: bool, foreground: bool) -> anyhow::Result<()> {
+    let shown = db.display();
+    if stop {
+        match daemon::stop(db)? {
+            Some(pid) => {
+                println!("stopped the jobs daemon (pid {pid}) for {shown}; running jobs go on")
+            }
+            None => println!("no jobs daemon runs for {shown}"),
+        }
+    } else if status {
+        let st = daemon::status(db)?;
+        match st.pid {
+            Some(pid) => println!("the jobs daemon runs for {shown} (pid {pid})"),
+            None => println!("no jobs daemon runs for {shown}"),
+        }
+        println!("  lock: {}", st.lock.display());
+        println!("  log:  {}", st.log.display());
+    } else if foreground {
+        if !daemon::run_foreground(db)? {
+            let pid = daemon::status(db)?
+                .pid
+                .map_or("?".into(), |p| p.to_string());
+            println!("a jobs daemon already runs for {shown} (pid {pid})");
+        }
+    } else {
+        let done = daemon::ensure_daemon(db)?;
+        let pid = done.status.pid.map_or("?".into(), |p| p.to_string());
+        if done.started {
+            println!("started the jobs daemon for {shown} (pid {pid})");
+        } else {
+            println!("a jobs daemon already runs for {shown} (pid {pid})");
+        }
+        println!("  log: {}", done.status.log.display());
+    }
+    Ok(())
+}
+
+/// The inventory with the job holding each GPU.
+fn print_gpus(conn: &rusqlite::Connection, json: bool) -> anyhow::Result<()> {
+    let inv = gpu::read();
+    let holder = gpu::holders(&queue::list(conn)?);
+    match inv {
+        Inventory::NoGpu { reason } => {
+            if json {
+                println!("{}", serde_json::json!({"gpus": [], "no_gpu": reason}));
+            } else {
+                println!("no GPU: {}", crate::util::safe::one_line(&reason));
+            }
+        }
+        Inventory::Gpus { source, gpus } => {
+            if json {
+                let rows: Vec<serde_json::Value> = gpus
+                    .iter()
+                    .map(|g| {
+                        let mut v = serde_json::to_value(g).unwrap_or_default();
+                        if let Some(obj) = v.as_object_mut() {
+                            obj.insert("memory_free_mb".into(), g.memory_free_mb().into());
+                            obj.insert("job".into(), holder.get(&g.uuid).copied().into());
+                        }
+                        v
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"source": source, "gpus": rows})
+                    )?
+                );
+            } else {
+                println!("{} GPU(s), read from {source}", gpus.len());
+                println!(
+                    "{:>3}  {:<40} {:<24} {:>5} {:>17} {:>6}  JOB",
+                    "IDX", "UUID", "NAME", "UTIL", "MEMORY MB", "TEMP"
+                );
+                let opt =
+                    |v: Option<u32>, unit: &str| v.map_or("-".into(), |v| format!("{v}{unit}"));
+                for g in &gpus {
+                    let job = holder
+                        .get(&g.uuid)
+                        .map_or("-".into(), |id| format!("job {id}"));
+                    let procs = if g.processes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({} process(es))", g.processes.len())
+                    };
+                    println!(
+                        "{:>3}  {:<40} {:<24} {:>5} {:>17} {:>6}  {job}{procs}",
+                        g.index,
+                        crate::util::safe::one_line(&g.uuid),
+                        crate::util::safe::one_line(&g.name),
+                        opt(g.utilization_pct, "%"),
+                        format!("{}/{}", g.memory_used_mb, g.memory_total_mb),
+                        opt(g.temperature_c, "C"),
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@
 //! alerts.
 
 pub mod control;
+pub mod daemon;
 pub mod derive;
 mod dict;
 pub mod follow;
@@ -24,6 +25,8 @@ mod tqdm;
 
 #[cfg(test)]
 mod derive_tests;
+#[cfg(test)]
+mod gpu_tests;
 #[cfg(test)]
 mod prop_tests;
 #[cfg(test)]

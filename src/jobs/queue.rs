@@ -80,6 +80,10 @@ pub struct Job {
     /// The checkpoint this run continues from (`jobs resume` of an ended job), and its step.
     pub resume_from: Option<PathBuf>,
     pub resume_step: Option<u64>,
+    /// GPUs (UUIDs) the scheduler gave the job; empty when it asked for none.
+    pub gpus: Vec<String>,
+    /// Why a queued job has not started yet.
+    pub wait_reason: Option<String>,
     #[serde(skip)]
     pub snapshot: Snapshot,
 }
@@ -93,7 +97,8 @@ pub fn now_ms() -> i64 {
 const COLUMNS: &str =
     "id, name, state, snapshot, priority, created_ms, started_ms, ended_ms, pid, \
     pid_start, supervisor_pid, supervisor_start, exit_code, signal, attempts, paused, \
-    cancel_requested, reason, log_dir, stdout_path, stderr_path, resume_from, resume_step";
+    cancel_requested, reason, log_dir, stdout_path, stderr_path, resume_from, resume_step, \
+    gpu_uuids, wait_reason";
 
 fn from_row(row: &Row) -> rusqlite::Result<Job> {
     let text: String = row.get(3)?;
@@ -150,8 +155,20 @@ fn from_row(row: &Row) -> rusqlite::Result<Job> {
         stderr_path: path(20)?,
         resume_from: row.get::<_, Option<String>>(21)?.map(PathBuf::from),
         resume_step: row.get::<_, Option<i64>>(22)?.map(|v| v.max(0) as u64),
+        gpus: split_uuids(row.get::<_, Option<String>>(23)?.as_deref()),
+        wait_reason: row.get(24)?,
         snapshot,
     })
+}
+
+/// The `gpu_uuids` column: UUIDs joined by commas.
+pub fn split_uuids(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 pub fn get(conn: &rusqlite::Connection, id: i64) -> Result<Option<Job>, StoreError> {

@@ -8,9 +8,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use super::follow::LogFollower;
+use super::gpu::{self, Choice, Inventory};
 use super::procs;
 use super::queue::{self, now_ms, JobState};
+use super::spec::Gpus;
 use crate::store::writer::DbWriter;
 use crate::store::StoreError;
 
@@ -44,14 +49,20 @@ pub fn max_running() -> i64 {
         .unwrap_or(1)
 }
 
-/// Fails queued jobs whose dependency ended badly, then starts queued jobs whose
-/// dependencies succeeded while fewer than [`max_running`] run. Returns the ids started.
+/// Fails queued jobs whose dependency ended badly or whose GPU request this host can never
+/// meet, then starts queued jobs whose dependencies succeeded and whose GPUs are free while
+/// fewer than [`max_running`] run. A job that waits gets its reason stored. Returns the ids
+/// started.
 pub fn schedule(writer: &DbWriter) -> Result<Vec<i64>, RunError> {
+    // The inventory is read only when a queued job asks for GPUs: nvidia-smi takes a while.
+    let wants_gpus = writer.call(queued_wants_gpus)?;
+    let inventory = wants_gpus.then(|| Arc::new(gpu::read()));
     let mut started = Vec::new();
     // Each round starts at most one job; the queue bounds the rounds.
     for _ in 0..10_000 {
         let limit = max_running();
-        let next = writer.call(move |tx| pick_next(tx, limit))?;
+        let inv = inventory.clone();
+        let next = writer.call(move |tx| pick_next(tx, limit, inv.as_deref()))?;
         let Some((id, log_dir)) = next else { break };
         spawn_supervisor(writer, id, Path::new(&log_dir))?;
         started.push(id);
@@ -59,23 +70,72 @@ pub fn schedule(writer: &DbWriter) -> Result<Vec<i64>, RunError> {
     Ok(started)
 }
 
-fn pick_next(tx: &rusqlite::Transaction, limit: i64) -> Result<Option<(i64, String)>, StoreError> {
+fn queued_wants_gpus(tx: &rusqlite::Transaction) -> Result<bool, StoreError> {
+    let mut stmt = tx.prepare("SELECT snapshot FROM jobs WHERE state = 'queued'")?;
+    let snapshots: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(snapshots.iter().any(|s| gpu_request(s).is_some()))
+}
+
+/// A job's GPU request from its snapshot, None when it asks for no GPU.
+fn gpu_request(snapshot: &str) -> Option<(Gpus, u64)> {
+    let snap = serde_json::from_str::<super::snapshot::Snapshot>(snapshot).ok()?;
+    match snap.spec.gpus? {
+        Gpus::Count(0) => None,
+        Gpus::Uuids(u) if u.is_empty() => None,
+        gpus => Some((gpus, snap.spec.min_gpu_free_mb.unwrap_or(0))),
+    }
+}
+
+/// Stores why a queued job waits (only when it changed, to keep writes small).
+fn set_wait(tx: &rusqlite::Transaction, id: i64, reason: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE jobs SET wait_reason = ?2 WHERE id = ?1 AND wait_reason IS NOT ?2",
+        params![id, reason],
+    )?;
+    Ok(())
+}
+
+fn pick_next(
+    tx: &rusqlite::Transaction,
+    limit: i64,
+    inventory: Option<&Inventory>,
+) -> Result<Option<(i64, String)>, StoreError> {
     let running: i64 = tx.query_row(
         "SELECT count(*) FROM jobs WHERE state IN ('starting', 'running')",
         [],
         |r| r.get(0),
     )?;
+    let held: HashSet<String> = {
+        let mut stmt = tx.prepare(
+            "SELECT gpu_uuids FROM jobs WHERE state IN ('starting', 'running') AND gpu_uuids IS NOT NULL",
+        )?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        rows.iter()
+            .flat_map(|r| queue::split_uuids(Some(r)))
+            .collect()
+    };
     let mut stmt = tx.prepare(
         "SELECT id, snapshot FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id",
     )?;
     let queued: Vec<(i64, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
+    let fail = |id: i64, reason: String| -> Result<(), StoreError> {
+        tx.execute(
+            "UPDATE jobs SET state = 'failed', reason = ?2, wait_reason = NULL, ended_ms = ?3 WHERE id = ?1",
+            params![id, reason, now_ms()],
+        )?;
+        Ok(())
+    };
     for (id, snapshot) in queued {
         let deps: Vec<i64> = serde_json::from_str::<super::snapshot::Snapshot>(&snapshot)
             .map(|s| s.spec.depends_on)
             .unwrap_or_default();
-        let mut waiting = false;
+        let mut waiting = None;
         let mut broken = None;
         for dep in deps {
             let state: Option<String> = tx
@@ -83,24 +143,53 @@ fn pick_next(tx: &rusqlite::Transaction, limit: i64) -> Result<Option<(i64, Stri
                 .ok();
             match state.as_deref() {
                 Some("succeeded") => {}
-                Some("queued" | "starting" | "running") => waiting = true,
+                Some(s @ ("queued" | "starting" | "running")) => {
+                    waiting = Some(format!("waiting for job {dep} ({s})"))
+                }
                 Some(other) => broken = Some(format!("dependency job {dep} {other}")),
                 None => broken = Some(format!("dependency job {dep} does not exist")),
             }
         }
         if let Some(reason) = broken {
-            tx.execute(
-                "UPDATE jobs SET state = 'failed', reason = ?2, ended_ms = ?3 WHERE id = ?1",
-                params![id, reason, now_ms()],
-            )?;
+            fail(id, reason)?;
             continue;
         }
-        if !waiting && running < limit {
-            tx.execute("UPDATE jobs SET state = 'starting' WHERE id = ?1", [id])?;
-            let log_dir =
-                tx.query_row("SELECT log_dir FROM jobs WHERE id = ?1", [id], |r| r.get(0))?;
-            return Ok(Some((id, log_dir)));
+        let request = gpu_request(&snapshot);
+        let choice = match (&request, inventory) {
+            (Some((gpus, min_free)), Some(inv)) => Some(gpu::choose(inv, &held, gpus, *min_free)),
+            // Not read (no job asked for GPUs when the round began): read next round.
+            (Some(_), None) => Some(Choice::Wait("GPU inventory not read yet".into())),
+            (None, _) => None,
+        };
+        // A request the host can never meet fails now, whatever else the job waits for.
+        if let Some(Choice::Fail(reason)) = choice {
+            fail(id, reason)?;
+            continue;
         }
+        if let Some(reason) = waiting {
+            set_wait(tx, id, &reason)?;
+            continue;
+        }
+        if running >= limit {
+            let reason = format!("{running} job(s) running, the limit (LMDECK_JOBS_MAX_RUNNING)");
+            set_wait(tx, id, &reason)?;
+            continue;
+        }
+        let uuids = match choice {
+            Some(Choice::Wait(reason)) => {
+                // Jobs behind it may still fit on what is free.
+                set_wait(tx, id, &reason)?;
+                continue;
+            }
+            Some(Choice::Assign(uuids)) => Some(uuids.join(",")),
+            _ => None,
+        };
+        tx.execute(
+            "UPDATE jobs SET state = 'starting', gpu_uuids = ?2, wait_reason = NULL WHERE id = ?1",
+            params![id, uuids],
+        )?;
+        let log_dir = tx.query_row("SELECT log_dir FROM jobs WHERE id = ?1", [id], |r| r.get(0))?;
+        return Ok(Some((id, log_dir)));
     }
     Ok(None)
 }
@@ -197,6 +286,10 @@ fn run_once(
                 .stdin(Stdio::null())
                 .stdout(out)
                 .stderr(err);
+            // By UUID, so the job sees exactly its GPUs whatever the numbering.
+            if !job.gpus.is_empty() {
+                cmd.env("CUDA_VISIBLE_DEVICES", job.gpus.join(","));
+            }
             // SAFETY: setsid is async-signal-safe; the job gets its own session and group.
             unsafe {
                 cmd.pre_exec(|| {

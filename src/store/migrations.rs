@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_pins.sql"),
     include_str!("migrations/004_jobs.sql"),
     include_str!("migrations/005_job_progress.sql"),
+    include_str!("migrations/006_job_gpus.sql"),
 ];
 
 /// Schema version this build creates.

@@ -12,12 +12,26 @@ pub fn fixture(name: &str) -> String {
     format!("{}/tests/fixtures/jobs/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The binary with jobs under the test's temp dir and a short cancel grace.
+/// The binary with jobs under the test's temp dir and a short cancel grace. The data dir is
+/// the temp dir too, so the jobs daemon that submit starts logs there (jobs need no model),
+/// and the daemon polls fast.
 pub fn cmd(env: &Env) -> Command {
     let mut cmd = env.cmd();
     cmd.env("LMDECK_JOBS_DIR", env.path("jobs"))
-        .env("LMDECK_JOBS_GRACE_SECS", "1");
+        .env("LMDECK_JOBS_GRACE_SECS", "1")
+        .env("LMDECK_DATA_DIR", env.path("data"))
+        .env("LMDECK_JOBS_DAEMON_TICK_MS", "200");
     cmd
+}
+
+/// Stops the test's jobs daemon when dropped (also when the test panics), so no daemon
+/// outlives its test.
+pub struct DaemonGuard<'a>(pub &'a Env);
+
+impl Drop for DaemonGuard<'_> {
+    fn drop(&mut self) {
+        let _ = cmd(self.0).args(["jobs", "daemon", "--stop"]).output();
+    }
 }
 
 pub fn ok(env: &Env, args: &[&str]) -> String {
