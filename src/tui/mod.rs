@@ -9,6 +9,9 @@ mod bench_lanes;
 pub mod effect;
 #[cfg(test)]
 pub mod fixtures;
+#[cfg(test)]
+mod fixtures_jobs;
+pub mod jobs_msg;
 pub mod key;
 pub mod keymap;
 pub mod msg;
@@ -64,6 +67,7 @@ pub fn run(ctx: Context, collection: Option<&str>) -> anyhow::Result<()> {
         chunk: ctx.chunk_settings().ok(),
         max_file_bytes: config.ingest.max_file_mb * 1024 * 1024,
         dupes_max_chunks: crate::curate::dupes::DEFAULT_MAX_CHUNKS,
+        jobs_dir: ctx.paths.jobs_dir(),
     };
     let worker = worker::Worker::spawn(worker_config, msg_tx.clone());
 

@@ -16,6 +16,7 @@ use tokenizers::Tokenizer;
 
 mod changes;
 mod chat;
+pub mod jobs;
 mod long;
 mod progress;
 mod reads;
@@ -24,6 +25,7 @@ mod tasks;
 mod tests;
 
 use super::effect::{ChatEffect, CorpusEffect, Effect, TaskEffect};
+use super::jobs_msg::JobsEffect;
 use super::msg::{Msg, Reply};
 use crate::embed::Embedder;
 use crate::ingest::ChunkSettings;
@@ -45,6 +47,8 @@ pub struct WorkerConfig {
     pub max_file_bytes: u64,
     /// Pairs at most shown by the near-duplicate finder, and chunks it compares at most.
     pub dupes_max_chunks: usize,
+    /// Where retried jobs keep their logs (`LMDECK_JOBS_DIR` or the data dir's `jobs`).
+    pub jobs_dir: PathBuf,
 }
 
 /// The embedding model and the chunking tokenizer, once loaded.
@@ -165,12 +169,18 @@ impl Worker {
                 self.shared.tasks.cancel(*id);
                 return true;
             }
+            Effect::Jobs(JobsEffect::Control { task, job, op }) => {
+                jobs::start_control(&self.shared, *task, *job, *op);
+                return true;
+            }
             Effect::Task(TaskEffect::Cancel { task }) => {
                 self.shared.tasks.cancel(*task);
                 return true;
             }
             Effect::Shell(_) => return true, // the shell's own
-            Effect::Corpus(_) | Effect::Inspector(_) | Effect::Chat(_) => &self.reads,
+            Effect::Corpus(_) | Effect::Inspector(_) | Effect::Chat(_) | Effect::Jobs(_) => {
+                &self.reads
+            }
         };
         lane.as_ref().is_some_and(|l| l.send(effect).is_ok())
     }
