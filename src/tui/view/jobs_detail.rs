@@ -232,6 +232,7 @@ fn plot(
         .collect();
     let label = |v: f64| Span::raw(short(v));
     let axis_style: Style = theme.style("chart");
+    let one = runs.len() < 2;
     let chart = Chart::new(datasets)
         .block(super::block(title, false, theme))
         .x_axis(
@@ -247,6 +248,12 @@ fn plot(
                 .labels([label(y0), label(y1)]),
         )
         .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)));
+    // One series is named by the title; a legend would only hide the curve.
+    let chart = if one {
+        chart.legend_position(None)
+    } else {
+        chart
+    };
     frame.render_widget(chart, area);
 }
 
@@ -255,7 +262,7 @@ fn short(v: f64) -> String {
     let a = v.abs();
     if a != 0.0 && !(1e-3..1e5).contains(&a) {
         format!("{v:.1e}")
-    } else if a >= 100.0 {
+    } else if a >= 100.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.3}")

@@ -6,6 +6,8 @@ pub mod corpus;
 mod inspector;
 mod jobs;
 mod jobs_detail;
+#[cfg(test)]
+mod jobs_tests;
 mod overlay;
 #[cfg(test)]
 mod safety_tests;
