@@ -111,15 +111,19 @@ pub struct JobDetail {
     pub log_error: Option<String>,
 }
 
+/// One compared run: (job id, name, loss points).
+pub type Run = (i64, String, Vec<(f64, f64)>);
+
 /// Several runs' loss on one chart, and how their specs differ.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompareView {
-    /// (job id, name, loss points).
-    pub runs: Vec<(i64, String, Vec<(f64, f64)>)>,
+    pub runs: Vec<Run>,
     /// `#a vs #b: key: x -> y` lines (the first marked run against each other one).
     pub diff: Vec<String>,
 }
 
+// Replies travel boxed (`Msg::Reply(Box<Reply>)`), so a large variant costs no copies.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum JobsReply {
     Queue {

@@ -212,7 +212,7 @@ fn plot(
         notice(frame, inner, "nothing logged yet", theme.style("text.dim"));
         return;
     }
-    if x1 - x0 < f64::EPSILON {
+    if (x1 - x0).abs() < f64::EPSILON {
         x1 = x0 + 1.0;
     }
     let pad = ((y1 - y0) * 0.05).max(y1.abs() * 1e-3).max(1e-12);
