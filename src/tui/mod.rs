@@ -5,6 +5,7 @@
 pub mod action;
 pub mod app;
 pub mod bench;
+mod bench_jobs;
 mod bench_lanes;
 pub mod effect;
 #[cfg(test)]
