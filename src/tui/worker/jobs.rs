@@ -326,4 +326,97 @@ mod tests {
         assert_eq!(tail(&short, 100).unwrap().0, vec!["a", "b"]);
         assert!(tail(&dir.path().join("missing"), 10).is_err());
     }
+
+    /// Two queued jobs from specs that differ in one argument, the first with a loss curve.
+    fn two_jobs(dir: &Path) -> (Store, i64, i64) {
+        use crate::jobs::parse::Metric;
+        use crate::store::writer::{DbWriter, WriterOptions};
+        let db = dir.join("lmdeck.db");
+        let writer = DbWriter::open(&db, WriterOptions::default()).unwrap();
+        let mut ids = Vec::new();
+        for lr in ["1e-4", "2e-4"] {
+            let file = dir.join(format!("{lr}.toml"));
+            std::fs::write(
+                &file,
+                format!("name = \"sweep\"\ncommand = [\"train\", \"--lr\", \"{lr}\"]\nenv = {{ HF_TOKEN = \"hf_secret\" }}\n"),
+            )
+            .unwrap();
+            let spec = crate::jobs::spec::load(&file, &[]).unwrap();
+            let snap = Snapshot::take(&file, spec).unwrap();
+            ids.push(queue::insert(&writer, &snap, &dir.join("jobs")).unwrap());
+        }
+        let first = ids[0];
+        writer
+            .call(move |tx| {
+                let points: Vec<Metric> = (1..=5)
+                    .map(|s| Metric {
+                        step: Some(s),
+                        values: [("loss".to_string(), 2.0 / s as f64)].into_iter().collect(),
+                        ..Metric::default()
+                    })
+                    .collect();
+                metrics::record(tx, first, &points, 0)
+            })
+            .unwrap();
+        (Store::open(&db).unwrap(), ids[0], ids[1])
+    }
+
+    #[test]
+    fn queue_detail_and_compare_read_a_real_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, a, b) = two_jobs(dir.path());
+        let q = load_queue(store.conn()).unwrap();
+        let ids: Vec<i64> = q.rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![a, b]);
+        assert!(q.rows.iter().all(|r| r.state == "queued" && r.gpus == "-"));
+        assert!(matches!(q.gpus, Inventory::NoGpu { .. }));
+
+        let d = load_detail(store.conn(), a, LogStream::Stdout).unwrap();
+        assert_eq!(d.series["loss"].len(), 5);
+        assert!(
+            d.log.is_empty() && d.log_error.is_some(),
+            "no log before it runs"
+        );
+        let env: Vec<_> = d.spec.iter().filter(|(k, _)| k == "env HF_TOKEN").collect();
+        assert_eq!(
+            env,
+            vec![&("env HF_TOKEN".to_string(), "<redacted>".to_string())]
+        );
+        assert!(!d.spec.iter().any(|(_, v)| v.contains("hf_secret")));
+        assert!(load_detail(store.conn(), 999, LogStream::Stdout).is_err());
+
+        let c = load_compare(store.conn(), &[a, b]).unwrap();
+        assert_eq!(c.runs.len(), 2);
+        assert_eq!(c.runs[0].2.len(), 5);
+        assert!(c.runs[1].2.is_empty());
+        assert!(
+            c.diff
+                .iter()
+                .any(|l| l.contains("argv.2") && l.contains("1e-4") && l.contains("2e-4")),
+            "{:?}",
+            c.diff
+        );
+        assert!(!c.diff.iter().any(|l| l.contains("hf_secret")));
+    }
+
+    #[test]
+    fn a_gpu_is_held_by_the_job_whose_process_group_uses_it() {
+        let me = std::process::id();
+        let group = process_group(me).expect("our own /proc entry");
+        let mut row = crate::tui::fixtures_jobs::row(7, "train", "running");
+        row.pid = Some(group);
+        let mut other = crate::tui::fixtures_jobs::row(8, "idle", "running");
+        other.pid = Some(i64::from(u32::MAX));
+        let inventory = match crate::tui::fixtures_jobs::two_gpus() {
+            Inventory::Gpus { source, mut gpus } => {
+                gpus[0].processes = vec![(me, 100)];
+                gpus[1].processes = vec![];
+                Inventory::Gpus { source, gpus }
+            }
+            other => other,
+        };
+        let held = holders(&[row, other], &inventory);
+        assert_eq!(held[&0], vec![7]);
+        assert!(held[&1].is_empty());
+    }
 }
