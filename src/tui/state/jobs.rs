@@ -173,6 +173,8 @@ pub struct Jobs {
     pub lower: Lower,
     pub marked: Vec<i64>,
     pub compare: Loadable<CompareView>,
+    /// Why the last refresh failed, while the queue shown is an older one.
+    pub stale: Option<String>,
     last_refresh_ms: Option<u64>,
     queue_req: u64,
     queue_sent_ms: Option<u64>,
@@ -288,16 +290,19 @@ impl Jobs {
                 // The selection stays on its job when rows come and go.
                 let keep = self.selected().map(|r| r.id);
                 self.queue = Loadable::Ready(view);
+                self.stale = None;
                 self.reselect(keep, page);
                 None
             }
+            Err(e) if matches!(self.queue, Loadable::Ready(_)) => {
+                // A refresh that fails keeps the last queue, marked stale; said once.
+                let new = self.stale.is_none();
+                self.stale = Some(e.clone());
+                new.then_some(e)
+            }
             Err(e) => {
-                let first = !matches!(self.queue, Loadable::Ready(_));
-                if first {
-                    self.queue = Loadable::Failed(e.clone());
-                }
-                // A refresh that fails keeps the last queue; say it once per change.
-                first.then_some(e)
+                self.queue = Loadable::Failed(e.clone());
+                Some(e)
             }
         }
     }

@@ -88,6 +88,17 @@ fn stale_queue_replies_are_dropped_and_the_selection_follows_its_job() {
         result: Err("old".into()),
     })));
     assert!(app.toasts.is_empty(), "a stale reply says nothing");
+    // A failing refresh keeps the queue shown, marked stale, and says so once.
+    for _ in 0..2 {
+        let id = queue_id(&app.jobs_refresh(true));
+        app.update(Msg::reply(Reply::Jobs(JobsReply::Queue {
+            id,
+            result: Err("database is locked".into()),
+        })));
+    }
+    assert_eq!(app.toasts.len(), 1);
+    assert_eq!(app.jobs.visible().len(), 6);
+    assert!(app.jobs.stale.is_some());
     let id = queue_id(&app.jobs_refresh(true));
     let mut q = fx::queue(fx::no_gpu());
     q.rows.remove(0); // job 1 cleaned: rows shift up
@@ -96,6 +107,7 @@ fn stale_queue_replies_are_dropped_and_the_selection_follows_its_job() {
         result: Ok(q),
     })));
     assert_eq!(app.jobs.selected().map(|r| r.id), Some(4));
+    assert!(app.jobs.stale.is_none());
 }
 
 #[test]

@@ -68,6 +68,9 @@ fn table(jobs: &Jobs, q: &QueueView, theme: &Theme, frame: &mut Frame, area: Rec
     if !jobs.marked.is_empty() {
         title.push_str(&format!(" · {} marked (C compares)", jobs.marked.len()));
     }
+    if let Some(e) = &jobs.stale {
+        title.push_str(&format!(" · STALE: refresh failed: {}", safe(e)));
+    }
     let inner = framed(frame, area, &title, true, theme);
     let [list_area, hint_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
