@@ -175,30 +175,46 @@ pub struct StoredProgress {
     pub stderr_offset: u64,
 }
 
+/// Every job's stored progress, by job id.
+pub fn all_progress(
+    conn: &Connection,
+) -> Result<std::collections::HashMap<i64, StoredProgress>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT job_id, done, total, elapsed_s, remaining_s, rate, updated_ms, stdout_offset, \
+         stderr_offset FROM job_progress",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, stored_from_row(r, 1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A `job_progress` row read from column `at` on (done, total, elapsed_s, remaining_s, rate,
+/// updated_ms, stdout_offset, stderr_offset).
+fn stored_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<StoredProgress> {
+    let done: i64 = r.get(at)?;
+    let total: Option<i64> = r.get(at + 1)?;
+    Ok(StoredProgress {
+        // done < 0 marks "offsets only, no bar seen yet"
+        progress: (done >= 0).then(|| Progress {
+            label: None,
+            done: done as u64,
+            total: total.map(|t| t.max(0) as u64),
+            elapsed_s: r.get(at + 2).ok().flatten(),
+            remaining_s: r.get(at + 3).ok().flatten(),
+            rate: r.get(at + 4).ok().flatten(),
+        }),
+        updated_ms: r.get(at + 5)?,
+        stdout_offset: r.get::<_, i64>(at + 6)?.max(0) as u64,
+        stderr_offset: r.get::<_, i64>(at + 7)?.max(0) as u64,
+    })
+}
+
 pub fn progress(conn: &Connection, job_id: i64) -> Result<Option<StoredProgress>, StoreError> {
     let row = conn
         .query_row(
             "SELECT done, total, elapsed_s, remaining_s, rate, updated_ms, stdout_offset, stderr_offset \
              FROM job_progress WHERE job_id = ?1",
             [job_id],
-            |r| {
-                let done: i64 = r.get(0)?;
-                let total: Option<i64> = r.get(1)?;
-                Ok(StoredProgress {
-                    // done < 0 marks "offsets only, no bar seen yet"
-                    progress: (done >= 0).then(|| Progress {
-                        label: None,
-                        done: done as u64,
-                        total: total.map(|t| t.max(0) as u64),
-                        elapsed_s: r.get(2).ok().flatten(),
-                        remaining_s: r.get(3).ok().flatten(),
-                        rate: r.get(4).ok().flatten(),
-                    }),
-                    updated_ms: r.get(5)?,
-                    stdout_offset: r.get::<_, i64>(6)?.max(0) as u64,
-                    stderr_offset: r.get::<_, i64>(7)?.max(0) as u64,
-                })
-            },
+            |r| stored_from_row(r, 0),
         )
         .optional()?;
     Ok(row)

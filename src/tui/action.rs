@@ -10,6 +10,7 @@ pub enum Scope {
     Corpus,
     Inspector,
     Chat,
+    Jobs,
 }
 
 impl Scope {
@@ -20,6 +21,7 @@ impl Scope {
             Scope::Corpus => "corpus",
             Scope::Inspector => "inspector",
             Scope::Chat => "chat",
+            Scope::Jobs => "jobs",
         }
     }
 }
@@ -77,6 +79,15 @@ pub enum Action {
     WhyNot,
     Theme,
     Collection,
+    JobStateFilter,
+    CancelJob,
+    PauseJob,
+    RetryJob,
+    LogStream,
+    Follow,
+    NextChart,
+    MarkJob,
+    Compare,
 }
 
 #[derive(Clone, Copy)]
@@ -400,6 +411,69 @@ pub const REGISTRY: &[ActionSpec] = &[
         [["w"]],
         "Why not? Where a document or chunk fell out",
         "DOC|chunk:ID"
+    ),
+    spec!(
+        JobStateFilter,
+        "job-state",
+        Jobs,
+        [["f"]],
+        "Show all jobs, then only active, running, queued, failed or ended ones"
+    ),
+    spec!(
+        CancelJob,
+        "cancel-job",
+        Jobs,
+        [["c"]],
+        "Cancel the selected job (asks first)"
+    ),
+    spec!(
+        PauseJob,
+        "pause-job",
+        Jobs,
+        [["p"]],
+        "Pause or resume the selected running job"
+    ),
+    spec!(
+        RetryJob,
+        "retry-job",
+        Jobs,
+        [["R"]],
+        "Retry the selected ended job (a new job from the same spec)"
+    ),
+    spec!(
+        LogStream,
+        "log-stream",
+        Jobs,
+        [["o"]],
+        "Job detail: show stdout or stderr"
+    ),
+    spec!(
+        Follow,
+        "follow",
+        Jobs,
+        [["F"]],
+        "Job detail: follow the log's end, or stay where it is"
+    ),
+    spec!(
+        NextChart,
+        "chart",
+        Jobs,
+        [["v"]],
+        "Job detail: next chart (loss, eval loss, learning rate, grad norm, tokens/s)"
+    ),
+    spec!(
+        MarkJob,
+        "mark",
+        Jobs,
+        [["m"]],
+        "Mark the selected job for compare"
+    ),
+    spec!(
+        Compare,
+        "compare",
+        Jobs,
+        [["C"]],
+        "Compare the marked jobs: loss overlaid, spec differences"
     ),
 ];
 

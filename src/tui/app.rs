@@ -55,8 +55,8 @@ impl Shell {
     /// Runs one message through the reducer and hands its effects out.
     pub fn dispatch(&mut self, msg: Msg) {
         let now_ms = self.now_ms();
-        self.app.update(Msg::Tick { now_ms });
-        let effects = self.app.update(msg);
+        let mut effects = self.app.update(Msg::Tick { now_ms });
+        effects.extend(self.app.update(msg));
         self.execute(effects);
     }
 
@@ -115,7 +115,10 @@ impl Shell {
             }
             let wait = if self.app.dirty {
                 Some(FRAME.saturating_sub(last_draw.map_or(Duration::ZERO, |t| t.elapsed())))
-            } else if !self.app.toasts.is_empty() || !self.app.tasks.is_empty() {
+            } else if !self.app.toasts.is_empty()
+                || !self.app.tasks.is_empty()
+                || self.app.wants_ticks()
+            {
                 Some(TICK)
             } else {
                 None // idle: sleep until something happens
@@ -137,7 +140,9 @@ impl Shell {
                 },
                 recv(timeout) -> _ => {
                     let now_ms = self.now_ms();
-                    self.app.update(Msg::Tick { now_ms });
+                    // A shown screen may refresh itself on the clock (the jobs queue).
+                    let effects = self.app.update(Msg::Tick { now_ms });
+                    self.execute(effects);
                 }
             }
         }

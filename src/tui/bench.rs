@@ -24,6 +24,9 @@ use crate::tui::theme::Theme;
 use crate::tui::view;
 use crate::util::percentile;
 
+/// Jobs in the jobs screen's benchmark.
+const JOBS: usize = 10_000;
+
 pub fn run(ctx: &Context, args: &BenchConsoleArgs) -> anyhow::Result<()> {
     let (width, height) = (200u16, 60u16);
     let docs = synthetic_documents(args.docs);
@@ -136,6 +139,7 @@ pub fn run(ctx: &Context, args: &BenchConsoleArgs) -> anyhow::Result<()> {
         med(&key_ms),
         percentile(&key_ms, 95.0)
     );
+    super::bench_jobs::run(JOBS, args.frames, ctx.search_params()?)?;
     if args.scan_chunks > 0 {
         super::bench_lanes::run(args.scan_chunks, ctx.search_params()?)?;
     }

@@ -128,6 +128,7 @@ fn measure(
         chunk: None,
         max_file_bytes: 1 << 20,
         dupes_max_chunks: chunks,
+        jobs_dir: db.with_extension("jobs"),
     };
     let mut worker = Worker::spawn(config, tx);
     if let Ok(mut slot) = worker.engine_slot().write() {

@@ -9,6 +9,7 @@ pub enum Effect {
     Corpus(CorpusEffect),
     Inspector(InspectorEffect),
     Chat(ChatEffect),
+    Jobs(crate::tui::jobs_msg::JobsEffect),
     Task(TaskEffect),
     /// Done by the shell itself, on its own thread.
     Shell(ShellEffect),

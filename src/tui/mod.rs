@@ -5,10 +5,14 @@
 pub mod action;
 pub mod app;
 pub mod bench;
+mod bench_jobs;
 mod bench_lanes;
 pub mod effect;
 #[cfg(test)]
 pub mod fixtures;
+#[cfg(test)]
+mod fixtures_jobs;
+pub mod jobs_msg;
 pub mod key;
 pub mod keymap;
 pub mod msg;
@@ -64,6 +68,7 @@ pub fn run(ctx: Context, collection: Option<&str>) -> anyhow::Result<()> {
         chunk: ctx.chunk_settings().ok(),
         max_file_bytes: config.ingest.max_file_mb * 1024 * 1024,
         dupes_max_chunks: crate::curate::dupes::DEFAULT_MAX_CHUNKS,
+        jobs_dir: ctx.paths.jobs_dir(),
     };
     let worker = worker::Worker::spawn(worker_config, msg_tx.clone());
 

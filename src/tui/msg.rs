@@ -72,6 +72,7 @@ pub enum Reply {
     Corpus(CorpusReply),
     Inspector(InspectorReply),
     Chat(ChatReply),
+    Jobs(crate::tui::jobs_msg::JobsReply),
     Task(TaskReply),
     /// A curation change went through.
     Changed {
@@ -198,6 +199,8 @@ pub enum TaskKind {
     Sync,
     Dupes,
     Answer,
+    /// Cancel, pause, resume or retry of a fine-tune job.
+    JobControl,
 }
 
 impl TaskKind {
@@ -207,6 +210,7 @@ impl TaskKind {
             TaskKind::Sync => "sync",
             TaskKind::Dupes => "near duplicates",
             TaskKind::Answer => "answer",
+            TaskKind::JobControl => "job",
         }
     }
 }

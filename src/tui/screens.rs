@@ -9,6 +9,7 @@ pub enum Screen {
     Corpus,
     Inspector,
     Chat,
+    Jobs,
 }
 
 pub struct ScreenSpec {
@@ -54,6 +55,15 @@ pub const SCREENS: &[ScreenSpec] = &[
         scope: Scope::Chat,
         desc: "Chat: ask the model, grounded in the collection",
     },
+    ScreenSpec {
+        screen: Screen::Jobs,
+        key: "4",
+        keys: &[&["4"]],
+        name: "jobs",
+        title: "Jobs",
+        scope: Scope::Jobs,
+        desc: "Fine-tune jobs: queue, logs, charts, compare, GPUs",
+    },
 ];
 
 /// The row of `screen` (every screen has one: a test checks it).
@@ -75,7 +85,12 @@ mod tests {
 
     #[test]
     fn every_screen_has_one_row_with_its_own_key_and_scope() {
-        for screen in [Screen::Corpus, Screen::Inspector, Screen::Chat] {
+        for screen in [
+            Screen::Corpus,
+            Screen::Inspector,
+            Screen::Chat,
+            Screen::Jobs,
+        ] {
             assert_eq!(SCREENS.iter().filter(|s| s.screen == screen).count(), 1);
             assert_eq!(spec(screen).screen, screen);
         }

@@ -172,6 +172,7 @@ impl App {
                     inspector::Outcome::OpenChunk(chunk_id) => self.jump_to_chunk(chunk_id),
                 }
             }
+            Screen::Jobs => self.jobs_action(action),
         }
     }
 
@@ -216,6 +217,7 @@ impl App {
                 }
                 Vec::new()
             }
+            Screen::Jobs => self.jobs_refresh(true),
         }
     }
 

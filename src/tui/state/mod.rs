@@ -7,6 +7,8 @@ pub mod corpus;
 pub mod filter;
 pub mod input;
 pub mod inspector;
+pub mod jobs;
+mod jobs_app;
 pub mod list;
 mod overlays;
 pub mod palette;
@@ -110,6 +112,10 @@ pub enum Confirm {
         collection: String,
         lines: Vec<String>,
     },
+    CancelJob {
+        job: i64,
+        label: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -164,6 +170,7 @@ pub struct App {
     pub corpus: Corpus,
     pub inspector: Inspector,
     pub chat: chat::Chat,
+    pub jobs: jobs::Jobs,
     pub overlay: Option<Overlay>,
     pub toasts: Vec<Toast>,
     pub log: Vec<LogEntry>,
@@ -200,6 +207,7 @@ impl App {
             corpus: Corpus::default(),
             inspector: Inspector::new(params),
             chat: chat::Chat::new(chat_model),
+            jobs: jobs::Jobs::default(),
             overlay: None,
             toasts: Vec::new(),
             log: Vec::new(),
@@ -280,7 +288,7 @@ impl App {
                 if self.toasts.len() != before {
                     self.dirty = true;
                 }
-                Vec::new()
+                self.jobs_tick()
             }
             Msg::Resize { width, height } => {
                 self.size = (width, height);
@@ -342,6 +350,11 @@ impl App {
             let outcome = self.chat.input_key(key, id, collection.as_deref());
             return self.chat_outcome(outcome);
         }
+        if self.jobs.editing.is_some() && self.screen == Screen::Jobs {
+            let page = self.page();
+            self.jobs.edit_key(key, page);
+            return Vec::new();
+        }
         if self.inspector.editing && self.screen == Screen::Inspector {
             let id = self.request_id();
             let collection = self.collection().map(str::to_string);
@@ -365,5 +378,7 @@ impl App {
     }
 }
 
+#[cfg(test)]
+mod jobs_tests;
 #[cfg(test)]
 mod tests;

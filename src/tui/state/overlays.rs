@@ -139,6 +139,9 @@ impl App {
                 self.task_started(id, TaskKind::Sync, &collection);
                 vec![Effect::Corpus(CorpusEffect::RunSync { id, collection })]
             }
+            Confirm::CancelJob { job, .. } => {
+                self.job_control(job, crate::tui::jobs_msg::JobOp::Cancel)
+            }
         }
     }
 

@@ -39,6 +39,7 @@ impl App {
             Reply::Corpus(reply) => self.on_corpus_reply(reply),
             Reply::Inspector(reply) => self.on_inspector_reply(reply),
             Reply::Chat(reply) => self.on_chat_reply(reply),
+            Reply::Jobs(reply) => self.on_jobs_reply(reply),
         }
     }
 

@@ -4,6 +4,10 @@
 mod chat;
 pub mod corpus;
 mod inspector;
+mod jobs;
+mod jobs_detail;
+#[cfg(test)]
+mod jobs_tests;
 mod overlay;
 #[cfg(test)]
 mod safety_tests;
@@ -45,6 +49,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame) {
         Screen::Corpus => corpus::render(app, theme, frame, body),
         Screen::Inspector => inspector::render(app, theme, frame, body),
         Screen::Chat => chat::render(app, theme, frame, body),
+        Screen::Jobs => jobs::render(app, theme, frame, body),
     }
     render_status(app, theme, frame, status);
     overlay::render(app, theme, frame, body);
@@ -216,13 +221,13 @@ pub(super) fn task_line(task: &crate::tui::state::tasks::TaskView) -> String {
 }
 
 /// A text progress bar: `▕██████░░░░▏`.
-fn gauge(done: u64, total: u64, width: usize) -> String {
+pub(super) fn gauge(done: u64, total: u64, width: usize) -> String {
     let filled = ((done.min(total) as f64 / total.max(1) as f64) * width as f64).round() as usize;
     format!("▕{}{}▏", "█".repeat(filled), "░".repeat(width - filled))
 }
 
 /// A bordered block whose border shows focus.
-fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
+pub(super) fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(theme.style(if focused { "border.focused" } else { "border" }))

@@ -68,6 +68,17 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, body: Rect) {
                     l.push("y: apply   n / Esc: cancel".into());
                     ("Sync: what would change", l)
                 }
+                Confirm::CancelJob { label, .. } => (
+                    "Cancel job?",
+                    vec![
+                        format!(
+                            "Cancel {}? Its processes get SIGTERM, then SIGKILL after the grace period.",
+                            crate::util::safe::one_line(label)
+                        ),
+                        String::new(),
+                        "y: cancel the job   n / Esc: keep it running".into(),
+                    ],
+                ),
             };
             // Sized after wrapping, and the key hint (the last line) always shown: lines
             // in the middle give way on a small terminal.

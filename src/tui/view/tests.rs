@@ -20,7 +20,7 @@ use crate::tui::theme::Theme;
 
 const THEMES: [&str; 2] = ["dark", "high-contrast"];
 
-fn draw(app: &App, theme: &Theme) -> Buffer {
+pub(super) fn draw(app: &App, theme: &Theme) -> Buffer {
     let backend = TestBackend::new(app.size.0, app.size.1);
     let mut terminal = Terminal::new(backend).unwrap();
     terminal.draw(|f| super::render(app, theme, f)).unwrap();
@@ -28,7 +28,7 @@ fn draw(app: &App, theme: &Theme) -> Buffer {
 }
 
 /// The screen's text, then each run of cells whose style differs from the theme's text style.
-fn describe(buffer: &Buffer, theme: &Theme) -> String {
+pub(super) fn describe(buffer: &Buffer, theme: &Theme) -> String {
     let base = theme.style("text");
     let area = buffer.area;
     let mut text = String::new();

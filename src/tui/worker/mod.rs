@@ -16,6 +16,7 @@ use tokenizers::Tokenizer;
 
 mod changes;
 mod chat;
+pub mod jobs;
 mod long;
 mod progress;
 mod reads;
@@ -24,6 +25,7 @@ mod tasks;
 mod tests;
 
 use super::effect::{ChatEffect, CorpusEffect, Effect, TaskEffect};
+use super::jobs_msg::JobsEffect;
 use super::msg::{Msg, Reply};
 use crate::embed::Embedder;
 use crate::ingest::ChunkSettings;
@@ -45,6 +47,29 @@ pub struct WorkerConfig {
     pub max_file_bytes: u64,
     /// Pairs at most shown by the near-duplicate finder, and chunks it compares at most.
     pub dupes_max_chunks: usize,
+    /// Where retried jobs keep their logs (`LMDECK_JOBS_DIR` or the data dir's `jobs`).
+    pub jobs_dir: PathBuf,
+}
+
+fn start_daemon_if_jobs_wait(db: &std::path::Path) {
+    let waiting = rusqlite::Connection::open_with_flags(
+        db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|conn| {
+        conn.query_row(
+            "SELECT count(*) FROM jobs WHERE state IN ('queued', 'starting', 'running')",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+    });
+    // No database or no jobs table yet: nothing waits.
+    if !matches!(waiting, Ok(n) if n > 0) {
+        return;
+    }
+    if let Err(e) = crate::jobs::daemon::ensure_daemon(db) {
+        tracing::warn!("the jobs daemon could not start: {e}");
+    }
 }
 
 /// The embedding model and the chunking tokenizer, once loaded.
@@ -114,6 +139,14 @@ impl Worker {
         shared
             .threads
             .spawn("lmdeck-changes", move || changes::run(&lane, &changes_rx));
+        // Queued jobs start without anyone watching: the console, like `jobs submit`, makes
+        // sure the database's scheduler daemon runs when jobs wait (it may take seconds).
+        if shared.config.ctx.is_some() {
+            let db = shared.config.db.clone();
+            shared
+                .threads
+                .spawn("lmdeck-jobs-daemon", move || start_daemon_if_jobs_wait(&db));
+        }
         Worker {
             reads: Some(reads_tx),
             changes: Some(changes_tx),
@@ -165,12 +198,18 @@ impl Worker {
                 self.shared.tasks.cancel(*id);
                 return true;
             }
+            Effect::Jobs(JobsEffect::Control { task, job, op }) => {
+                jobs::start_control(&self.shared, *task, *job, *op);
+                return true;
+            }
             Effect::Task(TaskEffect::Cancel { task }) => {
                 self.shared.tasks.cancel(*task);
                 return true;
             }
             Effect::Shell(_) => return true, // the shell's own
-            Effect::Corpus(_) | Effect::Inspector(_) | Effect::Chat(_) => &self.reads,
+            Effect::Corpus(_) | Effect::Inspector(_) | Effect::Chat(_) | Effect::Jobs(_) => {
+                &self.reads
+            }
         };
         lane.as_ref().is_some_and(|l| l.send(effect).is_ok())
     }

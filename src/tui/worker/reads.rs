@@ -118,6 +118,7 @@ fn read(shared: &Shared, store: Result<&Store, String>, effect: Effect) {
             });
             shared.send(Reply::Chat(ChatReply::ChatSession { id, result }));
         }
+        Effect::Jobs(e) => super::jobs::read(shared, store, e),
         other => tracing::error!("the read lane got an effect it does not run: {other:?}"),
     }
 }

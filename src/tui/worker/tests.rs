@@ -64,6 +64,7 @@ fn worker(db: &std::path::Path, embedder: HashEmbedder) -> (Worker, Receiver<Msg
         chunk: None,
         max_file_bytes: 1 << 20,
         dupes_max_chunks: 100_000,
+        jobs_dir: db.with_extension("jobs"),
     };
     let worker = Worker::spawn(config, tx);
     if let Ok(mut slot) = worker.engine_slot().write() {
