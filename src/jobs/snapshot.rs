@@ -71,11 +71,21 @@ impl Snapshot {
     }
 }
 
+/// Whether an env key names a secret: a part of it (split at `_`, `-`, `.`) is or ends in
+/// KEY, TOKEN, SECRET, PASSWORD, PASSWD or CREDENTIALS (`HF_TOKEN`, `OPENAI_API_KEY`,
+/// `APIKEY`), so `TOKENIZERS_PARALLELISM` is not one.
 pub fn is_secret(key: &str) -> bool {
-    let upper = key.to_uppercase();
-    ["KEY", "TOKEN", "SECRET", "PASSWORD"]
-        .iter()
-        .any(|s| upper.contains(s))
+    const MARKS: [&str; 6] = [
+        "KEY",
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIALS",
+    ];
+    key.to_uppercase()
+        .split(['_', '-', '.'])
+        .any(|part| MARKS.iter().any(|m| part.ends_with(m)))
 }
 
 /// HEAD of the workdir's repository; None when it is not one or git is missing.

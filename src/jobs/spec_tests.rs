@@ -69,6 +69,8 @@ fn errors_carry_the_line_and_what_to_do() {
 fn secrets_are_redacted_for_display_only_and_diffs_list_changed_leaves() {
     assert!(is_secret("HF_TOKEN") && is_secret("api_key") && is_secret("DB_PASSWORD"));
     assert!(!is_secret("SEED"));
+    assert!(is_secret("APIKEY") && is_secret("aws-secret-access-key") && is_secret("GH_PASSWD"));
+    assert!(!is_secret("TOKENIZERS_PARALLELISM") && !is_secret("KEYBOARD_LAYOUT"));
     let dir = tempfile::tempdir().unwrap();
     let path = write(
         &dir,
