@@ -431,7 +431,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         "pause-job",
         Jobs,
         [["p"]],
-        "Pause or resume the selected running job"
+        "Pause or resume the selected running job; continue a failed, cancelled or lost one from its last checkpoint"
     ),
     spec!(
         RetryJob,

@@ -31,6 +31,8 @@ pub enum JobOp {
     Cancel,
     Pause,
     Resume,
+    /// An ended (failed, cancelled, lost) job continued from its last checkpoint.
+    Continue,
     Retry,
 }
 
@@ -40,6 +42,7 @@ impl JobOp {
             JobOp::Cancel => "cancel",
             JobOp::Pause => "pause",
             JobOp::Resume => "resume",
+            JobOp::Continue => "continue",
             JobOp::Retry => "retry",
         }
     }

@@ -534,8 +534,16 @@ impl Jobs {
                 Outcome::Error(format!("{label} already ended ({})", row.state))
             }
             Action::CancelJob => Outcome::ConfirmCancel { job: row.id, label },
+            // An ended run continues from its last checkpoint, as the same job.
+            Action::PauseJob if matches!(row.state.as_str(), "failed" | "cancelled" | "lost") => {
+                Outcome::Control {
+                    job: row.id,
+                    op: JobOp::Continue,
+                }
+            }
             Action::PauseJob if row.state != "running" => Outcome::Error(format!(
-                "{label} is {}: only a running job can be paused or resumed",
+                "{label} is {}: only a running job can be paused or resumed, and only a \
+                 failed, cancelled or lost one continued from its checkpoint",
                 row.state
             )),
             Action::PauseJob => Outcome::Control {

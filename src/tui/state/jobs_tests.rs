@@ -308,6 +308,18 @@ fn control_keys_check_the_state_first() {
         key(&mut app, 'R').is_empty(),
         "a running job is not retried"
     );
+    // A failed run continues from its checkpoint; a queued one has nothing to continue.
+    select(&mut app, 2);
+    assert!(matches!(
+        key(&mut app, 'p').as_slice(),
+        [Effect::Jobs(JobsEffect::Control {
+            job: 2,
+            op: JobOp::Continue,
+            ..
+        })]
+    ));
+    select(&mut app, 4);
+    assert!(key(&mut app, 'p').is_empty());
 }
 
 #[test]

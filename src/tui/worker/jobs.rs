@@ -305,6 +305,8 @@ pub(super) fn start_control(shared: &Shared, task: u64, job: i64, op: JobOp) {
                         .map(|()| format!("job {job} paused")),
                     JobOp::Resume => control::pause(&writer, conn, job, false)
                         .map(|()| format!("job {job} resumed")),
+                    JobOp::Continue => control::resume_from_checkpoint(&writer, conn, job)
+                        .map(|(_, step)| format!("job {job} continues from step {step}")),
                     JobOp::Retry => control::retry(&writer, conn, job, &s.config.jobs_dir)
                         .map(|new| format!("job {job} retried as job {new}")),
                 }
