@@ -189,6 +189,7 @@ def flood(rate=50_000, seconds=float(os.environ.get("FLOOD_SECONDS", "20"))):
     with open(spec, "w") as f:
         f.write(f'name = "flood"\ncommand = {json.dumps(["python3", script, str(rate), str(seconds), gate])}\n'
                 'env = { PYTHONUNBUFFERED = "1" }\n')
+    job = None
     try:
         job = json.loads(lmdeck("jobs", "submit", spec, "--json"))["id"]
         start(f"{BIN} console; sleep 600", jobs_env)
@@ -241,6 +242,9 @@ def flood(rate=50_000, seconds=float(os.environ.get("FLOOD_SECONDS", "20"))):
               f"{file_rss / 1024:.1f} MiB file-backed")
     finally:
         stop()
+        # A run cut short must not leave the job waiting at its gate.
+        if job is not None:
+            subprocess.run([BIN, "jobs", "cancel", str(job)], env=env, capture_output=True)
         subprocess.run([BIN, "jobs", "daemon", "--stop"], env=env, capture_output=True)
         DB = saved_db
 
