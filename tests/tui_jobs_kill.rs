@@ -1,0 +1,233 @@
+//! End to end: two jobs running while the console and the scheduler daemon are killed with
+//! SIGKILL. The jobs belong to their own supervisors, so both finish; their states and every
+//! metric are stored, and a console started afterwards shows both succeeded.
+
+mod common;
+mod jobs_support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Env;
+use jobs_support::{alive, cmd, fixture, ok, show, spec, wait_state, DaemonGuard};
+
+/// Steps each job prints (one every 0.2 s: about 8 s, long enough to kill things mid-run).
+const STEPS: usize = 40;
+
+/// The jobs binary with two slots, so both jobs run at once.
+fn jobs_cmd(env: &Env) -> Command {
+    let mut c = cmd(env);
+    c.env("LMDECK_JOBS_MAX_RUNNING", "2");
+    c
+}
+
+/// One tmux server per console run (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(env: &Env, run: &str) -> Tmux {
+        let socket = format!(
+            "lmdeck-kill-test-{}-{}-{run}",
+            std::process::id(),
+            env.dir.path().file_name().unwrap().to_string_lossy()
+        );
+        let bin = env!("CARGO_BIN_EXE_lmdeck");
+        let mut tmux = Command::new("tmux");
+        tmux.args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-s", "main", "-x", "120", "-y", "40"])
+            // The pane outlives the console, so a failure can still be read.
+            .arg(format!("{bin}; echo LMDECK_EXIT=$?; sleep 600"));
+        // The server takes its environment from this first client: the jobs dir included.
+        for (key, value) in jobs_cmd(env).get_envs() {
+            match value {
+                Some(v) => tmux.env(key, v),
+                None => tmux.env_remove(key),
+            };
+        }
+        tmux.env("TERM", "xterm-256color").env_remove("NO_COLOR");
+        let status = tmux
+            .status()
+            .expect("tmux must be installed (scripts/test.sh installs it)");
+        assert!(status.success(), "tmux new-session failed");
+        Tmux { socket }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "main"])
+    }
+
+    fn key(&self, key: &str) {
+        self.tmux(&["send-keys", "-t", "main", key]);
+    }
+
+    /// The console's pid: the pane runs a shell, the console is its only child.
+    fn console_pid(&self) -> i64 {
+        let shell = self.tmux(&["display", "-p", "-t", "main", "#{pane_pid}"]);
+        let out = Command::new("pgrep")
+            .args(["-P", shell.trim()])
+            .output()
+            .expect("pgrep");
+        let children = String::from_utf8_lossy(&out.stdout).to_string();
+        let pids: Vec<i64> = children.split_whitespace().flat_map(str::parse).collect();
+        assert_eq!(
+            pids.len(),
+            1,
+            "one console under the pane's shell: {children}"
+        );
+        pids[0]
+    }
+
+    fn wait_for(&self, what: &str, secs: u64, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; the screen shows:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+fn daemon_pid(env: &Env) -> Option<i64> {
+    let out = jobs_cmd(env)
+        .args(["jobs", "daemon", "--status"])
+        .output()
+        .expect("run lmdeck");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.lines()
+        .next()?
+        .split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.trim_end_matches(')').parse().ok())
+}
+
+fn kill9_and_wait(pid: i64, what: &str) {
+    let status = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    assert!(status.is_ok_and(|s| s.success()), "kill -9 {what} ({pid})");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alive(pid) {
+        assert!(Instant::now() < deadline, "{what} ({pid}) survived kill -9");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A row of the jobs queue: its id and name, and its state somewhere on the line.
+fn row_shows(screen: &str, id: i64, name: &str, state: &str) -> bool {
+    let row = format!("{id:>4}  {name}");
+    screen
+        .lines()
+        .any(|l| l.contains(&row) && l.contains(state))
+}
+
+#[test]
+fn killing_the_console_and_the_daemon_leaves_both_jobs_to_finish_with_all_metrics() {
+    let env = Env::new();
+    let _guard = DaemonGuard(&env);
+    let argv = |name: &str| -> Vec<String> {
+        vec![
+            "python3".into(),
+            fixture("steady.py"),
+            STEPS.to_string(),
+            "0.2".into(),
+            // Unused by the script; keeps the two specs apart in the queue.
+            name.into(),
+        ]
+    };
+    let mut ids = Vec::new();
+    for name in ["kill-a", "kill-b"] {
+        let file = spec(&env, &format!("{name}.toml"), name, &argv(name), "");
+        // Submitted with two slots (jobs_support's submit has one), so both run at once.
+        let out = jobs_cmd(&env)
+            .args(["jobs", "submit", file.to_str().unwrap(), "--json"])
+            .output()
+            .expect("run lmdeck");
+        assert!(out.status.success(), "{out:?}");
+        let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ids.push(job["id"].as_i64().expect("id"));
+    }
+    for &id in &ids {
+        wait_state(&env, id, "running");
+    }
+
+    let console = Tmux::start(&env, "first");
+    // The first frame is up before any key is sent.
+    console.wait_for("the console", 30, |s| {
+        s.contains("1 Corpus") && s.contains("4 Jobs")
+    });
+    console.key("4");
+    console.wait_for("both jobs running", 30, |s| {
+        row_shows(s, ids[0], "kill-a", "running") && row_shows(s, ids[1], "kill-b", "running")
+    });
+
+    let daemon = daemon_pid(&env).expect("submit started a daemon");
+    kill9_and_wait(console.console_pid(), "the console");
+    kill9_and_wait(daemon, "the daemon");
+    console.wait_for("the console's end", 30, |s| s.contains("LMDECK_EXIT="));
+    drop(console);
+    // Both jobs were still mid-run when their watchers died.
+    for &id in &ids {
+        let job = show(&env, id);
+        let stored = job["metrics"].as_array().map_or(0, Vec::len);
+        assert!(
+            job["state"] == "running" && stored < STEPS,
+            "job {id} ended before the kill, so the test proves nothing: {job:#}"
+        );
+    }
+
+    // Their supervisors see them through: success and every step stored.
+    for &id in &ids {
+        let job = wait_state(&env, id, "succeeded");
+        assert_eq!(job["exit_code"], 0, "{job:#}");
+        let metrics = job["metrics"].as_array().expect("metrics");
+        let steps: Vec<u64> = metrics.iter().filter_map(|m| m["step"].as_u64()).collect();
+        assert_eq!(
+            steps,
+            (1..=STEPS as u64).collect::<Vec<_>>(),
+            "job {id} lost metrics"
+        );
+        assert!(
+            metrics.iter().all(|m| m["loss"].is_number()),
+            "job {id}: a step without its loss: {metrics:?}"
+        );
+    }
+    assert_eq!(
+        daemon_pid(&env),
+        None,
+        "the killed daemon left no live lock"
+    );
+
+    // A new console shows both succeeded.
+    let again = Tmux::start(&env, "second");
+    again.wait_for("the console", 30, |s| {
+        s.contains("1 Corpus") && s.contains("4 Jobs")
+    });
+    again.key("4");
+    again.wait_for("both jobs succeeded", 30, |s| {
+        row_shows(s, ids[0], "kill-a", "succeeded") && row_shows(s, ids[1], "kill-b", "succeeded")
+    });
+    again.key("q");
+    again.wait_for("the console to exit", 30, |s| s.contains("LMDECK_EXIT=0"));
+    let list = ok(&env, &["jobs", "list"]);
+    assert_eq!(list.matches("succeeded").count(), 2, "{list}");
+}
