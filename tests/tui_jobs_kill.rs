@@ -149,9 +149,10 @@ fn killing_the_console_and_the_daemon_leaves_both_jobs_to_finish_with_all_metric
             "python3".into(),
             fixture("steady.py"),
             STEPS.to_string(),
-            "0.2".into(),
-            // Unused by the script; keeps the two specs apart in the queue.
-            name.into(),
+            "0.1".into(),
+            // Each job stops halfway until this file exists: the kills land mid-run on any
+            // machine, however loaded.
+            env.path(&format!("release-{name}")).display().to_string(),
         ]
     };
     let mut ids = Vec::new();
@@ -195,6 +196,9 @@ fn killing_the_console_and_the_daemon_leaves_both_jobs_to_finish_with_all_metric
         );
     }
 
+    for name in ["kill-a", "kill-b"] {
+        env.write(&format!("release-{name}"), "go");
+    }
     // Their supervisors see them through: success and every step stored.
     for &id in &ids {
         let job = wait_state(&env, id, "succeeded");

@@ -335,6 +335,10 @@ def main():
     stream = batches(examples, args.batch, args.seed)
     checkpoints = args.checkpoint_dir or os.path.abspath(args.out) + ".checkpoints"
     first = 1
+    if not args.resume_from:
+        # A fresh run: checkpoints left by an earlier run of the same name are not ours, and
+        # `jobs resume` must never continue from them.
+        shutil.rmtree(checkpoints, ignore_errors=True)
     if args.resume_from:
         done, losses, tokens_total = load_checkpoint(args.resume_from, model, opt, sched, torch)
         # The batch order is a function of the seed: skip what the earlier run consumed.

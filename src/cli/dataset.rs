@@ -147,7 +147,8 @@ fn export(ctx: &Context, args: &DatasetExportArgs) -> anyhow::Result<()> {
         }
         if skipped.eval_documents > 0 {
             println!(
-                "  {} chunk(s) left out: their documents are in the evaluation set (--include-eval keeps them)",
+                "  {} chunk(s) left out: held-out evaluation questions ask about their documents \
+                 (--include-eval keeps them; evaluate on the held-out part, --heldout-out)",
                 skipped.eval_documents
             );
         }

@@ -102,6 +102,7 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
         JobsCommand::Resume { id } => {
             if get(conn, id)?.state.is_ended() {
                 let (checkpoint, step) = control::resume_from_checkpoint(&writer, conn, id)?;
+                start_daemon(&writer);
                 println!(
                     "job {id} {} again, continuing from step {step} ({})",
                     get(conn, id)?.state.name(),
@@ -114,6 +115,7 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
         }
         JobsCommand::Retry { id } => {
             let new = control::retry(&writer, conn, id, &jobs_dir)?;
+            start_daemon(&writer);
             println!(
                 "job {new} {} (retry of job {id})",
                 get(conn, new)?.state.name()
@@ -177,13 +179,7 @@ fn submit_with(
     let snap = snapshot::Snapshot::take(file, spec)?;
     let id = queue::insert(writer, &snap, jobs_dir)?;
     runner::schedule(writer)?;
-    // The daemon starts it later if it must wait (GPUs, slots, dependencies); the job is
-    // queued either way, so a daemon that cannot start is only a warning.
-    if let Err(e) = daemon::ensure_daemon(writer.path()) {
-        eprintln!(
-            "warning: {e}; queued jobs start when a running job ends or on `lmdeck jobs daemon`"
-        );
-    }
+    start_daemon(writer);
     let job = get(conn, id)?;
     // A request this host can never meet (no GPU, a missing dependency) fails at once: say
     // why right here.
@@ -216,6 +212,16 @@ fn submit_with(
         }
     }
     Ok(id)
+}
+
+/// The daemon starts a queued job later if it must wait (GPUs, slots, dependencies); the job
+/// is queued either way, so a daemon that cannot start is only a warning.
+fn start_daemon(writer: &DbWriter) {
+    if let Err(e) = daemon::ensure_daemon(writer.path()) {
+        eprintln!(
+            "warning: {e}; queued jobs start when a running job ends or on `lmdeck jobs daemon`"
+        );
+    }
 }
 
 fn get(conn: &rusqlite::Connection, id: i64) -> anyhow::Result<Job> {

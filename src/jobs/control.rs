@@ -113,8 +113,13 @@ pub fn pause(writer: &DbWriter, conn: &Connection, id: i64, stop: bool) -> Resul
     Ok(())
 }
 
-/// The newest `checkpoint-<step>` folder under `dir` (the Hugging Face Trainer's layout, which
-/// the LoRA recipe follows), with its step.
+/// Files that mark a checkpoint as written whole: the LoRA recipe's `progress.json` (it
+/// renames the folder into place when done) and HF Trainer's `trainer_state.json` (its last
+/// file). A folder without one was cut short by a kill mid-save.
+const CHECKPOINT_MARKERS: &[&str] = &["progress.json", "trainer_state.json"];
+
+/// The newest complete `checkpoint-<step>` folder under `dir` (the Hugging Face Trainer's
+/// layout, which the LoRA recipe follows), with its step.
 pub fn latest_checkpoint(dir: &std::path::Path) -> Option<(std::path::PathBuf, u64)> {
     std::fs::read_dir(dir)
         .ok()?
@@ -122,11 +127,9 @@ pub fn latest_checkpoint(dir: &std::path::Path) -> Option<(std::path::PathBuf, u
             let entry = entry.ok()?;
             let name = entry.file_name();
             let step = name.to_str()?.strip_prefix("checkpoint-")?.parse().ok()?;
-            entry
-                .file_type()
-                .ok()?
-                .is_dir()
-                .then(|| (entry.path(), step))
+            let path = entry.path();
+            let complete = CHECKPOINT_MARKERS.iter().any(|m| path.join(m).is_file());
+            (entry.file_type().ok()?.is_dir() && complete).then_some((path, step))
         })
         .max_by_key(|(_, step)| *step)
 }
@@ -148,6 +151,21 @@ pub fn resume_from_checkpoint(
             what: "only a failed, cancelled or lost job continues from a checkpoint",
         });
     }
+    // A supervisor still storing its last metrics would write them after the ones dropped
+    // here; it ends moments after recording the end, so give it a few seconds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while procs::is_same(old.supervisor_pid, old.supervisor_start)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if procs::is_same(old.supervisor_pid, old.supervisor_start) {
+        return Err(RunError::WrongState {
+            id,
+            state: old.state.name(),
+            what: "its supervisor is still finishing; try again in a moment",
+        });
+    }
     let dir = old
         .snapshot
         .spec
@@ -164,7 +182,7 @@ pub fn resume_from_checkpoint(
             "UPDATE jobs SET state = 'queued', resume_from = ?2, resume_step = ?3, \
              cancel_requested = 0, paused = 0, exit_code = NULL, signal = NULL, reason = NULL, \
              ended_ms = NULL, pid = NULL, pid_start = NULL, supervisor_pid = NULL, \
-             supervisor_start = NULL WHERE id = ?1",
+             supervisor_start = NULL WHERE id = ?1 AND state IN ('failed', 'cancelled', 'lost')",
             rusqlite::params![id, path, at],
         )?;
         tx.execute(

@@ -212,6 +212,11 @@ pub fn stop(db: &Path) -> Result<Option<i64>, DaemonError> {
     let Some(pid) = status(db)?.pid else {
         return Ok(None);
     };
+    // A lock held from another pid namespace reports pid 0: kill(0) would signal our own
+    // process group.
+    if pid <= 0 {
+        return Err(DaemonError::NotStopped { pid });
+    }
     // Its start time tells it from a later process given the same pid.
     let start = super::procs::start_time(pid);
     // SAFETY: kill has no memory effects.
@@ -307,7 +312,6 @@ pub fn run_foreground(db: &Path) -> Result<bool, DaemonError> {
             Ok(_) => {}
             Err(e) => log_line(&format!("schedule: {e}")),
         }
-        reap_children();
         let until = Instant::now() + tick;
         while Instant::now() < until && !STOP.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(50));
@@ -315,17 +319,4 @@ pub fn run_foreground(db: &Path) -> Result<bool, DaemonError> {
     }
     log_line("stopped");
     Ok(true)
-}
-
-/// Supervisors the daemon spawned are its children until they end; reap them so none stays
-/// a zombie (the reconciler counts a zombie supervisor as gone, which it is).
-fn reap_children() {
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid with WNOHANG only reads our own children's state.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid <= 0 {
-            break;
-        }
-    }
 }

@@ -163,11 +163,13 @@ impl LogFollower {
                 Some(step) => self.last_step = self.last_step.max(step),
                 None if metric.values.contains_key(LOSS) => {
                     nth += 1;
-                    let spread = bar_before + (nth * span).div_ceil(stepless_logs.max(1));
+                    // Steps come from log text: saturate rather than wrap on absurd values.
+                    let spread = bar_before
+                        .saturating_add(nth.saturating_mul(span).div_ceil(stepless_logs.max(1)));
                     let step = if spread > self.last_step {
                         spread
                     } else {
-                        self.last_step + 1
+                        self.last_step.saturating_add(1)
                     };
                     metric.step = Some(step);
                     metric.step_source = StepSource::FromProgress;
@@ -190,7 +192,9 @@ impl LogFollower {
         if !self.changed || (!force && self.last_flush.elapsed() < FLUSH_EVERY) {
             return Ok(());
         }
-        let metrics = std::mem::take(&mut self.pending);
+        // Cleared only once stored: a failed write (a long lock, a full disk) keeps them for
+        // the next flush, and the offsets stored with them never pass unstored lines.
+        let metrics = self.pending.clone();
         let stored = StoredProgress {
             progress: self.progress.clone(),
             updated_ms: now_ms(),
@@ -202,6 +206,7 @@ impl LogFollower {
             metrics::record(tx, job_id, &metrics, fallback)?;
             metrics::set_progress(tx, job_id, &stored)
         })?;
+        self.pending.clear();
         self.changed = false;
         self.last_flush = Instant::now();
         Ok(())

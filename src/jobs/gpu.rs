@@ -317,13 +317,17 @@ pub enum Choice {
 }
 
 /// Picks GPUs for a request. `held` are the UUIDs given to jobs that run; a GPU is given to
-/// one job at a time. A request this host can never satisfy (no GPU at all, fewer GPUs than
-/// asked, a UUID it does not have) fails, so a user learns it at submit instead of waiting
-/// forever; one that only needs busy GPUs to free up waits with the reason.
+/// one job at a time. A request the GPUs seen can never satisfy (fewer GPUs than asked, a UUID
+/// they do not include) fails, so a user learns it at submit instead of waiting forever; one
+/// that needs busy GPUs to free up waits with the reason. No GPU seen at all waits too, with
+/// the reader's reason: a wedged driver or a slow nvidia-smi reads the same as a laptop, and
+/// a hiccup must not fail every queued GPU job (submit prints the reason at once).
 pub fn choose(inv: &Inventory, held: &HashSet<String>, request: &Gpus, min_free_mb: u64) -> Choice {
     let gpus = match inv {
         Inventory::NoGpu { reason } => {
-            return Choice::Fail(format!("no GPU on this host ({reason})"));
+            return Choice::Wait(format!(
+                "no GPU visible ({reason}); it starts when one is, or cancel it"
+            ));
         }
         Inventory::Gpus { gpus, .. } => gpus,
     };

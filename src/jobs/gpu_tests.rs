@@ -153,13 +153,13 @@ fn too_little_free_memory_waits_with_the_reason() {
 }
 
 #[test]
-fn requests_the_host_can_never_meet_fail() {
+fn requests_the_host_can_never_meet_fail_and_no_gpu_seen_waits() {
     let none = Inventory::NoGpu {
         reason: "nvidia-smi: not found".into(),
     };
     match choose(&none, &held(&[]), &Gpus::Count(1), 0) {
-        Choice::Fail(r) => assert!(
-            r.contains("no GPU on this host") && r.contains("not found"),
+        Choice::Wait(r) => assert!(
+            r.contains("no GPU visible") && r.contains("not found"),
             "{r}"
         ),
         other => panic!("{other:?}"),

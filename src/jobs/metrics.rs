@@ -107,8 +107,9 @@ pub fn series_sampled(
     Ok(out)
 }
 
-/// The first few non-finite values stored (NaN is stored as NULL), for alerts that must not
-/// depend on sampling.
+/// The first few non-finite values of the loss metrics (NaN is stored as NULL), for alerts
+/// that must not depend on sampling. Other metrics go non-finite routinely (an fp16 run's
+/// grad norm on a skipped step) and must not crowd a NaN loss out of the list.
 pub fn non_finite(
     conn: &Connection,
     job_id: i64,
@@ -116,7 +117,8 @@ pub fn non_finite(
 ) -> Result<Vec<(u64, String, f64)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT step, name, value FROM job_metrics WHERE job_id = ?1 \
-         AND (value IS NULL OR abs(value) > 1.7e308) ORDER BY step LIMIT ?2",
+         AND name LIKE '%loss%' AND (value IS NULL OR abs(value) > 1.7e308) \
+         ORDER BY step LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![job_id, limit as i64], |r| {
         Ok((
@@ -128,13 +130,20 @@ pub fn non_finite(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// When each step was first stored, in step order (the input of stall detection).
+/// Steps read back for stall detection: its median looks at the last 100 step times.
+const RECENT_STEPS: i64 = 200;
+
+/// When each of the most recent steps was first stored, in step order (the input of stall
+/// detection; bounded, so a job with a million steps costs what one with 200 does).
 pub fn steps_seen(conn: &Connection, job_id: i64) -> Result<Vec<(u64, i64)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT step, min(seen_ms) FROM job_metrics WHERE job_id = ?1 AND seen_ms IS NOT NULL \
+         AND step >= coalesce((SELECT max(step) FROM job_metrics WHERE job_id = ?1), 0) - ?2 \
          GROUP BY step ORDER BY step",
     )?;
-    let rows = stmt.query_map([job_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = stmt.query_map(params![job_id, RECENT_STEPS], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (step, seen) = row?;

@@ -64,7 +64,17 @@ pub fn schedule(writer: &DbWriter) -> Result<Vec<i64>, RunError> {
         let inv = inventory.clone();
         let next = writer.call(move |tx| pick_next(tx, limit, inv.as_deref()))?;
         let Some((id, log_dir)) = next else { break };
-        spawn_supervisor(writer, id, Path::new(&log_dir))?;
+        if let Err(e) = spawn_supervisor(writer, id, Path::new(&log_dir)) {
+            // Left `starting`, it would count against the limit and hold its GPUs forever.
+            let reason = e.to_string();
+            queue::exec(
+                writer,
+                "UPDATE jobs SET state = 'failed', reason = ?2, ended_ms = ?3, gpu_uuids = NULL \
+                 WHERE id = ?1 AND state = 'starting' AND supervisor_pid IS NULL",
+                (id, reason, now_ms()),
+            )?;
+            return Err(e);
+        }
         started.push(id);
     }
     Ok(started)
@@ -219,9 +229,17 @@ fn spawn_supervisor(writer: &DbWriter, id: i64, log_dir: &Path) -> Result<(), Ru
             Ok(())
         });
     }
-    let child = cmd.spawn().map_err(spawn_err)?;
+    let mut child = cmd.spawn().map_err(spawn_err)?;
     let pid = child.id() as i64;
     let start = procs::start_time(pid).map(|s| s as i64);
+    // Reaped when it ends, so a long-lived caller (the console, the daemon) keeps no zombie;
+    // a short-lived one exits first and the supervisor is adopted by init.
+    let reaper = std::thread::Builder::new().name(format!("lmdeck-reap-{id}"));
+    if reaper.spawn(move || child.wait()).is_err() {
+        tracing::warn!(
+            "job {id}: no thread to reap its supervisor; it stays a zombie until we exit"
+        );
+    }
     queue::exec(
         writer,
         "UPDATE jobs SET supervisor_pid = ?2, supervisor_start = ?3 WHERE id = ?1 AND supervisor_pid IS NULL",
@@ -263,6 +281,26 @@ fn run_once(
     may_retry: bool,
 ) -> Result<bool, RunError> {
     let id = job.id;
+    // Each attempt starts at step 0, or at its checkpoint's step when resumed: what an earlier
+    // attempt logged after that belongs to a run that is gone, and its bar reading too.
+    let from_step = job
+        .resume_step
+        .map_or(0, |s| i64::try_from(s).unwrap_or(i64::MAX));
+    writer.call(move |tx| {
+        tx.execute(
+            "DELETE FROM job_metrics WHERE job_id = ?1 AND step > ?2",
+            params![id, from_step],
+        )?;
+        tx.execute(
+            "UPDATE job_progress SET done = -1, total = NULL, elapsed_s = NULL, \
+             remaining_s = NULL, rate = NULL WHERE job_id = ?1",
+            [id],
+        )?;
+        Ok(())
+    })?;
+    // Ready before the job starts: once it runs, nothing may stop this supervisor from
+    // recording its end.
+    let mut follower = LogFollower::resume(conn, job)?;
     let open = |p: &Path| {
         std::fs::OpenOptions::new()
             .create(true)
@@ -330,7 +368,6 @@ fn run_once(
         .time_limit_secs
         .map(|s| Instant::now() + Duration::from_secs(s));
     let mut timed_out = false;
-    let mut follower = LogFollower::resume(conn, job)?;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),

@@ -319,3 +319,26 @@ fn sampled_series_are_bounded_and_keep_their_shape_and_nans() {
     assert_eq!((nans[0].0, nans[0].1.as_str()), (7_777, "loss"));
     assert!(nans[0].2.is_nan());
 }
+
+#[test]
+fn the_newest_complete_checkpoint_is_chosen_and_one_cut_short_is_not() {
+    use crate::jobs::control::latest_checkpoint;
+    let dir = tempfile::tempdir().unwrap();
+    let make = |name: &str, marker: Option<&str>| {
+        let folder = dir.path().join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        if let Some(m) = marker {
+            std::fs::write(folder.join(m), "{}").unwrap();
+        }
+    };
+    assert_eq!(latest_checkpoint(dir.path()), None);
+    make("checkpoint-10", Some("progress.json"));
+    make("checkpoint-20", Some("trainer_state.json"));
+    // Killed mid-save: no marker yet. And names that are not checkpoints.
+    make("checkpoint-30", None);
+    make("checkpoint-x", Some("progress.json"));
+    std::fs::write(dir.path().join("checkpoint-40"), "a file").unwrap();
+    let (path, step) = latest_checkpoint(dir.path()).unwrap();
+    assert_eq!(step, 20);
+    assert!(path.ends_with("checkpoint-20"));
+}

@@ -227,7 +227,11 @@ fn write_scripts(dir: &Path) -> Result<(), TrainingSetupError> {
         if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
             continue;
         }
-        std::fs::write(&path, text).map_err(|e| io("cannot write", &path, e))?;
+        // Written aside and renamed: a job starting now reads the old file or the new one,
+        // never half of one.
+        let tmp = dir.join(format!(".{name}.partial"));
+        std::fs::write(&tmp, text).map_err(|e| io("cannot write", &tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io("cannot write", &path, e))?;
     }
     Ok(())
 }

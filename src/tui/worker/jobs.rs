@@ -105,18 +105,12 @@ fn load_queue(conn: &Connection) -> Result<QueueView, String> {
     let mut progress = metrics::all_progress(conn).map_err(err)?;
     let mut rows = Vec::with_capacity(jobs.len());
     for job in jobs {
-        if matches!(job.state, JobState::Running { .. }) {
-            let r = report::load(conn, job, now).map_err(err)?;
-            rows.push(row(&r.job, r.fraction, r.eta_s));
-        } else {
-            // Only the stored progress: the full report (every metric) is for the detail.
-            let fraction = progress
-                .remove(&job.id)
-                .and_then(|s| s.progress)
-                .as_ref()
-                .and_then(derive::fraction);
-            rows.push(row(&job, fraction, None));
-        }
+        // Only the stored progress: the full report (every metric) is for the detail.
+        let stored = progress.remove(&job.id).and_then(|s| s.progress);
+        let fraction = stored.as_ref().and_then(derive::fraction);
+        let running = matches!(job.state, JobState::Running { .. }) && !job.paused;
+        let eta_s = stored.as_ref().filter(|_| running).and_then(derive::eta_s);
+        rows.push(row(&job, fraction, eta_s));
     }
     let gpus = read_gpu_inventory();
     Ok(QueueView {
@@ -311,6 +305,14 @@ pub(super) fn start_control(shared: &Shared, task: u64, job: i64, op: JobOp) {
                         .map(|new| format!("job {job} retried as job {new}")),
                 }
                 .map_err(err)
+                .inspect(|_| {
+                    // A queued job may have to wait: the daemon starts it then.
+                    if matches!(op, JobOp::Retry | JobOp::Continue) {
+                        if let Err(e) = crate::jobs::daemon::ensure_daemon(&s.config.db) {
+                            tracing::warn!("the jobs daemon could not start: {e}");
+                        }
+                    }
+                })
             });
             s.send(Reply::Jobs(JobsReply::Controlled { job, op, result }));
         },
