@@ -226,6 +226,19 @@ pub fn set_rating(
     Ok(())
 }
 
+/// The newest answer of `session` with this text: how the console finds an answer it saved
+/// itself (its stream never learns the message id).
+pub fn answer_id(conn: &Connection, session: i64, content: &str) -> Result<i64, StoreError> {
+    conn.query_row(
+        "SELECT id FROM chat_messages WHERE session_id = ?1 AND role = 'assistant' AND content = ?2
+         ORDER BY id DESC LIMIT 1",
+        params![session, content],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NoDocument(format!("answer in chat session {session}")))
+}
+
 /// A source of a rated answer, with the chunk it points at when that chunk still exists.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RatedSource {
