@@ -125,6 +125,9 @@ pub enum ExportSource {
     /// One example per chunk of a collection, leaving out the documents that the held-out
     /// part of --eval asks about.
     Corpus,
+    /// One example per chat answer rated good (console or `lmdeck chats rate`), leaving out
+    /// questions that the held-out part of --eval asks.
+    Chats,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -380,6 +383,21 @@ pub enum ChatsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Rate an answer (its id from `chats show`): good answers become training examples
+    /// (`dataset export --from chats`).
+    Rate {
+        message_id: i64,
+        #[arg(value_enum)]
+        rating: RatingArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RatingArg {
+    Good,
+    Bad,
+    /// Clear the rating.
+    None,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::args::{AskArgs, ChatsCommand};
+use crate::args::{AskArgs, ChatsCommand, RatingArg};
 use crate::embed::Embedder;
 use crate::generate::{Cancel, SamplingParams};
 use crate::rag::{self, AskOptions};
@@ -165,8 +165,14 @@ pub fn chats(ctx: &Context, cmd: ChatsCommand) -> anyhow::Result<()> {
             }
             println!("session {}: {}", session.id, safe(&session.title));
             for m in messages {
+                let rating = match m.rating.and_then(chat::Rating::from_value) {
+                    Some(chat::Rating::Good) => " [good]",
+                    Some(chat::Rating::Bad) => " [bad]",
+                    None => "",
+                };
                 println!(
-                    "\n{}{}: {}",
+                    "\n#{} {}{}{rating}: {}",
+                    m.id,
                     m.role,
                     m.model
                         .map_or(String::new(), |n| format!(" ({})", safe(&n))),
@@ -182,6 +188,22 @@ pub fn chats(ctx: &Context, cmd: ChatsCommand) -> anyhow::Result<()> {
                     );
                 }
             }
+        }
+        ChatsCommand::Rate { message_id, rating } => {
+            let rating = match rating {
+                RatingArg::Good => Some(chat::Rating::Good),
+                RatingArg::Bad => Some(chat::Rating::Bad),
+                RatingArg::None => None,
+            };
+            // Through the writer, like every other write: it waits out another process's lock.
+            let db = super::ingest::open_writer(ctx)?;
+            db.call(move |tx| chat::set_rating(tx, message_id, rating))?;
+            let word = match rating {
+                Some(chat::Rating::Good) => "good",
+                Some(chat::Rating::Bad) => "bad",
+                None => "not rated",
+            };
+            println!("answer {message_id}: {word}");
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! `lmdeck dataset export`: training JSONL from an evaluation set or the corpus.
+//! `lmdeck dataset export`: training JSONL from an evaluation set, the corpus or rated chats.
 
 use crate::args::{DatasetCommand, DatasetExportArgs, ExportFormat, ExportSource};
 use crate::dataset::{examples, split, write_jsonl, DatasetError, Format, Skipped};
@@ -6,7 +6,7 @@ use crate::embed::Embedder;
 use crate::eval::qa_set;
 use crate::retrieve::{self, Hit};
 use crate::services::Context;
-use crate::store::{collections, documents};
+use crate::store::{chat, collections, documents};
 
 pub fn run(ctx: &Context, command: DatasetCommand) -> anyhow::Result<()> {
     match command {
@@ -31,13 +31,14 @@ fn export(ctx: &Context, args: &DatasetExportArgs) -> anyhow::Result<()> {
         }
         None => Vec::new(),
     };
-    let needs_store = format == Format::Rag || args.from == ExportSource::Corpus;
+    let needs_store = format == Format::Rag || args.from != ExportSource::Eval;
     let store = if needs_store {
         Some(ctx.open_store()?)
     } else {
         None
     };
-    let embedder = if format == Format::Rag {
+    // Chat answers keep the sources they were given: nothing is retrieved for them.
+    let embedder = if format == Format::Rag && args.from != ExportSource::Chats {
         Some(ctx.embedder()?)
     } else {
         None
@@ -101,6 +102,18 @@ fn export(ctx: &Context, args: &DatasetExportArgs) -> anyhow::Result<()> {
             )?;
             (out, Vec::new())
         }
+        ExportSource::Chats => {
+            let store = store
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("no database"))?;
+            let answers = chat::rated_answers(store.conn(), chat::Rating::Good)?;
+            let held_questions: Vec<String> = held
+                .iter()
+                .map(|i| examples::normalise_question(&i.question))
+                .collect();
+            let out = examples::from_chats(&answers, &held_questions, format, &mut skipped);
+            (out, held.clone())
+        }
     };
     let examples: Vec<_> = match args.limit {
         Some(n) => examples.into_iter().take(n).collect(),
@@ -156,6 +169,24 @@ fn export(ctx: &Context, args: &DatasetExportArgs) -> anyhow::Result<()> {
             println!(
                 "  {} left out: retrieval did not find the document holding the answer",
                 skipped.source_not_retrieved
+            );
+        }
+        if skipped.eval_questions > 0 {
+            println!(
+                "  {} answer(s) left out: their question is in the evaluation set (--include-eval keeps them)",
+                skipped.eval_questions
+            );
+        }
+        if skipped.sources_gone > 0 {
+            println!(
+                "  {} answer(s) left out: a source chunk they were given no longer exists",
+                skipped.sources_gone
+            );
+        }
+        if skipped.no_question > 0 {
+            println!(
+                "  {} answer(s) with no question before them",
+                skipped.no_question
             );
         }
         if skipped.too_short > 0 {

@@ -1,4 +1,4 @@
-//! Building training conversations from an evaluation set and from the corpus.
+//! Building training conversations from an evaluation set, the corpus and rated chat answers.
 
 use super::{DatasetError, Example, Format, Skipped};
 use crate::eval::qa_set::QaItem;
@@ -6,6 +6,7 @@ use crate::generate::ChatMessage;
 use crate::rag::context::Source;
 use crate::rag::prompt;
 use crate::retrieve::Hit;
+use crate::store::chat::RatedAnswer;
 use crate::store::documents::{ChunkRow, DocumentRow};
 
 /// Retrieval for RAG examples: a question in, ranked candidate chunks out.
@@ -192,6 +193,68 @@ pub fn from_corpus(
     Ok(out)
 }
 
+/// A question as compared with evaluation questions: lower case, whitespace collapsed.
+pub fn normalise_question(q: &str) -> String {
+    q.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One example per answer rated good, leaving out those whose question is one of
+/// `held_questions` (normalised with [`normalise_question`]). Rag examples give the answer
+/// the numbered sources it was given, so they need every source chunk to still exist.
+pub fn from_chats(
+    answers: &[RatedAnswer],
+    held_questions: &[String],
+    format: Format,
+    skipped: &mut Skipped,
+) -> Vec<Example> {
+    let mut out = Vec::new();
+    for a in answers {
+        let Some(question) = a.question.as_deref().filter(|q| !q.trim().is_empty()) else {
+            skipped.no_question += 1;
+            continue;
+        };
+        if held_questions.contains(&normalise_question(question)) {
+            skipped.eval_questions += 1;
+            continue;
+        }
+        let answer = a.answer.trim().to_string();
+        let messages = match format {
+            Format::Chat => conversation(question, &[], answer),
+            Format::Rag => {
+                let sources: Option<Vec<Source>> = a
+                    .sources
+                    .iter()
+                    .map(|s| {
+                        let (document_id, title, text) = s.chunk.clone()?;
+                        Some(Source {
+                            n: usize::try_from(s.source.n).ok()?,
+                            chunk_id: s.source.chunk_id,
+                            document_id,
+                            source_path: s.source.source_path.clone(),
+                            title,
+                            heading_path: s.source.heading_path.clone(),
+                            text,
+                        })
+                    })
+                    .collect();
+                let Some(sources) = sources else {
+                    skipped.sources_gone += 1;
+                    continue;
+                };
+                conversation(question, &sources, answer)
+            }
+        };
+        out.push(Example {
+            messages,
+            origin: format!("chat:{}#{}", a.session_id, a.message_id),
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +340,75 @@ mod tests {
         let roles: Vec<&str> = out[0].messages.iter().map(|m| m.role.as_str()).collect();
         assert_eq!(roles, ["user", "assistant"]);
         assert_eq!(out[0].messages[1].content, "$375 per night.");
+    }
+
+    fn rated(question: &str, chunk: Option<(i64, String, String)>) -> RatedAnswer {
+        use crate::store::chat::{RatedSource, StoredSource};
+        RatedAnswer {
+            message_id: 7,
+            session_id: 3,
+            question: Some(question.into()),
+            answer: " Run nodectl drain [1]. ".into(),
+            rating: 1,
+            rag: true,
+            sources: vec![RatedSource {
+                source: StoredSource {
+                    n: 1,
+                    chunk_id: 42,
+                    source_path: "/c/gpu-drain.md".into(),
+                    heading_path: "Drain > Steps".into(),
+                    cited: true,
+                },
+                chunk,
+            }],
+        }
+    }
+
+    #[test]
+    fn good_chat_answers_become_examples_with_the_sources_they_were_given() {
+        let chunk = Some((
+            5,
+            "Drain".to_string(),
+            "nodectl drain --grace 300".to_string(),
+        ));
+        let answers = [
+            rated("How do I drain a node?", chunk.clone()),
+            rated("  WHEN are   invoices issued? ", chunk),
+            rated("Where did the source go?", None),
+        ];
+        let held = vec![normalise_question("When are invoices issued?")];
+        let mut skipped = Skipped::default();
+        let chat = from_chats(&answers, &held, Format::Chat, &mut skipped);
+        assert_eq!(chat.len(), 2);
+        assert_eq!(skipped.eval_questions, 1);
+        let roles: Vec<&str> = chat[0].messages.iter().map(|m| m.role.as_str()).collect();
+        assert_eq!(roles, ["user", "assistant"]);
+        assert_eq!(chat[0].messages[1].content, "Run nodectl drain [1].");
+        assert_eq!(chat[0].origin, "chat:3#7");
+
+        let mut skipped = Skipped::default();
+        let rag = from_chats(&answers, &held, Format::Rag, &mut skipped);
+        assert_eq!(rag.len(), 1);
+        assert_eq!(skipped.sources_gone, 1);
+        let source = Source {
+            n: 1,
+            chunk_id: 42,
+            document_id: 5,
+            source_path: "/c/gpu-drain.md".into(),
+            title: "Drain".into(),
+            heading_path: "Drain > Steps".into(),
+            text: "nodectl drain --grace 300".into(),
+        };
+        let m = &rag[0].messages;
+        let expected = prompt::messages("How do I drain a node?", &[], &[source]);
+        assert_eq!(&m[..m.len() - 1], &expected[..]);
+        assert_eq!(m.last().unwrap().content, "Run nodectl drain [1].");
+
+        let mut nobody = rated("x", None);
+        nobody.question = None;
+        let mut skipped = Skipped::default();
+        assert!(from_chats(&[nobody], &[], Format::Chat, &mut skipped).is_empty());
+        assert_eq!(skipped.no_question, 1);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Training data from what lmdeck holds: chat-format JSONL (`{"messages": [...]}`) built from
-//! an evaluation set or from the corpus, in two formats. `Chat` is the question and the
+//! an evaluation set, from the corpus or from chat answers rated good, in two formats. `Chat` is the question and the
 //! answer; `Rag` puts retrieved, numbered sources in the prompt exactly as `ask` and the
 //! console do (`rag::prompt::messages`) and has the answer cite the source that holds it,
 //! `[n]`: the behaviour fine-tuning on RAG data is meant to teach.
@@ -41,6 +41,12 @@ pub struct Skipped {
     pub eval_documents: usize,
     /// Chunks too short to teach anything.
     pub too_short: usize,
+    /// Rated chat answers whose question is an evaluation item's question.
+    pub eval_questions: usize,
+    /// Rated chat answers (rag format) whose source chunks no longer exist.
+    pub sources_gone: usize,
+    /// Rated chat answers with no question before them in their session.
+    pub no_question: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -23,6 +23,8 @@ pub struct StoredMessage {
     pub model: Option<String>,
     pub rag: bool,
     pub stats: Option<serde_json::Value>,
+    /// 1 good, -1 bad, None not rated (assistant messages only).
+    pub rating: Option<i64>,
     pub sources: Vec<StoredSource>,
 }
 
@@ -142,7 +144,7 @@ pub fn pins(conn: &Connection, session_id: i64) -> Result<Vec<i64>, StoreError> 
 
 pub fn messages(conn: &Connection, session_id: i64) -> Result<Vec<StoredMessage>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT id, role, content, model, rag, stats FROM chat_messages WHERE session_id = ?1 ORDER BY id",
+        "SELECT id, role, content, model, rag, stats, rating FROM chat_messages WHERE session_id = ?1 ORDER BY id",
     )?;
     let mut out: Vec<StoredMessage> = stmt
         .query_map([session_id], |r| {
@@ -154,25 +156,140 @@ pub fn messages(conn: &Connection, session_id: i64) -> Result<Vec<StoredMessage>
                 model: r.get(3)?,
                 rag: r.get(4)?,
                 stats: stats.and_then(|s| serde_json::from_str(&s).ok()),
+                rating: r.get(6)?,
                 sources: Vec::new(),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut src = conn.prepare(
+    for m in &mut out {
+        m.sources = message_sources(conn, m.id)?;
+    }
+    Ok(out)
+}
+
+fn message_sources(conn: &Connection, message_id: i64) -> Result<Vec<StoredSource>, StoreError> {
+    let mut src = conn.prepare_cached(
         "SELECT n, chunk_id, source_path, heading_path, cited FROM message_sources WHERE message_id = ?1 ORDER BY n",
     )?;
-    for m in &mut out {
-        m.sources = src
-            .query_map([m.id], |r| {
-                Ok(StoredSource {
-                    n: r.get(0)?,
-                    chunk_id: r.get(1)?,
-                    source_path: r.get(2)?,
-                    heading_path: r.get(3)?,
-                    cited: r.get(4)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+    let rows = src
+        .query_map([message_id], |r| {
+            Ok(StoredSource {
+                n: r.get(0)?,
+                chunk_id: r.get(1)?,
+                source_path: r.get(2)?,
+                heading_path: r.get(3)?,
+                cited: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// A user's verdict on an answer; stored as 1 (good) and -1 (bad).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rating {
+    Good,
+    Bad,
+}
+
+impl Rating {
+    pub fn value(self) -> i64 {
+        match self {
+            Rating::Good => 1,
+            Rating::Bad => -1,
+        }
+    }
+
+    pub fn from_value(v: i64) -> Option<Rating> {
+        match v {
+            1 => Some(Rating::Good),
+            -1 => Some(Rating::Bad),
+            _ => None,
+        }
+    }
+}
+
+/// Rates an assistant message (None clears the rating), in the caller's (the writer's)
+/// transaction. Only answers carry a rating: rating a question or a missing id is an error.
+pub fn set_rating(
+    tx: &Transaction,
+    message_id: i64,
+    rating: Option<Rating>,
+) -> Result<(), StoreError> {
+    let changed = tx.execute(
+        "UPDATE chat_messages SET rating = ?2 WHERE id = ?1 AND role = 'assistant'",
+        params![message_id, rating.map(Rating::value)],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NoAnswer(message_id));
+    }
+    Ok(())
+}
+
+/// The newest answer of `session` with this text: how the console finds an answer it saved
+/// itself (its stream never learns the message id).
+pub fn answer_id(conn: &Connection, session: i64, content: &str) -> Result<i64, StoreError> {
+    conn.query_row(
+        "SELECT id FROM chat_messages WHERE session_id = ?1 AND role = 'assistant' AND content = ?2
+         ORDER BY id DESC LIMIT 1",
+        params![session, content],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NoDocument(format!("answer in chat session {session}")))
+}
+
+/// A source of a rated answer, with the chunk it points at when that chunk still exists.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RatedSource {
+    pub source: StoredSource,
+    /// (document id, document title, chunk text), None once the chunk was rewritten or removed.
+    pub chunk: Option<(i64, String, String)>,
+}
+
+/// A rated answer with the question it answered (the user message before it in its session).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RatedAnswer {
+    pub message_id: i64,
+    pub session_id: i64,
+    pub question: Option<String>,
+    pub answer: String,
+    pub rating: i64,
+    pub rag: bool,
+    pub sources: Vec<RatedSource>,
+}
+
+/// Answers rated `rating`, oldest first.
+pub fn rated_answers(conn: &Connection, rating: Rating) -> Result<Vec<RatedAnswer>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT m.id, m.session_id, m.content, m.rag, m.rating,
+                (SELECT q.content FROM chat_messages q
+                  WHERE q.session_id = m.session_id AND q.id < m.id AND q.role = 'user'
+                  ORDER BY q.id DESC LIMIT 1)
+         FROM chat_messages m WHERE m.role = 'assistant' AND m.rating = ?1 ORDER BY m.id",
+    )?;
+    let mut out = stmt
+        .query_map([rating.value()], |r| {
+            Ok(RatedAnswer {
+                message_id: r.get(0)?,
+                session_id: r.get(1)?,
+                answer: r.get(2)?,
+                rag: r.get(3)?,
+                rating: r.get(4)?,
+                question: r.get(5)?,
+                sources: Vec::new(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    for a in &mut out {
+        for source in message_sources(conn, a.message_id)? {
+            let chunk = match super::documents::chunk(conn, source.chunk_id) {
+                Ok(c) => Some((c.chunk.document_id, c.title, c.chunk.text)),
+                Err(StoreError::NoDocument(_)) => None,
+                Err(e) => return Err(e),
+            };
+            a.sources.push(RatedSource { source, chunk });
+        }
     }
     Ok(out)
 }

@@ -58,6 +58,10 @@ pub enum StoreError {
     NoCollection(String),
     #[error("no document {0}")]
     NoDocument(String),
+    #[error(
+        "no answer with id {0}; `lmdeck chats show SESSION` lists the ids of a session's answers"
+    )]
+    NoAnswer(i64),
     #[error("collection `{collection}` was indexed with {indexed}, but the configured model is {configured}; vectors from two models cannot be mixed. Run `lmdeck reembed --collection {collection}` to re-embed it with the configured model, or set embed.model back")]
     ModelMismatch {
         collection: String,

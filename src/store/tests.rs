@@ -228,3 +228,84 @@ fn sqlite_vec_and_the_in_memory_copy_rank_codes_alike() {
     let distances = |v: &[(i64, u32)]| v.iter().map(|(_, d)| *d).collect::<Vec<_>>();
     assert_eq!(distances(&first), distances(&second));
 }
+
+#[test]
+fn rated_answers_come_with_their_question_and_the_chunks_still_there() {
+    use chat::{NewMessage, Rating, StoredSource};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let coll = collections::get_or_create(store.conn(), "c").unwrap();
+    let table = vectors::ensure_model(store.conn(), &model(8)).unwrap();
+    let d = doc(
+        coll.id,
+        "a.txt",
+        vec![chunk(
+            "the answer text",
+            vec![1., 0., 0., 0., 0., 0., 0., 0.],
+        )],
+    );
+    upsert(&mut store, &d, &table);
+    let chunk_id = count(&store, "SELECT id FROM chunks");
+    let (question_id, answer_id, other_id) = in_tx(&mut store, |tx| {
+        let s = chat::create_session(tx, "t", Some("c")).unwrap();
+        let msg = |role, content, sources| NewMessage {
+            role,
+            content,
+            model: None,
+            rag: true,
+            stats: None,
+            trace: None,
+            sources,
+        };
+        let sources = [
+            StoredSource {
+                n: 1,
+                chunk_id,
+                source_path: "a.txt".into(),
+                heading_path: String::new(),
+                cited: true,
+            },
+            StoredSource {
+                n: 2,
+                chunk_id: chunk_id + 100,
+                source_path: "gone.txt".into(),
+                heading_path: String::new(),
+                cited: false,
+            },
+        ];
+        let q = chat::add_message(tx, s, &msg("user", "first?", &[])).unwrap();
+        let a = chat::add_message(tx, s, &msg("assistant", "one", &sources)).unwrap();
+        chat::add_message(tx, s, &msg("user", "second?", &[])).unwrap();
+        let b = chat::add_message(tx, s, &msg("assistant", "two", &[])).unwrap();
+        (q, a, b)
+    });
+    in_tx(&mut store, |tx| {
+        chat::set_rating(tx, answer_id, Some(Rating::Good)).unwrap();
+        chat::set_rating(tx, other_id, Some(Rating::Bad)).unwrap();
+        // Questions carry no rating.
+        assert!(matches!(
+            chat::set_rating(tx, question_id, Some(Rating::Good)),
+            Err(StoreError::NoAnswer(_))
+        ));
+    });
+    let good = chat::rated_answers(store.conn(), Rating::Good).unwrap();
+    assert_eq!(good.len(), 1);
+    assert_eq!(good[0].question.as_deref(), Some("first?"));
+    assert_eq!(good[0].answer, "one");
+    assert_eq!(good[0].sources.len(), 2);
+    let kept = good[0].sources[0].chunk.as_ref().unwrap();
+    assert_eq!(kept.2, "the answer text");
+    assert!(good[0].sources[1].chunk.is_none());
+    let bad = chat::rated_answers(store.conn(), Rating::Bad).unwrap();
+    assert_eq!(bad[0].question.as_deref(), Some("second?"));
+
+    in_tx(&mut store, |tx| {
+        chat::set_rating(tx, other_id, None).unwrap()
+    });
+    assert!(chat::rated_answers(store.conn(), Rating::Bad)
+        .unwrap()
+        .is_empty());
+    let listed = chat::messages(store.conn(), good[0].session_id).unwrap();
+    assert_eq!(listed[1].rating, Some(1));
+    assert_eq!(listed[3].rating, None);
+}

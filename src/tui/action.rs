@@ -44,6 +44,8 @@ pub enum Action {
     StopGeneration,
     NewSession,
     CopyAnswer,
+    RateGood,
+    RateBad,
     PinChunk,
     PinSource,
     Up,
@@ -403,6 +405,20 @@ pub const REGISTRY: &[ActionSpec] = &[
         Chat,
         [["y"]],
         "Copy the last answer (OSC 52, works over SSH)"
+    ),
+    spec!(
+        RateGood,
+        "good",
+        Chat,
+        [["+"]],
+        "Mark the last answer good (again clears): good answers become training data"
+    ),
+    spec!(
+        RateBad,
+        "bad",
+        Chat,
+        [["-"]],
+        "Mark the last answer bad (again clears)"
     ),
     spec!(
         WhyNot,

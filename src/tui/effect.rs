@@ -110,6 +110,14 @@ pub enum ChatEffect {
         id: u64,
         session: i64,
     },
+    /// Rate an answer of `session` (None clears). An answer given in this console has no
+    /// message id yet: the change lane finds it as the session's newest answer with that text.
+    Rate {
+        session: i64,
+        message_id: Option<i64>,
+        answer: String,
+        rating: Option<crate::store::chat::Rating>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

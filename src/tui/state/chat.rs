@@ -8,7 +8,7 @@ use super::list::Cursor;
 use super::Loadable;
 use crate::generate::GenerateStats;
 use crate::rag::Source;
-use crate::store::chat::{Session, StoredMessage};
+use crate::store::chat::{Rating, Session, StoredMessage};
 use crate::tui::action::Action;
 use crate::tui::effect::{ChatEffect, Effect};
 use crate::tui::key::Key;
@@ -32,6 +32,10 @@ pub struct Turn {
     /// time to first token the user saw, model load and retrieval included.
     pub sent_ms: u64,
     pub first_text_ms: Option<u64>,
+    /// The stored answer's id when the turn was loaded from a session (answers given in this
+    /// console are found by session and text when rated).
+    pub message_id: Option<i64>,
+    pub rating: Option<Rating>,
 }
 
 impl Turn {
@@ -204,6 +208,8 @@ impl Chat {
             phase: None,
             sent_ms: self.clock_ms,
             first_text_ms: None,
+            message_id: None,
+            rating: None,
         });
         self.running = Some(id);
         self.source_cursor = Cursor::default();
@@ -323,6 +329,29 @@ impl Chat {
         }
     }
 
+    /// Toggles the last finished answer's rating (the same key again clears it) and saves it
+    /// through the change lane.
+    fn rate(&mut self, rating: Rating) -> ChatOutcome {
+        let Some(session) = self.session else {
+            return ChatOutcome::Error("no saved answer to rate yet".into());
+        };
+        let Some(turn) = self
+            .turns
+            .iter_mut()
+            .rev()
+            .find(|t| !t.live && t.error.is_none() && !t.answer.is_empty())
+        else {
+            return ChatOutcome::Error("no answer to rate yet".into());
+        };
+        turn.rating = (turn.rating != Some(rating)).then_some(rating);
+        ChatOutcome::Effects(vec![Effect::Chat(ChatEffect::Rate {
+            session,
+            message_id: turn.message_id,
+            answer: turn.answer.clone(),
+            rating: turn.rating,
+        })])
+    }
+
     /// The sources of the last answer.
     pub fn last_sources(&self) -> &[Source] {
         self.turns.last().map_or(&[], |t| t.sources.as_slice())
@@ -360,6 +389,8 @@ impl Chat {
                 self.editing = true;
                 none
             }
+            Action::RateGood => self.rate(Rating::Good),
+            Action::RateBad => self.rate(Rating::Bad),
             Action::CopyAnswer => match self.turns.iter().rev().find(|t| !t.answer.is_empty()) {
                 Some(t) => ChatOutcome::Copied(t.answer.chars().count()),
                 None => ChatOutcome::Error("no answer to copy yet".into()),
@@ -454,8 +485,12 @@ fn turns_from(messages: Vec<StoredMessage>) -> Vec<Turn> {
                 phase: None,
                 sent_ms: 0,
                 first_text_ms: None,
+                message_id: None,
+                rating: None,
             });
         } else if let Some(t) = turns.last_mut() {
+            t.message_id = Some(m.id);
+            t.rating = m.rating.and_then(Rating::from_value);
             t.answer = m.content;
             t.model = m.model.unwrap_or_default();
             t.stats = m.stats.and_then(|v| serde_json::from_value(v).ok());

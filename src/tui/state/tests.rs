@@ -888,3 +888,82 @@ fn messages_stay_in_the_log_and_tasks_can_be_cancelled() {
     app.update(Msg::reply(Reply::Task(TaskReply::Ended { task: 42 })));
     assert!(app.tasks.is_empty());
 }
+
+#[test]
+fn rating_keys_toggle_the_last_answer_and_save_it_through_the_change_lane() {
+    use crate::store::chat::{Rating, StoredMessage};
+    let mut app = chat_ready();
+    key(&mut app, Key::char('+'));
+    // Typed into the question box while it has focus, not a rating.
+    assert_eq!(app.chat.input.lines().join(""), "+");
+    esc(&mut app);
+    assert!(
+        key(&mut app, Key::char('+')).is_empty(),
+        "nothing to rate yet"
+    );
+    key(&mut app, Key::char('i'));
+    app.chat.input = tui_textarea::TextArea::default();
+    keys(&mut app, "How?");
+    let effects = enter(&mut app);
+    let [Effect::Chat(ChatEffect::Ask { id, .. })] = effects[..] else {
+        panic!("{effects:?}");
+    };
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatText {
+        id,
+        text: "Like so.".into(),
+    })));
+    let rate = |rating| {
+        vec![Effect::Chat(ChatEffect::Rate {
+            session: 7,
+            message_id: None,
+            answer: "Like so.".into(),
+            rating,
+        })]
+    };
+    let stats = crate::generate::GenerateStats {
+        prompt_tokens: 5,
+        completion_tokens: 3,
+        time_to_first_token_ms: 8.0,
+        decode_tokens_per_s: 40.0,
+        total_ms: 20.0,
+        finish: crate::generate::FinishReason::Stop,
+    };
+    app.update(Msg::reply(Reply::Chat(ChatReply::ChatDone {
+        id,
+        result: Ok((stats, vec![], 7)),
+    })));
+    esc(&mut app);
+    assert_eq!(key(&mut app, Key::char('+')), rate(Some(Rating::Good)));
+    assert_eq!(app.chat.turns[0].rating, Some(Rating::Good));
+    assert_eq!(key(&mut app, Key::char('+')), rate(None), "again clears");
+    assert_eq!(app.chat.turns[0].rating, None);
+    assert_eq!(key(&mut app, Key::char('-')), rate(Some(Rating::Bad)));
+    assert_eq!(app.chat.turns[0].rating, Some(Rating::Bad));
+
+    // A stored session brings its answers' ids and ratings.
+    let message = |id, role: &str, content: &str, rating| StoredMessage {
+        id,
+        role: role.into(),
+        content: content.into(),
+        model: None,
+        rag: false,
+        stats: None,
+        rating,
+        sources: Vec::new(),
+    };
+    let loaded = vec![
+        message(41, "user", "Q?", None),
+        message(42, "assistant", "A.", Some(1)),
+    ];
+    app.chat.on_session(0, Ok((9, loaded, Vec::new())));
+    assert_eq!(app.chat.turns[0].rating, Some(Rating::Good));
+    assert_eq!(
+        key(&mut app, Key::char('-')),
+        vec![Effect::Chat(ChatEffect::Rate {
+            session: 9,
+            message_id: Some(42),
+            answer: "A.".into(),
+            rating: Some(Rating::Bad),
+        })]
+    );
+}

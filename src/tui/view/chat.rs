@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Row, Table};
 use ratatui::Frame;
 
 use super::{framed, notice, safe, safe_text, text};
+use crate::store::chat::Rating;
 use crate::tui::state::chat::{Chat, Turn};
 use crate::tui::state::{App, Loadable};
 use crate::tui::theme::Theme;
@@ -188,7 +189,16 @@ fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
             theme.style("text.dim"),
         ),
     };
-    lines.push(Line::from(status));
+    let mut status_line = Vec::new();
+    match turn.rating {
+        Some(Rating::Good) => status_line.push(Span::styled("✓ good · ", theme.style("title"))),
+        Some(Rating::Bad) => {
+            status_line.push(Span::styled("✗ bad · ", theme.style("status.error")))
+        }
+        None => {}
+    }
+    status_line.push(status);
+    lines.push(Line::from(status_line));
     lines.push(Line::default());
     lines
 }

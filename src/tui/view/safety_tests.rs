@@ -116,6 +116,8 @@ fn chat_escapes_answers_sources_errors_and_toasts() {
         phase: None,
         sent_ms: 0,
         first_text_ms: None,
+        message_id: None,
+        rating: None,
     };
     app.chat.turns = vec![turn];
     app.chat.editing = false;

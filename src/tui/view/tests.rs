@@ -290,6 +290,8 @@ fn chat_screen() {
         phase: None,
         sent_ms: 0,
         first_text_ms: None,
+        message_id: None,
+        rating: None,
     };
     app.chat.turns = vec![turn.clone()];
     app.chat.editing = false;
@@ -307,6 +309,13 @@ fn chat_screen() {
     app.chat.turns = vec![turn.clone()];
     app.chat.source_cursor.selected = 1;
     snapshot("chat_answered", &app);
+    let mut rated = turn.clone();
+    rated.rating = Some(crate::store::chat::Rating::Good);
+    app.chat.turns = vec![rated.clone()];
+    snapshot("chat_rated_good", &app);
+    rated.rating = Some(crate::store::chat::Rating::Bad);
+    app.chat.turns = vec![rated];
+    snapshot("chat_rated_bad", &app);
     turn.error =
         Some("endpoint `vllm` (http://gpu:8000/v1): cannot connect: Connection refused".into());
     turn.stats = None;

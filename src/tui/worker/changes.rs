@@ -1,4 +1,4 @@
-//! The change lane: curation edits (exclude, include, tag, delete), one after the other,
+//! The change lane: curation edits (exclude, include, tag, delete) and answer ratings, one after the other,
 //! through the process's one database writer. A wait for another process's write lock is
 //! shown in the status bar by the writer's hook, never as a frozen screen.
 
@@ -6,8 +6,9 @@ use crossbeam_channel::Receiver;
 
 use super::Shared;
 use crate::curate;
+use crate::store::chat;
 use crate::store::writer::DbWriter;
-use crate::tui::effect::{CorpusEffect, Effect};
+use crate::tui::effect::{ChatEffect, CorpusEffect, Effect};
 use crate::tui::msg::Reply;
 
 pub(super) fn run(shared: &Shared, effects: &Receiver<Effect>) {
@@ -89,6 +90,30 @@ fn change(writer: &DbWriter, effect: Effect) -> Result<String, String> {
                 "deleted {} and its {} chunks",
                 d.source_path, d.chunks
             ))
+        }
+        Effect::Chat(ChatEffect::Rate {
+            session,
+            message_id,
+            answer,
+            rating,
+        }) => {
+            writer
+                .call(move |tx| {
+                    let id = match message_id {
+                        Some(id) => id,
+                        None => chat::answer_id(tx, session, &answer)?,
+                    };
+                    chat::set_rating(tx, id, rating)
+                })
+                .map_err(|e| e.to_string())?;
+            Ok(match rating {
+                Some(chat::Rating::Good) => {
+                    "answer marked good: `dataset export --from chats` takes it"
+                }
+                Some(chat::Rating::Bad) => "answer marked bad",
+                None => "answer rating cleared",
+            }
+            .to_string())
         }
         other => Err(format!("the change lane cannot run {other:?} (a bug)")),
     }

@@ -171,7 +171,8 @@ impl Worker {
                 | CorpusEffect::SetChunkExcluded { .. }
                 | CorpusEffect::Tag { .. }
                 | CorpusEffect::DeleteDocument { .. },
-            ) => &self.changes,
+            )
+            | Effect::Chat(ChatEffect::Rate { .. }) => &self.changes,
             Effect::Corpus(CorpusEffect::PlanSync { id, collection }) => {
                 long::plan_sync(&self.shared, *id, collection.clone());
                 return true;
