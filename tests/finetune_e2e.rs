@@ -8,7 +8,23 @@ mod common;
 mod jobs_support;
 
 use common::Env;
-use jobs_support::cmd;
+use jobs_support::DaemonGuard;
+
+/// The binary with jobs under the test's temp dir, keeping the data dir where `lmdeck setup`
+/// put the models and the training environment (jobs_support's `cmd` moves the data dir
+/// into the temp dir, which has neither).
+fn cmd(env: &Env) -> std::process::Command {
+    let mut cmd = env.cmd();
+    cmd.env("LMDECK_JOBS_DIR", env.path("jobs"))
+        .env("LMDECK_JOBS_GRACE_SECS", "1");
+    cmd
+}
+
+fn fails(env: &Env, args: &[&str]) -> String {
+    let out = cmd(env).args(args).output().expect("run lmdeck");
+    assert!(!out.status.success(), "lmdeck {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
 use lmdeck::jobs::parse::{Event, LogParser, Metric};
 use std::time::Instant;
 
@@ -37,6 +53,7 @@ fn mean(v: &[f64]) -> f64 {
 #[test]
 fn a_lora_fine_tune_trains_exports_matches_torch_registers_and_answers() {
     let env = Env::new();
+    let _daemon = DaemonGuard(&env);
     let base = lmdeck::setup::convert::DEFAULT_CHAT_MODEL;
     let out_dir = env.path("models/ft-e2e");
     let started = Instant::now();
@@ -159,7 +176,7 @@ fn a_lora_fine_tune_trains_exports_matches_torch_registers_and_answers() {
     assert!(!answer["text"].as_str().unwrap().trim().is_empty());
 
     // A second run under the same name must not overwrite the model.
-    let err = jobs_support::fails(
+    let err = fails(
         &env,
         &[
             "finetune",
@@ -179,12 +196,12 @@ fn a_lora_fine_tune_trains_exports_matches_torch_registers_and_answers() {
 #[test]
 fn finetune_refuses_an_unknown_base_and_a_missing_data_file_before_queueing() {
     let env = Env::new();
-    let err = jobs_support::fails(
+    let err = fails(
         &env,
         &["finetune", "--base", "no-such-model", "--data", DATA],
     );
     assert!(err.contains("no-such-model"), "{err}");
-    let err = jobs_support::fails(
+    let err = fails(
         &env,
         &[
             "finetune",
