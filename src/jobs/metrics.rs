@@ -80,29 +80,63 @@ pub fn series_sampled(
     if stride == 1 {
         return series(conn, job_id);
     }
+    // Read in the primary key's order and averaged here, a run at a time: SQL's GROUP BY on
+    // `step / stride` would sort every row of the job in memory first (hundreds of MB for a
+    // job that logged millions of steps); this holds one partial run per metric.
     let mut stmt = conn.prepare_cached(
-        "SELECT name, max(step), avg(value), count(value) < count(*) FROM job_metrics \
-         WHERE job_id = ?1 GROUP BY name, step / ?2 ORDER BY name, max(step)",
+        "SELECT step, name, value FROM job_metrics WHERE job_id = ?1 ORDER BY step, name",
     )?;
-    let rows = stmt.query_map(params![job_id, stride as i64], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, Option<f64>>(2)?,
-            r.get::<_, bool>(3)?,
-        ))
-    })?;
-    let mut out = Series::new();
-    for row in rows {
-        let (name, step, mean, had_nan) = row?;
-        let value = if had_nan {
+    let mut rows = stmt.query([job_id])?;
+    struct Run {
+        bucket: u64,
+        last_step: u64,
+        sum: f64,
+        count: u64,
+        nan: bool,
+    }
+    fn point(run: &Run) -> (u64, f64) {
+        let value = if run.nan || run.count == 0 {
             f64::NAN
         } else {
-            mean.unwrap_or(f64::NAN)
+            run.sum / run.count as f64
         };
-        out.entry(name)
-            .or_default()
-            .push((step.max(0) as u64, value));
+        (run.last_step, value)
+    }
+    let mut open: BTreeMap<String, Run> = BTreeMap::new();
+    let mut out = Series::new();
+    while let Some(row) = rows.next()? {
+        let step = row.get::<_, i64>(0)?.max(0) as u64;
+        let name: String = row.get(1)?;
+        let value: Option<f64> = row.get(2)?;
+        let bucket = step / stride;
+        let run = open.entry(name.clone()).or_insert(Run {
+            bucket,
+            last_step: step,
+            sum: 0.0,
+            count: 0,
+            nan: false,
+        });
+        if run.bucket != bucket {
+            out.entry(name).or_default().push(point(run));
+            *run = Run {
+                bucket,
+                last_step: step,
+                sum: 0.0,
+                count: 0,
+                nan: false,
+            };
+        }
+        run.last_step = step;
+        match value {
+            Some(v) => {
+                run.sum += v;
+                run.count += 1;
+            }
+            None => run.nan = true,
+        }
+    }
+    for (name, run) in &open {
+        out.entry(name.clone()).or_default().push(point(run));
     }
     Ok(out)
 }
