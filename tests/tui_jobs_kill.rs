@@ -4,12 +4,15 @@
 
 mod common;
 mod jobs_support;
+#[path = "common/tmux.rs"]
+mod tmux;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::Env;
 use jobs_support::{alive, cmd, fixture, ok, show, spec, wait_state, DaemonGuard};
+use tmux::Console;
 
 /// Steps each job prints (one every 0.2 s: about 8 s, long enough to kill things mid-run).
 const STEPS: usize = 40;
@@ -19,94 +22,6 @@ fn jobs_cmd(env: &Env) -> Command {
     let mut c = cmd(env);
     c.env("LMDECK_JOBS_MAX_RUNNING", "2");
     c
-}
-
-/// One tmux server per console run (its own socket), killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(env: &Env, run: &str) -> Tmux {
-        let socket = format!(
-            "lmdeck-kill-test-{}-{}-{run}",
-            std::process::id(),
-            env.dir.path().file_name().unwrap().to_string_lossy()
-        );
-        let bin = env!("CARGO_BIN_EXE_lmdeck");
-        let mut tmux = Command::new("tmux");
-        tmux.args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
-            .args(["-s", "main", "-x", "120", "-y", "40"])
-            // The pane outlives the console, so a failure can still be read.
-            .arg(format!("{bin}; echo LMDECK_EXIT=$?; sleep 600"));
-        // The server takes its environment from this first client: the jobs dir included.
-        for (key, value) in jobs_cmd(env).get_envs() {
-            match value {
-                Some(v) => tmux.env(key, v),
-                None => tmux.env_remove(key),
-            };
-        }
-        tmux.env("TERM", "xterm-256color").env_remove("NO_COLOR");
-        let status = tmux
-            .status()
-            .expect("tmux must be installed (scripts/test.sh installs it)");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux { socket }
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux");
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "main"])
-    }
-
-    fn key(&self, key: &str) {
-        self.tmux(&["send-keys", "-t", "main", key]);
-    }
-
-    /// The console's pid: the pane runs a shell, the console is its only child.
-    fn console_pid(&self) -> i64 {
-        let shell = self.tmux(&["display", "-p", "-t", "main", "#{pane_pid}"]);
-        let out = Command::new("pgrep")
-            .args(["-P", shell.trim()])
-            .output()
-            .expect("pgrep");
-        let children = String::from_utf8_lossy(&out.stdout).to_string();
-        let pids: Vec<i64> = children.split_whitespace().flat_map(str::parse).collect();
-        assert_eq!(
-            pids.len(),
-            1,
-            "one console under the pane's shell: {children}"
-        );
-        pids[0]
-    }
-
-    fn wait_for(&self, what: &str, secs: u64, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; the screen shows:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.tmux(&["kill-server"]);
-    }
 }
 
 fn daemon_pid(env: &Env) -> Option<i64> {
@@ -171,12 +86,12 @@ fn killing_the_console_and_the_daemon_leaves_both_jobs_to_finish_with_all_metric
         wait_state(&env, id, "running");
     }
 
-    let console = Tmux::start(&env, "first");
+    let console = Console::start(&jobs_cmd(&env), "kill-first", 120, 40);
     // The first frame is up before any key is sent.
     console.wait_for("the console", 30, |s| {
         s.contains("1 Corpus") && s.contains("4 Jobs")
     });
-    console.key("4");
+    console.keys(&["4"]);
     console.wait_for("both jobs running", 30, |s| {
         row_shows(s, ids[0], "kill-a", "running") && row_shows(s, ids[1], "kill-b", "running")
     });
@@ -222,15 +137,15 @@ fn killing_the_console_and_the_daemon_leaves_both_jobs_to_finish_with_all_metric
     );
 
     // A new console shows both succeeded.
-    let again = Tmux::start(&env, "second");
+    let again = Console::start(&jobs_cmd(&env), "kill-second", 120, 40);
     again.wait_for("the console", 30, |s| {
         s.contains("1 Corpus") && s.contains("4 Jobs")
     });
-    again.key("4");
+    again.keys(&["4"]);
     again.wait_for("both jobs succeeded", 30, |s| {
         row_shows(s, ids[0], "kill-a", "succeeded") && row_shows(s, ids[1], "kill-b", "succeeded")
     });
-    again.key("q");
+    again.keys(&["q"]);
     again.wait_for("the console to exit", 30, |s| s.contains("LMDECK_EXIT=0"));
     let list = ok(&env, &["jobs", "list"]);
     assert_eq!(list.matches("succeeded").count(), 2, "{list}");

@@ -4,96 +4,12 @@
 
 mod common;
 mod jobs_support;
-
-use std::process::Command;
-use std::time::{Duration, Instant};
+#[path = "common/tmux.rs"]
+mod tmux;
 
 use common::Env;
 use jobs_support::{cmd, ok, spec, submit, wait_state};
-
-/// One tmux server per test (its own socket), killed when the test ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(env: &Env, width: u16, height: u16) -> Tmux {
-        let socket = format!(
-            "lmdeck-jobs-test-{}-{}",
-            std::process::id(),
-            env.dir.path().file_name().unwrap().to_string_lossy()
-        );
-        let bin = env!("CARGO_BIN_EXE_lmdeck");
-        let mut tmux = Command::new("tmux");
-        tmux.args([
-            "-L",
-            &socket,
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "main",
-        ])
-        .args(["-x", &width.to_string(), "-y", &height.to_string()])
-        // The pane stays after the console exits, so a failure can still be read.
-        .arg(format!("{bin}; echo LMDECK_EXIT=$?; sleep 120"));
-        // The server takes its environment from this first client: the jobs dir included.
-        let probe = cmd(env);
-        for (key, value) in probe.get_envs() {
-            match value {
-                Some(v) => tmux.env(key, v),
-                None => tmux.env_remove(key),
-            };
-        }
-        tmux.env("TERM", "xterm-256color").env_remove("NO_COLOR");
-        let status = tmux
-            .status()
-            .expect("tmux must be installed (scripts/test.sh installs it)");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux { socket }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "main"])
-            .output()
-            .expect("tmux");
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let _ = Command::new("tmux")
-                .args(["-L", &self.socket, "send-keys", "-t", "main", k])
-                .status();
-            // A key alone, not glued to the next one.
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    }
-
-    fn wait_for(&self, what: &str, secs: u64, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; the screen shows:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
+use tmux::Console;
 
 /// A training script: JSON-line metrics on stdout, a tqdm bar on stderr, one step every
 /// 0.2 s for 60 s (the test cancels it long before).
@@ -122,7 +38,7 @@ fn a_running_job_shows_progress_and_a_chart_and_is_cancelled_after_confirmation(
     let id = submit(&env, &file, &[]);
     wait_state(&env, id, "running");
 
-    let t = Tmux::start(&env, 120, 40);
+    let t = Console::start(&cmd(&env), "jobs-test", 120, 40);
     // The first frame is up before any key is sent.
     t.wait_for("the console", 30, |s| {
         s.contains("1 Corpus") && s.contains("4 Jobs")
