@@ -158,39 +158,32 @@ fn export(ctx: &Context, args: &DatasetExportArgs) -> anyhow::Result<()> {
                 skipped.held_out
             );
         }
-        if skipped.eval_documents > 0 {
-            println!(
-                "  {} chunk(s) left out: held-out evaluation questions ask about their documents \
+        let left_out = [
+            (
+                skipped.eval_documents,
+                "chunk(s) left out: held-out evaluation questions ask about their documents \
                  (--include-eval keeps them; evaluate on the held-out part, --heldout-out)",
-                skipped.eval_documents
-            );
-        }
-        if skipped.source_not_retrieved > 0 {
-            println!(
-                "  {} left out: retrieval did not find the document holding the answer",
-                skipped.source_not_retrieved
-            );
-        }
-        if skipped.eval_questions > 0 {
-            println!(
-                "  {} answer(s) left out: their question is in the evaluation set (--include-eval keeps them)",
-                skipped.eval_questions
-            );
-        }
-        if skipped.sources_gone > 0 {
-            println!(
-                "  {} answer(s) left out: a source chunk they were given no longer exists",
-                skipped.sources_gone
-            );
-        }
-        if skipped.no_question > 0 {
-            println!(
-                "  {} answer(s) with no question before them",
-                skipped.no_question
-            );
-        }
-        if skipped.too_short > 0 {
-            println!("  {} chunk(s) too short to use", skipped.too_short);
+            ),
+            (
+                skipped.source_not_retrieved,
+                "left out: retrieval did not find the document holding the answer",
+            ),
+            (
+                skipped.eval_questions,
+                "answer(s) left out: their question is in the evaluation set (--include-eval keeps them)",
+            ),
+            (
+                skipped.sources_gone,
+                "answer(s) left out: a source chunk they were given no longer exists",
+            ),
+            (
+                skipped.no_question,
+                "answer(s) with no question before them",
+            ),
+            (skipped.too_short, "chunk(s) too short to use"),
+        ];
+        for (count, why) in left_out.into_iter().filter(|(n, _)| *n > 0) {
+            println!("  {count} {why}");
         }
     }
     Ok(())
