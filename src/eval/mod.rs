@@ -1,9 +1,13 @@
-//! Evaluation: datasets, metrics and runs.
+//! Evaluation: labelled sets, metrics, runs of configurations over sets, and comparisons.
 
 pub mod beir;
+pub mod compare;
+pub mod config;
 pub mod metrics;
 pub mod qa_set;
 pub mod retrieval;
+pub mod set;
+pub mod store;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {

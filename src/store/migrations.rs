@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_job_progress.sql"),
     include_str!("migrations/006_job_gpus.sql"),
     include_str!("migrations/007_message_rating.sql"),
+    include_str!("migrations/008_eval.sql"),
 ];
 
 /// Schema version this build creates.

@@ -1,0 +1,130 @@
+//! What `eval compare` reports: plain data, rendered by the CLI (table, CSV, JSON) and the
+//! console's evaluation screen.
+
+use serde::{Deserialize, Serialize};
+
+/// Runs compared on the items they all evaluated successfully (paired by item).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub set: String,
+    /// Items every run has a result for: the pairs every interval is computed over.
+    pub paired_items: usize,
+    /// The run the deltas are against.
+    pub baseline: i64,
+    pub runs: Vec<RunSummary>,
+    /// One row per metric, in a fixed order (answer metrics, then retrieval, then speed).
+    pub metrics: Vec<MetricRow>,
+    /// The 2x2 answer, when the runs form base vs fine-tuned x RAG off vs on.
+    pub factorial: Option<Factorial>,
+    /// Items where the runs disagree most on the headline metric, most first.
+    pub disagreements: Vec<Disagreement>,
+    /// Leakage (a model trained on the set's items), unequal items, judge failures, ...
+    pub warnings: Vec<String>,
+    /// Plain-language conclusions, one sentence each.
+    pub verdict: Vec<String>,
+    /// Bootstrap resamples and seed (results are reproducible).
+    pub resamples: usize,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub id: i64,
+    pub name: String,
+    pub model: String,
+    pub rag: bool,
+    /// Items with a result / items the run evaluates.
+    pub done: usize,
+    pub total: usize,
+    pub failed: usize,
+    /// Means over the run's items: latency, time to first token, tokens/s.
+    pub latency_ms: f64,
+    pub first_token_ms: f64,
+    pub tokens_per_s: f64,
+    pub prompt_tokens: f64,
+    pub answer_tokens: f64,
+    /// Cost of the system's answers and, apart, of a judge (None when no price is known).
+    pub cost: Option<f64>,
+    pub judge_cost: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricRow {
+    pub metric: String,
+    /// 0/1 per item (McNemar's test) rather than continuous (paired bootstrap).
+    pub binary: bool,
+    pub higher_is_better: bool,
+    /// One cell per run, in `runs` order.
+    pub cells: Vec<Cell>,
+    /// The smallest difference from the baseline the paired items can detect (80 % power,
+    /// 5 % two-sided), from the observed per-item variance of the differences.
+    pub detectable: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    pub run: i64,
+    /// Mean over the paired items that have the metric, and how many those are.
+    pub mean: f64,
+    pub n: usize,
+    /// Against the baseline; None for the baseline itself or when no pair has the metric.
+    pub delta: Option<Delta>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    /// This run's mean minus the baseline's, over the pairs.
+    pub diff: f64,
+    /// 95 % interval of the difference (paired bootstrap percentile interval).
+    pub low: f64,
+    pub high: f64,
+    /// "paired bootstrap" or "McNemar (exact)".
+    pub test: String,
+    pub p_value: f64,
+    /// Per item: this run better, worse, equal.
+    pub wins: usize,
+    pub losses: usize,
+    pub ties: usize,
+}
+
+impl Delta {
+    /// The interval leaves out zero.
+    pub fn significant(&self) -> bool {
+        self.low > 0.0 || self.high < 0.0
+    }
+}
+
+/// Effects in the base vs fine-tuned x RAG off vs on design, on one metric, each with its
+/// 95 % interval from the same paired bootstrap.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Factorial {
+    pub metric: String,
+    /// Run ids: base without RAG, base with RAG, fine-tuned without, fine-tuned with.
+    pub base_off: i64,
+    pub base_on: i64,
+    pub tuned_off: i64,
+    pub tuned_on: i64,
+    /// Mean of (RAG on - off) over both models.
+    pub rag: Effect,
+    /// Mean of (fine-tuned - base) over both RAG settings.
+    pub finetune: Effect,
+    /// (tuned_on - tuned_off) - (base_on - base_off): > 0 when the two help each other.
+    pub interaction: Effect,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Effect {
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Disagreement {
+    pub item_key: String,
+    pub question: String,
+    /// The headline metric per run, in `runs` order (None: no result).
+    pub values: Vec<Option<f64>>,
+    /// max - min of `values`.
+    pub spread: f64,
+}
