@@ -72,7 +72,7 @@ pub enum Command {
     Chats(ChatsCommand),
     /// OpenAI-compatible HTTP server: chat completions (MODEL@COLLECTION answers from sources), models, embeddings.
     Serve(ServeArgs),
-    /// Evaluate retrieval quality.
+    /// Evaluation: labelled sets, runs of configurations, comparisons (RAG vs fine-tuning).
     #[command(subcommand)]
     Eval(EvalCommand),
     /// Environment, runtime, models and database report.
@@ -483,12 +483,6 @@ pub struct WhyArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum EvalCommand {
-    /// nDCG@10, Recall@100 and MRR@10 for vector, keyword and hybrid on a BEIR dataset.
-    Retrieval(EvalRetrievalArgs),
-}
-
 #[derive(Debug, Args)]
 pub struct EvalRetrievalArgs {
     /// BEIR folder with corpus.jsonl, queries.jsonl and qrels/SPLIT.tsv.
@@ -706,3 +700,7 @@ pub struct BenchRecallArgs {
     #[arg(long, default_value_t = 200)]
     pub limit: usize,
 }
+
+#[path = "args_eval.rs"]
+mod eval_args;
+pub use eval_args::*;

@@ -8,7 +8,7 @@ use lmdeck::args::{Cli, Command};
 use lmdeck::services::Context;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(lmdeck::args::eval_run_configs(std::env::args_os()));
     if !matches!(
         cli.command,
         Some(Command::Serve(_)) | Some(Command::Console(_))

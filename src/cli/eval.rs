@@ -1,12 +1,26 @@
 //! `lmdeck eval retrieval --beir DIR`
 
 use super::progress::CliProgress;
-use crate::args::EvalRetrievalArgs;
+use crate::args::{EvalCommand, EvalRetrievalArgs};
 use crate::eval::{beir, retrieval};
 use crate::services::Context;
 
 /// Published reference on SciFact's training split (see README).
 const REFERENCE: &str = "reference (SciFact train, whole documents, same int8 model): dense nDCG@10 0.660, FTS5 bm25 0.670, plain RRF 0.690 (Recall@100 0.953)";
+
+pub fn dispatch(ctx: &Context, command: EvalCommand) -> anyhow::Result<()> {
+    match command {
+        EvalCommand::Retrieval(a) => run(ctx, &a),
+        other => anyhow::bail!(
+            "`eval {}` is not built yet",
+            format!("{other:?}")
+                .split('(')
+                .next()
+                .unwrap_or("")
+                .to_lowercase()
+        ),
+    }
+}
 
 pub fn run(ctx: &Context, args: &EvalRetrievalArgs) -> anyhow::Result<()> {
     let data = beir::load(&args.beir, &args.split)?;

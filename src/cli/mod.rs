@@ -61,7 +61,7 @@ fn run_command(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
         Command::Ask(a) => ask::run(&ctx, &a),
         Command::Models(c) => models::run(&ctx, c),
         Command::Chats(c) => ask::chats(&ctx, c),
-        Command::Eval(crate::args::EvalCommand::Retrieval(a)) => eval::run(&ctx, &a),
+        Command::Eval(c) => eval::dispatch(&ctx, c),
         Command::Doctor(a) => doctor::run(&ctx, a.json),
         Command::Collections(a) => docs::collections(&ctx, a.json),
         Command::Docs(c) => docs::run(&ctx, c),
