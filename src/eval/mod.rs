@@ -1,5 +1,6 @@
 //! Evaluation: datasets, metrics and runs.
 
+pub mod answer;
 pub mod beir;
 pub mod metrics;
 pub mod qa_set;
