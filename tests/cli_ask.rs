@@ -30,6 +30,16 @@ fn ask_grounds_the_answer_in_retrieved_sources_and_stores_it() {
     assert!(!answer["text"].as_str().unwrap().trim().is_empty());
     assert!(answer["stats"]["completion_tokens"].as_u64().unwrap() > 0);
     assert_eq!(answer["rag"], true);
+    // Attribution: every judged sentence names a listed source or none.
+    let attribution = &answer["attribution"];
+    assert!(attribution["threshold"].as_f64().unwrap() > 0.0, "{answer}");
+    let share = attribution["grounded_share"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&share), "{answer}");
+    for s in attribution["sentences"].as_array().unwrap() {
+        if let Some(n) = s["source"].as_u64() {
+            assert!(n >= 1 && n as usize <= sources.len(), "{answer}");
+        }
+    }
     let session = answer["session"].as_i64().unwrap();
 
     let stored = env.json(&["chats", "show", &session.to_string(), "--json"]);
@@ -80,6 +90,15 @@ fn ask_streams_text_then_lists_the_sources() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("\nSources:\n"), "{stdout}");
     assert!(stdout.contains("billing.html"), "{stdout}");
+    assert!(
+        stdout.contains("(* cited in the answer, ~ attributed by similarity but not cited)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\ngrounded: "), "{stdout}");
+    assert!(
+        stdout.contains("sentences supported (attributed by similarity, threshold 0.55)"),
+        "{stdout}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("tokens/s"), "{stderr}");
     assert_eq!(

@@ -22,10 +22,16 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
         // A missing collection fails before the models load.
         crate::store::collections::get(store.conn(), &args.collection)?;
     }
-    let embedder = if rag && search.mode.uses_vectors() {
+    // Attribution needs the embedder in every RAG mode; keyword search runs without it, so
+    // there a model that fails to load costs the attribution only, not the answer.
+    let embedder = if !rag {
+        None
+    } else if search.mode.uses_vectors() {
         Some(ctx.embedder()?)
     } else {
-        None
+        ctx.embedder()
+            .map_err(|e| eprintln!("note: no attribution without the embedding model: {e:#}"))
+            .ok()
     };
     let generator = crate::services::models::generator(ctx, Some(&store), &model)?;
     let options = AskOptions {
@@ -96,11 +102,7 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
     if !answer.sources.is_empty() {
         println!("\nSources:");
         for s in &answer.sources {
-            let mark = if answer.cited.contains(&s.n) {
-                "*"
-            } else {
-                " "
-            };
+            let mark = source_mark(&answer, s.n);
             let heading = if s.heading_path.is_empty() {
                 String::new()
             } else {
@@ -113,7 +115,10 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
                 s.chunk_id
             );
         }
-        println!("(* cited in the answer)");
+        println!("(* cited in the answer, ~ attributed by similarity but not cited)");
+        if let Some(a) = &answer.attribution {
+            println!("{}", grounded_line(a));
+        }
     }
     let st = &answer.stats;
     eprintln!(
@@ -128,6 +133,30 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
         session.map_or(String::new(), |id| format!(", session {id}"))
     );
     Ok(())
+}
+
+/// `*` cited by the model, `~` only attributed by similarity, ` ` neither.
+fn source_mark(answer: &rag::Answer, n: usize) -> &'static str {
+    if answer.cited.contains(&n) {
+        "*"
+    } else if answer
+        .attribution
+        .as_ref()
+        .is_some_and(|a| a.attributed.contains(&n))
+    {
+        "~"
+    } else {
+        " "
+    }
+}
+
+fn grounded_line(a: &rag::Attribution) -> String {
+    format!(
+        "grounded: {} of {} sentences supported (attributed by similarity, threshold {:.2})",
+        a.supported(),
+        a.sentences.len(),
+        a.threshold
+    )
 }
 
 pub fn chats(ctx: &Context, cmd: ChatsCommand) -> anyhow::Result<()> {

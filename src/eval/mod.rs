@@ -1,5 +1,6 @@
 //! Evaluation: labelled sets, metrics, runs of configurations over sets, and comparisons.
 
+pub mod answer;
 pub mod beir;
 pub mod compare;
 pub mod config;

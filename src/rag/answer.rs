@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::attribution::{attribute, Attribution, DEFAULT_THRESHOLD};
 use super::citations::cited;
 use super::context::Source;
 use super::prompt::{self, Dropped, PromptInput};
@@ -50,6 +51,9 @@ pub struct Answer {
     /// History and chunks the context had no room for.
     #[serde(skip_serializing_if = "Dropped::is_empty")]
     pub dropped: Dropped,
+    /// Which sources back each sentence by embedding similarity (RAG with an embedder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Attribution>,
 }
 
 /// Streamed parts of an answer: the sources as soon as they are chosen, then the text.
@@ -114,6 +118,15 @@ pub fn ask(
     })?;
     let sources = prompt.sources;
     let cited = cited(&text, sources.len());
+    // The answer is already streamed: failing to attribute it loses the attribution only.
+    let attribution = match embedder {
+        Some(e) if options.rag && !sources.is_empty() => {
+            attribute(e, &text, &sources, DEFAULT_THRESHOLD)
+                .map_err(|err| tracing::warn!("attributing the answer: {err}"))
+                .ok()
+        }
+        _ => None,
+    };
     Ok(Answer {
         question: question.to_string(),
         text,
@@ -126,6 +139,7 @@ pub fn ask(
         retrieval,
         pinned: options.pinned.clone(),
         dropped: prompt.dropped,
+        attribution,
     })
 }
 

@@ -3,14 +3,17 @@
 //! stream the answer, map its `[n]` citations back to chunks, and store the exchange.
 
 pub mod answer;
+pub mod attribution;
 pub mod citations;
 pub mod context;
 pub mod history;
 pub mod prompt;
+pub mod sentences;
 #[cfg(test)]
 pub(crate) mod tests;
 
 pub use answer::{ask, save, Answer, AskOptions};
+pub use attribution::{attribute, Attribution, SentenceSupport};
 pub use context::Source;
 pub use history::session_history;
 pub use prompt::{Dropped, Prompt, PromptInput, PromptTokens};

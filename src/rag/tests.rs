@@ -252,3 +252,71 @@ fn a_pinned_chunk_is_source_one_and_cancel_stops_the_stream() {
     assert_eq!(a.stats.finish, FinishReason::Cancelled);
     assert_eq!(a.text, "one two");
 }
+
+#[test]
+fn rag_answers_carry_an_attribution_and_bare_ones_none() {
+    let kb = kb();
+    let g = ScriptedGenerator::new(
+        "Etcd snapshots are taken nightly and kept for thirty days in the backup bucket. \
+         Penguins enjoy cold swimming water.",
+    );
+    let question = "How long are etcd snapshots kept?";
+    let opts = options(vec![]);
+    let a = ask(
+        &kb.store,
+        Some(&kb.embedder),
+        &g,
+        question,
+        &opts,
+        &Cancel::default(),
+        &mut Seen::default(),
+    )
+    .unwrap();
+    let backup = a.sources.iter().find(|s| file(s) == "backup.md").unwrap().n;
+    let at = a.attribution.as_ref().unwrap();
+    assert_eq!(at.sentences.len(), 2, "{at:?}");
+    assert_eq!(at.sentences[0].source, Some(backup), "{at:?}");
+    assert_eq!(at.sentences[1].source, None, "{at:?}");
+    assert_eq!(at.attributed, vec![backup]);
+    assert_eq!(at.threshold, attribution::DEFAULT_THRESHOLD);
+    let json = serde_json::to_value(&a).unwrap();
+    assert_eq!(json["attribution"]["grounded_share"], 0.5);
+    // Without an embedder, or without RAG, there is nothing to attribute to.
+    let none = ask(
+        &kb.store,
+        None,
+        &g,
+        question,
+        &AskOptions {
+            search: SearchParams {
+                mode: Mode::Keyword,
+                ..search()
+            },
+            ..opts.clone()
+        },
+        &Cancel::default(),
+        &mut Seen::default(),
+    )
+    .unwrap();
+    assert!(none.attribution.is_none());
+    let bare = AskOptions {
+        rag: false,
+        collection: None,
+        ..opts
+    };
+    let b = ask(
+        &kb.store,
+        Some(&kb.embedder),
+        &g,
+        question,
+        &bare,
+        &Cancel::default(),
+        &mut Seen::default(),
+    )
+    .unwrap();
+    assert!(b.attribution.is_none());
+    assert!(serde_json::to_value(&b)
+        .unwrap()
+        .get("attribution")
+        .is_none());
+}
