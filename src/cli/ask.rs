@@ -61,6 +61,7 @@ pub fn run(ctx: &Context, args: &AskArgs) -> anyhow::Result<()> {
             None => args.pins.clone(),
         },
         // A session is a conversation: its earlier turns go with the question.
+        instructions: None,
         history: match args.session {
             Some(id) => rag::session_history(store.conn(), id)?,
             None => Vec::new(),

@@ -11,6 +11,11 @@ const REFERENCE: &str = "reference (SciFact train, whole documents, same int8 mo
 pub fn dispatch(ctx: &Context, command: EvalCommand) -> anyhow::Result<()> {
     match command {
         EvalCommand::Retrieval(a) => run(ctx, &a),
+        EvalCommand::Run(a) => super::eval_run::run(ctx, &a),
+        EvalCommand::Runs(a) => super::eval_run::runs(ctx, &a),
+        EvalCommand::Show(a) => super::eval_run::show(ctx, &a),
+        EvalCommand::Retry(a) => super::eval_run::retry(ctx, &a),
+        EvalCommand::Exec(a) => super::eval_run::exec(ctx, &a),
         other => anyhow::bail!(
             "`eval {}` is not built yet",
             format!("{other:?}")
@@ -40,16 +45,20 @@ pub fn run(ctx: &Context, args: &EvalRetrievalArgs) -> anyhow::Result<()> {
     let tokenizer = ctx.chunk_tokenizer()?;
     let setup = retrieval::EvalSetup {
         collection: &name,
+        split: &args.split,
         settings: ctx.chunk_settings()?,
         params: ctx.search_params()?,
         limit: args.limit,
     };
+    let writer = super::ingest::open_writer(ctx)?;
     let result = retrieval::run(
         &store,
+        &writer,
         &embedder,
         &tokenizer,
         &data,
         &setup,
+        &crate::eval::config::RunConfig::defaults(ctx.config()),
         &CliProgress::new(),
     )?;
     if args.json {
@@ -60,23 +69,28 @@ pub fn run(ctx: &Context, args: &EvalRetrievalArgs) -> anyhow::Result<()> {
         println!("{}", crate::util::safe::one_line(&line));
     }
     println!(
-        "\n{} queries with judgements ({} split), collection `{}`",
-        result.queries, args.split, result.collection
+        "\n{} queries with judgements ({} split), collection `{}`, set `{}`",
+        result.queries, args.split, result.collection, result.set
     );
     println!(
-        "{:<8} {:>9} {:>11} {:>8} {:>12}",
-        "mode", "nDCG@10", "Recall@100", "MRR@10", "ms/query"
+        "{:<8} {:>9} {:>11} {:>8} {:>12} {:>8} {:>5}",
+        "mode", "nDCG@10", "Recall@100", "MRR@10", "ms/query", "run s", "run"
     );
     for s in &result.scores {
         println!(
-            "{:<8} {:>9.4} {:>11.4} {:>8.4} {:>12.2}",
+            "{:<8} {:>9.4} {:>11.4} {:>8.4} {:>12.2} {:>8.1} {:>5}",
             s.mode.to_string(),
             s.ndcg_at_10,
             s.recall_at_100,
             s.mrr_at_10,
-            s.mean_search_ms
+            s.mean_search_ms,
+            s.run_s,
+            s.run
         );
     }
+    println!(
+        "(per-query results: `lmdeck eval show RUN`; compare modes: `lmdeck eval compare RUN RUN`)"
+    );
     println!("{REFERENCE}");
     Ok(())
 }

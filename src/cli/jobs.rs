@@ -166,6 +166,19 @@ pub fn submit(
     )
 }
 
+/// Queues a job spec written by another command (an evaluation run), printing nothing;
+/// returns the job id.
+pub fn queue_quietly(ctx: &Context, file: &Path) -> anyhow::Result<i64> {
+    let db = ctx.db_path();
+    let writer = DbWriter::open(&db, WriterOptions::default())?;
+    let spec = spec::load(file, &[])?;
+    let snap = snapshot::Snapshot::take(file, spec)?;
+    let id = queue::insert(&writer, &snap, &ctx.paths.jobs_dir())?;
+    runner::schedule(&writer)?;
+    start_daemon(&writer);
+    Ok(id)
+}
+
 fn submit_with(
     writer: &DbWriter,
     conn: &rusqlite::Connection,

@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod docs;
 pub mod doctor;
 pub mod eval;
+pub mod eval_run;
 pub mod finetune;
 pub mod ingest;
 pub mod jobs;

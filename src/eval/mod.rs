@@ -7,6 +7,8 @@ pub mod config;
 pub mod metrics;
 pub mod qa_set;
 pub mod retrieval;
+pub mod run;
+pub mod score;
 pub mod set;
 pub mod store;
 
@@ -20,4 +22,10 @@ pub enum EvalError {
     Retrieve(#[from] crate::retrieve::RetrieveError),
     #[error(transparent)]
     Embed(#[from] crate::embed::EmbedError),
+    #[error(transparent)]
+    Store(#[from] store::EvalStoreError),
+    #[error(transparent)]
+    Db(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Run(#[from] run::RunError),
 }

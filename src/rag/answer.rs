@@ -29,6 +29,8 @@ pub struct AskOptions {
     /// Earlier turns of the conversation, oldest first (`user` and `assistant` messages);
     /// the oldest are left out when the context is short.
     pub history: Vec<ChatMessage>,
+    /// Instructions replacing the default RAG instructions (evaluation prompt variants).
+    pub instructions: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,6 +102,7 @@ pub fn ask(
             hits: retrieval.as_ref().map_or(&[], |r| &r.hits),
             context_tokens: options.context_tokens,
             max_new_tokens: options.max_new_tokens,
+            instructions: options.instructions.as_deref(),
         },
     )?;
     sink.sources(&prompt.sources);

@@ -36,6 +36,8 @@ pub struct PromptInput<'a> {
     pub context_tokens: usize,
     /// Answer tokens wanted; kept free when choosing sources and history.
     pub max_new_tokens: usize,
+    /// Instructions replacing [`INSTRUCTIONS`] (an evaluation's prompt variant).
+    pub instructions: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -77,9 +79,19 @@ pub struct Prompt {
 /// The chat messages: with sources, the instructions, the history, then the numbered sources
 /// and the question in one user message; without, the history and the bare question.
 pub fn messages(question: &str, history: &[ChatMessage], sources: &[Source]) -> Vec<ChatMessage> {
+    messages_with(INSTRUCTIONS, question, history, sources)
+}
+
+/// [`messages`] with other instructions.
+pub fn messages_with(
+    instructions: &str,
+    question: &str,
+    history: &[ChatMessage],
+    sources: &[Source],
+) -> Vec<ChatMessage> {
     let mut out = Vec::with_capacity(history.len() + 2);
     if !sources.is_empty() {
-        out.push(ChatMessage::new("system", INSTRUCTIONS));
+        out.push(ChatMessage::new("system", instructions));
     }
     out.extend(history.iter().cloned());
     if sources.is_empty() {
@@ -101,6 +113,10 @@ pub fn messages(question: &str, history: &[ChatMessage], sources: &[Source]) -> 
 pub fn build(generator: &dyn Generator, input: &PromptInput) -> Result<Prompt, GenerateError> {
     let context = input.context_tokens.min(generator.context_length());
     let budget = context.saturating_sub(input.max_new_tokens);
+    let instructions = input.instructions.unwrap_or(INSTRUCTIONS);
+    let messages = |question: &str, history: &[ChatMessage], sources: &[Source]| {
+        messages_with(instructions, question, history, sources)
+    };
     let fits = |history: &[ChatMessage], sources: &[Source]| -> Result<bool, GenerateError> {
         Ok(generator.prompt_tokens(&messages(input.question, history, sources))? <= budget)
     };

@@ -90,6 +90,7 @@ pub(crate) fn options(history: Vec<ChatMessage>) -> AskOptions {
         context_tokens: 4096,
         pinned: Vec::new(),
         history,
+        instructions: None,
     }
 }
 

@@ -223,6 +223,7 @@ fn grounded_prompt(
             hits,
             context_tokens,
             max_new_tokens,
+            instructions: None,
         },
     )
 }

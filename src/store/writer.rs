@@ -161,6 +161,36 @@ impl DbWriter {
         answer.recv().map_err(|_| self.stopped("it ended"))?
     }
 
+    /// [`DbWriter::call`] for work with its own error type: an error of `work` rolls the
+    /// transaction back and comes back as itself.
+    pub fn call_with<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Transaction) -> Result<T, E> + Send + 'static,
+    {
+        let (reply, answer) = bounded(1);
+        self.submit(Box::new(move |s: &mut Session| {
+            let mut own: Option<E> = None;
+            let result = s.transact(|tx| {
+                work(tx).map_err(|e| {
+                    own = Some(e);
+                    // Only makes `transact` roll back; `own` is what is returned.
+                    StoreError::Sql(rusqlite::Error::InvalidQuery)
+                })
+            });
+            let _ = reply.send(match (result, own) {
+                (_, Some(e)) => Err(e),
+                (Ok(v), None) => Ok(v),
+                (Err(e), None) => Err(E::from(e)),
+            });
+        }))
+        .map_err(E::from)?;
+        answer
+            .recv()
+            .map_err(|_| E::from(self.stopped("it ended")))?
+    }
+
     /// A run of writes queued without waiting for each; see [`Batch`].
     pub fn batch(&self) -> Batch {
         Batch {

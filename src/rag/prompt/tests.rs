@@ -32,6 +32,7 @@ fn input<'a>(history: &'a [ChatMessage], pinned: &'a [Hit], hits: &'a [Hit]) -> 
         hits,
         context_tokens: 4096,
         max_new_tokens: 100,
+        instructions: None,
     }
 }
 

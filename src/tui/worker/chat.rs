@@ -92,6 +92,7 @@ pub(super) fn ask(shared: &Shared, effect: ChatEffect) {
                 max_new_tokens: g.max_tokens,
                 context_tokens: g.context_tokens,
                 pinned: pinned.clone(),
+                instructions: None,
                 history: crate::rag::history::from_turns(&history),
             };
             struct Stream<'a>(u64, &'a Shared);
