@@ -270,8 +270,12 @@ fn chat_streams_an_answer_with_sources_and_opens_a_citation() {
         s.contains("You: How does a volcano erupt?")
     });
     let screen = t.wait_for("the finished answer", 90, |s| {
-        s.contains("tokens/s") && s.contains("Sources of the last answer")
+        s.contains("tokens/s") && s.contains("Last answer's sources")
     });
+    assert!(
+        screen.contains("* cited · ~ similar"),
+        "the legend tells the model's citations from attributed sources:\n{screen}"
+    );
     assert!(
         screen.contains("[1] volcanoes.md"),
         "the best source comes first:\n{screen}"

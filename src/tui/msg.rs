@@ -158,10 +158,9 @@ pub enum ChatReply {
         id: u64,
         text: String,
     },
-    /// Stats, cited source numbers and the session the exchange was stored in.
     ChatDone {
         id: u64,
-        result: Answer<(crate::generate::GenerateStats, Vec<usize>, i64)>,
+        result: Answer<AnswerDone>,
     },
     ChatSessions {
         id: u64,
@@ -213,4 +212,16 @@ impl TaskKind {
             TaskKind::JobControl => "job",
         }
     }
+}
+
+/// What the chat screen keeps of a finished answer.
+#[derive(Debug, Clone)]
+pub struct AnswerDone {
+    pub stats: crate::generate::GenerateStats,
+    /// Source numbers the model cited.
+    pub cited: Vec<usize>,
+    /// Sources backing its sentences by similarity (None without an embedder).
+    pub attribution: Option<crate::rag::Attribution>,
+    /// The session the exchange was stored in.
+    pub session: i64,
 }

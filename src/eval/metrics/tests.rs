@@ -157,3 +157,23 @@ fn unchanged_for_the_beir_path_to_the_last_bit() {
         }
     }
 }
+
+#[test]
+fn ties_keep_the_given_order_and_k_may_exceed_the_list() {
+    let qrels = q(&[("a", 3), ("b", 1)]);
+    let idcg = 3.0 + 1.0 / 3f64.log2(); // 3/log2(2) + 1/log2(3) = 3.63093
+                                        // Were a and b tied in score, the order given is the order scored: b first costs.
+                                        // DCG = 1/log2(2) + 3/log2(3) = 2.89279; nDCG = 0.79671.
+    close(ndcg_at(&r(&["a", "b"]), &qrels, 10), 1.0);
+    close(
+        ndcg_at(&r(&["b", "a"]), &qrels, 10),
+        (1.0 + 3.0 / 3f64.log2()) / idcg,
+    );
+    // Three retrieved, k = 10: DCG = 1/log2(2) + 0 + 3/log2(4) = 2.5; nDCG = 0.68853.
+    let ranked = r(&["b", "x", "a"]);
+    close(ndcg_at(&ranked, &qrels, 10), 2.5 / idcg);
+    close(recall_at(&ranked, &qrels, 10), 1.0);
+    close(precision_at(&ranked, &qrels, 10), 0.2); // trec_eval's P_10: 2 / 10
+    close(mrr_at(&ranked, &qrels, 10), 1.0);
+    close(hit_rate_at(&ranked, &qrels, 10), 1.0);
+}

@@ -7,11 +7,12 @@ use tui_textarea::TextArea;
 use super::list::Cursor;
 use super::Loadable;
 use crate::generate::GenerateStats;
-use crate::rag::Source;
+use crate::rag::{Attribution, Source};
 use crate::store::chat::{Rating, Session, StoredMessage};
 use crate::tui::action::Action;
 use crate::tui::effect::{ChatEffect, Effect};
 use crate::tui::key::Key;
+use crate::tui::msg::AnswerDone;
 
 /// One question and its answer (streaming, done or failed).
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +23,8 @@ pub struct Turn {
     pub rag: bool,
     pub sources: Vec<Source>,
     pub cited: Vec<usize>,
+    /// Sources backing the answer's sentences by similarity (answers given in this console).
+    pub attribution: Option<Attribution>,
     pub stats: Option<GenerateStats>,
     pub error: Option<String>,
     /// Still streaming.
@@ -202,6 +205,7 @@ impl Chat {
             rag: self.rag,
             sources: Vec::new(),
             cited: Vec::new(),
+            attribution: None,
             stats: None,
             error: None,
             live: true,
@@ -260,11 +264,7 @@ impl Chat {
         }
     }
 
-    pub fn on_done(
-        &mut self,
-        id: u64,
-        result: Result<(GenerateStats, Vec<usize>, i64), String>,
-    ) -> Option<u64> {
+    pub fn on_done(&mut self, id: u64, result: Result<AnswerDone, String>) -> Option<u64> {
         if self.running != Some(id) {
             return None;
         }
@@ -279,11 +279,12 @@ impl Chat {
         turn.phase = None;
         let mut saved = None;
         match result {
-            Ok((stats, cited, session)) => {
-                turn.stats = Some(stats);
-                turn.cited = cited;
-                saved = Some(session as u64);
-                self.session = Some(session);
+            Ok(done) => {
+                turn.stats = Some(done.stats);
+                turn.cited = done.cited;
+                turn.attribution = done.attribution;
+                saved = Some(done.session as u64);
+                self.session = Some(done.session);
             }
             Err(e) => turn.error = Some(e),
         }
@@ -479,6 +480,7 @@ fn turns_from(messages: Vec<StoredMessage>) -> Vec<Turn> {
                 rag: m.rag,
                 sources: Vec::new(),
                 cited: Vec::new(),
+                attribution: None,
                 stats: None,
                 error: None,
                 live: false,

@@ -6,8 +6,8 @@ use super::*;
 use crate::ingest::IngestReport;
 use crate::tui::effect::{ChatEffect, InspectorEffect};
 use crate::tui::fixtures;
-use crate::tui::msg::Reply;
 use crate::tui::msg::TaskReply;
+use crate::tui::msg::{AnswerDone, Reply};
 use crossterm::event::KeyCode;
 
 fn key(app: &mut App, k: Key) -> Vec<Effect> {
@@ -618,7 +618,15 @@ fn chat_sends_streams_and_finishes() {
     };
     let effects = app.update(Msg::reply(Reply::Chat(ChatReply::ChatDone {
         id,
-        result: Ok((stats, vec![1], 7)),
+        result: Ok(AnswerDone {
+            stats,
+            cited: vec![1],
+            attribution: Some(crate::rag::Attribution {
+                attributed: vec![2],
+                ..Default::default()
+            }),
+            session: 7,
+        }),
     })));
     assert!(
         matches!(
@@ -629,6 +637,8 @@ fn chat_sends_streams_and_finishes() {
     );
     assert_eq!(app.chat.session, Some(7));
     assert_eq!(app.chat.turns[0].cited, vec![1]);
+    let attribution = app.chat.turns[0].attribution.as_ref();
+    assert_eq!(attribution.map(|a| a.attributed.clone()), Some(vec![2]));
     assert!(app.chat.running.is_none());
     // The next question goes to the same session.
     keys(&mut app, "And then?");
@@ -814,7 +824,12 @@ fn s_alone_stops_a_streaming_answer_and_the_stop_shows() {
     };
     app.update(Msg::reply(Reply::Chat(ChatReply::ChatDone {
         id,
-        result: Ok((stats, vec![], 7)),
+        result: Ok(AnswerDone {
+            stats,
+            cited: vec![],
+            attribution: None,
+            session: 7,
+        }),
     })));
     assert!(app.chat.turns[0].stopped(), "a stopped answer is marked so");
 }
@@ -930,7 +945,12 @@ fn rating_keys_toggle_the_last_answer_and_save_it_through_the_change_lane() {
     };
     app.update(Msg::reply(Reply::Chat(ChatReply::ChatDone {
         id,
-        result: Ok((stats, vec![], 7)),
+        result: Ok(AnswerDone {
+            stats,
+            cited: vec![],
+            attribution: None,
+            session: 7,
+        }),
     })));
     esc(&mut app);
     assert_eq!(key(&mut app, Key::char('+')), rate(Some(Rating::Good)));

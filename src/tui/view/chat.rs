@@ -161,9 +161,11 @@ fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         ),
         (None, Some(s), false) => Span::styled(
             format!(
-                "{}{} · {mode} · {} tokens · first token {:.0} ms · {:.1} tokens/s{}",
+                "{}{} · {mode}{} · {} tokens · first token {:.0} ms · {:.1} tokens/s{}",
                 if turn.stopped() { "stopped · " } else { "" },
                 safe(&turn.model),
+                // Early in the line: a narrow transcript cuts the end off.
+                grounded(turn),
                 s.completion_tokens,
                 // From Enter (model load and retrieval included) when the console saw
                 // it; stored answers carry the generator's own figure.
@@ -201,6 +203,16 @@ fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     lines.push(Line::from(status_line));
     lines.push(Line::default());
     lines
+}
+
+/// " · grounded 2/3": sentences supported by similarity, when the answer was attributed.
+fn grounded(turn: &Turn) -> String {
+    match &turn.attribution {
+        Some(a) if !a.sentences.is_empty() => {
+            format!(" · grounded {}/{}", a.supported(), a.sentences.len())
+        }
+        _ => String::new(),
+    }
 }
 
 fn conversation(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -242,11 +254,15 @@ fn conversation(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 
 fn sources(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let chat = &app.chat;
-    let cited = chat.turns.last().map_or(&[][..], |t| t.cited.as_slice());
+    let last = chat.turns.last();
+    let cited = last.map_or(&[][..], |t| t.cited.as_slice());
+    let attributed = last
+        .and_then(|t| t.attribution.as_ref())
+        .map_or(&[][..], |a| a.attributed.as_slice());
     let inner = framed(
         frame,
         area,
-        "Sources of the last answer (Tab, then j/k · Enter opens · * cited)",
+        "Last answer's sources (Tab, j/k, Enter opens · * cited · ~ similar)",
         chat.sources_focus,
         theme,
     );
@@ -257,7 +273,14 @@ fn sources(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         .skip(super::window(chat.source_cursor, inner.height as usize))
         .take(inner.height as usize)
         .map(|(i, s)| {
-            let mark = if cited.contains(&s.n) { "*" } else { " " };
+            // The model's own citations win; `~` marks what only similarity found.
+            let mark = if cited.contains(&s.n) {
+                "*"
+            } else if attributed.contains(&s.n) {
+                "~"
+            } else {
+                " "
+            };
             let pin = if chat.pinned.contains(&s.chunk_id) {
                 " (pinned)"
             } else {

@@ -110,6 +110,7 @@ fn chat_escapes_answers_sources_errors_and_toasts() {
         rag: true,
         sources: vec![source],
         cited: vec![1],
+        attribution: None,
         stats: None,
         error: Some(format!("HTTP 500: {TEXT}")),
         live: false,

@@ -284,6 +284,7 @@ fn chat_screen() {
         rag: true,
         sources: vec![source(1, "runbooks/gpu-node-drain.md"), source(2, "runbooks/gpu-xid-errors.md")],
         cited: vec![],
+        attribution: None,
         stats: None,
         error: None,
         live: true,
@@ -298,6 +299,23 @@ fn chat_screen() {
     snapshot("chat_streaming", &app);
     turn.live = false;
     turn.cited = vec![1];
+    // Source 1 is cited (*); source 2 only backs a sentence by similarity (~).
+    let support =
+        |sentence: &str, source: Option<usize>, similarity: f32| crate::rag::SentenceSupport {
+            sentence: sentence.into(),
+            source,
+            similarity,
+        };
+    turn.attribution = Some(crate::rag::Attribution {
+        sentences: vec![
+            support("Cordon the node", Some(1), 0.71),
+            support("Wait for jobs to finish", Some(2), 0.62),
+            support("tgctl node drain gpu-07", None, 0.41),
+        ],
+        grounded_share: 2.0 / 3.0,
+        attributed: vec![1, 2],
+        threshold: 0.55,
+    });
     turn.stats = Some(crate::generate::GenerateStats {
         prompt_tokens: 612,
         completion_tokens: 31,

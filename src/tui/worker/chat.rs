@@ -122,7 +122,12 @@ pub(super) fn ask(shared: &Shared, effect: ChatEffect) {
             .map_err(|e| e.to_string())?;
             let writer = s.writer()?;
             let saved = crate::rag::save(&writer, session, &answer).map_err(|e| e.to_string())?;
-            Ok((answer.stats, answer.cited, saved))
+            Ok(crate::tui::msg::AnswerDone {
+                stats: answer.stats,
+                cited: answer.cited,
+                attribution: answer.attribution,
+                session: saved,
+            })
         }))
         .unwrap_or_else(|_| Err("the answer failed unexpectedly (a bug: see the log file)".into()));
             s.send(Reply::Chat(ChatReply::ChatDone { id, result }));
