@@ -31,6 +31,7 @@ const SHOWN: &[&str] = &[
 ];
 
 pub fn run(ctx: &Context, args: &EvalRunArgs) -> anyhow::Result<()> {
+    let gates = parse_gates(&args.fail_under)?;
     let (set_names, overrides): (Vec<&String>, Vec<&String>) =
         args.set_args.iter().partition(|a| !a.contains('='));
     let set_name = match set_names.as_slice() {
@@ -62,7 +63,7 @@ pub fn run(ctx: &Context, args: &EvalRunArgs) -> anyhow::Result<()> {
         args.inline,
         args.detach,
         args.json,
-        &args.fail_under,
+        &gates,
     )
 }
 
@@ -151,11 +152,12 @@ fn start_and_report(
     inline: bool,
     detach: bool,
     json: bool,
-    fail_under: &[String],
+    gates: &[(String, f64)],
 ) -> anyhow::Result<()> {
-    let gates = parse_gates(fail_under)?;
+
     if inline {
-        execute_runs(ctx, store, writer, ids, !json)?;
+        // Progress goes to stderr, so --json output stays one document on stdout.
+        execute_runs(ctx, store, writer, ids, true)?;
     } else {
         for &id in ids {
             let job = queue_job(ctx, store, id)?;
@@ -170,7 +172,7 @@ fn start_and_report(
         wait(store, ids, json)?;
     }
     print_runs(store, ids, json)?;
-    check_gates(store, ids, &gates)
+    check_gates(store, ids, gates)
 }
 
 // ---- executing ----

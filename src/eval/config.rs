@@ -129,6 +129,31 @@ impl RunConfig {
     }
 }
 
+/// A configuration file as written: every key optional (the rest comes from the defaults),
+/// checked alone first so that a wrong type or an unknown key is reported at its line.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read only for its checks
+struct FileConfig {
+    name: Option<String>,
+    collection: Option<String>,
+    model: Option<String>,
+    rag: Option<bool>,
+    mode: Option<String>,
+    k: Option<usize>,
+    candidates: Option<usize>,
+    rrf_k: Option<f64>,
+    prompt: Option<String>,
+    temperature: Option<f64>,
+    top_k: Option<usize>,
+    top_p: Option<f64>,
+    repetition_penalty: Option<f64>,
+    seed: Option<u64>,
+    max_tokens: Option<usize>,
+    context_tokens: Option<usize>,
+    metrics_k: Option<usize>,
+}
+
 /// Where named configurations live: `<config dir>/eval/NAME.toml`.
 pub fn config_dir(config_dir: &Path) -> PathBuf {
     config_dir.join("eval")
@@ -156,11 +181,13 @@ pub fn load(base: &RunConfig, name: &str, dir: &Path) -> Result<RunConfig, Confi
         path: path.clone(),
         source,
     })?;
-    let file: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+    let invalid = |e: toml::de::Error| ConfigError::Invalid {
         path: path.clone(),
         line: line_of(&text, e.span().map_or(0, |s| s.start)),
         message: e.message().to_string(),
-    })?;
+    };
+    toml::from_str::<FileConfig>(&text).map_err(invalid)?;
+    let file: toml::Table = toml::from_str(&text).map_err(invalid)?;
     let mut table = base.to_table();
     let stem = path
         .file_stem()
