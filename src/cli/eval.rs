@@ -11,6 +11,8 @@ const REFERENCE: &str = "reference (SciFact train, whole documents, same int8 mo
 pub fn dispatch(ctx: &Context, command: EvalCommand) -> anyhow::Result<()> {
     match command {
         EvalCommand::Retrieval(a) => run(ctx, &a),
+        EvalCommand::Sets(c) => super::eval_sets::run(ctx, c),
+        EvalCommand::Draft(a) => super::eval_draft::run(ctx, &a),
         other => anyhow::bail!(
             "`eval {}` is not built yet",
             format!("{other:?}")
