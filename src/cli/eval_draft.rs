@@ -42,24 +42,33 @@ pub fn run(ctx: &Context, args: &EvalDraftArgs) -> anyhow::Result<()> {
         );
     }
     let json = args.json;
-    let drafted = draft::draft(generator.as_ref(), &passages, &options, &mut |passage, pair| {
-        if json {
-            return;
-        }
-        match pair {
-            Some(p) => println!(
-                "\n{}  (chunk {})\n  Q: {}\n  A: {}",
-                p.key,
-                p.chunk_id,
-                one_line(&p.question),
-                one_line(&p.answer)
-            ),
-            None => println!(
-                "\n(chunk {}: the reply was not one `Q:` and one `A:` line; skipped)",
-                passage.chunk_id
-            ),
-        }
-    })?;
+    let drafted = draft::draft(
+        generator.as_ref(),
+        &passages,
+        &options,
+        &mut |passage, pair| {
+            if json {
+                return;
+            }
+            match pair {
+                Ok(p) => println!(
+                    "\n{}  (chunk {})\n  Q: {}\n  A: {}",
+                    p.key,
+                    p.chunk_id,
+                    one_line(&p.question),
+                    one_line(&p.answer)
+                ),
+                Err(reply) => {
+                    let head: String = reply.trim().chars().take(160).collect();
+                    println!(
+                        "\n(chunk {}: skipped, the reply was not one `Q:` and one `A:` line: {})",
+                        passage.chunk_id,
+                        one_line(&head)
+                    )
+                }
+            }
+        },
+    )?;
     let writer = super::ingest::open_writer(ctx)?;
     let (pairs, skipped) = (drafted.pairs, drafted.skipped);
     let id = save::save(&writer, drafted.set)?;

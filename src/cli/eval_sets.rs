@@ -1,8 +1,8 @@
 //! `lmdeck eval sets list|show|import|rm|accept|reject`
 
 use crate::args::EvalSetsCommand;
-use crate::eval::set::{EvalSet, StoredItem};
 use crate::eval::import::save::write;
+use crate::eval::set::{EvalSet, StoredItem};
 use crate::eval::store;
 use crate::services::Context;
 use crate::util::safe::one_line;
@@ -120,9 +120,18 @@ fn print_item(stored: &StoredItem) {
     } else {
         format!("  [{}]", flags.join(", "))
     };
-    println!("\n{}{}  {}", one_line(&item.key), flags, one_line(&item.question));
+    println!(
+        "\n{}{}  {}",
+        one_line(&item.key),
+        flags,
+        one_line(&item.question)
+    );
     if !item.answers.is_empty() {
-        let answers: Vec<_> = item.answers.iter().map(|a| one_line(a).to_string()).collect();
+        let answers: Vec<_> = item
+            .answers
+            .iter()
+            .map(|a| one_line(a).to_string())
+            .collect();
         println!("    answers: {}", answers.join(" | "));
     }
     if !item.gold_docs.is_empty() {

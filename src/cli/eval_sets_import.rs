@@ -86,7 +86,11 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some((report, dir)) = &ingest {
-        println!("corpus: {} contexts written to {}", summary.contexts, safe::path(dir));
+        println!(
+            "corpus: {} contexts written to {}",
+            summary.contexts,
+            safe::path(dir)
+        );
         for line in report.lines() {
             println!("{}", one_line(&line));
         }
@@ -97,7 +101,12 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<()> {
         summary.format,
         summary.items,
         summary.unanswerable,
-        one_line(summary.collection.as_deref().unwrap_or("- (give one with -c, or at `eval run`)"))
+        one_line(
+            summary
+                .collection
+                .as_deref()
+                .unwrap_or("- (give one with -c, or at `eval run`)")
+        )
     );
     if let Source::Beir(dir) = &source {
         let collection = summary

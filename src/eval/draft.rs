@@ -100,17 +100,49 @@ pub fn prompt(passage: &str) -> Vec<ChatMessage> {
     ]
 }
 
+/// The conversation asking for the answer to a drafted question (small models often end
+/// their reply after `A:`).
+pub fn answer_prompt(passage: &str, question: &str) -> Vec<ChatMessage> {
+    let passage: String = passage.chars().take(MAX_PASSAGE_CHARS).collect();
+    vec![
+        ChatMessage::new(
+            "system",
+            "Answer the question from the passage in a few words. Reply with the answer only.",
+        ),
+        ChatMessage::new(
+            "user",
+            format!("Passage:\n\"\"\"\n{passage}\n\"\"\"\n\nQuestion: {question}"),
+        ),
+    ]
+}
+
+fn field(line: &str, names: &[&str]) -> Option<String> {
+    let line = line.trim().trim_start_matches(['*', '#', '-', ' ']);
+    names.iter().find_map(|name| {
+        let rest = line.strip_prefix(name)?;
+        let rest = rest.trim_start_matches('*').trim_start();
+        let value = rest.trim().trim_matches('*').trim();
+        (!value.is_empty()).then(|| value.to_string())
+    })
+}
+
+/// The question of a reply that has one (`Q: ...?`) but no answer line.
+pub fn question_only(reply: &str) -> Option<String> {
+    reply
+        .lines()
+        .find_map(|l| field(l, &["Q:", "Question:"]))
+        .filter(|q| q.ends_with('?') && q.chars().count() <= 300)
+}
+
+/// The answer of a reply to [`answer_prompt`]: its first non-empty line, if short.
+pub fn parse_answer(reply: &str) -> Option<String> {
+    let line = reply.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let line = field(line, &["A:", "Answer:"]).unwrap_or_else(|| line.to_string());
+    (line.chars().count() <= 200 && !line.ends_with('?')).then_some(line)
+}
+
 /// The question and answer of a reply, or None when it does not have the asked-for shape.
 pub fn parse_reply(reply: &str) -> Option<(String, String)> {
-    let field = |line: &str, names: &[&str]| -> Option<String> {
-        let line = line.trim().trim_start_matches(['*', '#', '-', ' ']);
-        names.iter().find_map(|name| {
-            let rest = line.strip_prefix(name)?;
-            let rest = rest.trim_start_matches('*').trim_start();
-            let value = rest.trim().trim_matches('*').trim();
-            (!value.is_empty()).then(|| value.to_string())
-        })
-    };
     let lines: Vec<&str> = reply.lines().filter(|l| !l.trim().is_empty()).collect();
     let q_at = lines
         .iter()
@@ -152,13 +184,13 @@ pub struct DraftOptions<'a> {
     pub max_new_tokens: usize,
 }
 
-/// Asks the model about each passage; `on_pair` sees each pair (or None for a skipped reply)
-/// as it comes.
+/// Asks the model about each passage; `on_pair` sees each pair (or the reply that did not
+/// parse) as it comes.
 pub fn draft(
     generator: &dyn Generator,
     passages: &[Passage],
     options: &DraftOptions,
-    on_pair: &mut dyn FnMut(&Passage, Option<&DraftedPair>),
+    on_pair: &mut dyn FnMut(&Passage, Result<&DraftedPair, &str>),
 ) -> Result<Drafted, DraftError> {
     let mut pairs = Vec::new();
     let mut skipped = 0;
@@ -175,13 +207,18 @@ pub fn draft(
             max_new_tokens: options.max_new_tokens,
             stop: vec!["\n\n\n".into()],
         };
-        let mut reply = String::new();
-        generator.generate(&request, &Cancel::default(), &mut |event| {
-            if let GenerateEvent::Text(piece) = event {
-                reply.push_str(&piece);
+        let reply = ask(generator, &request)?;
+        let mut parsed = parse_reply(&reply);
+        if parsed.is_none() {
+            if let Some(question) = question_only(&reply) {
+                let request = GenerateRequest {
+                    messages: answer_prompt(&passage.text, &question),
+                    ..request
+                };
+                parsed = parse_answer(&ask(generator, &request)?).map(|a| (question, a));
             }
-        })?;
-        match parse_reply(&reply) {
+        }
+        match parsed {
             Some((question, answer)) => {
                 let pair = DraftedPair {
                     key: format!("d{:03}", pairs.len() + 1),
@@ -190,12 +227,12 @@ pub fn draft(
                     chunk_id: passage.chunk_id,
                     source_path: passage.source_path.clone(),
                 };
-                on_pair(passage, Some(&pair));
+                on_pair(passage, Ok(&pair));
                 pairs.push(pair);
             }
             None => {
                 skipped += 1;
-                on_pair(passage, None);
+                on_pair(passage, Err(&reply));
             }
         }
     }
@@ -234,6 +271,16 @@ pub fn draft(
     })
 }
 
+fn ask(generator: &dyn Generator, request: &GenerateRequest) -> Result<String, DraftError> {
+    let mut reply = String::new();
+    generator.generate(request, &Cancel::default(), &mut |event| {
+        if let GenerateEvent::Text(piece) = event {
+            reply.push_str(&piece);
+        }
+    })?;
+    Ok(reply)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +300,13 @@ mod tests {
         assert_eq!(parse_reply("A: first\nQ: Why?"), None);
         assert_eq!(parse_reply("The passage is about rent."), None);
         assert_eq!(parse_reply("Q: Why?\nA:   "), None);
+        assert_eq!(question_only("Q: Why?\nA:"), Some("Why?".into()));
+        assert_eq!(question_only("Q: No"), None);
+        assert_eq!(
+            parse_answer("\n A: the first day\nmore"),
+            Some("the first day".into())
+        );
+        assert_eq!(parse_answer("Why not?"), None);
     }
 
     #[test]

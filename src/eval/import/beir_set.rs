@@ -73,7 +73,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("tiny");
         std::fs::create_dir_all(root.join("qrels")).unwrap();
-        std::fs::write(root.join("corpus.jsonl"), "{\"_id\": \"d1\", \"text\": \"x\"}\n").unwrap();
+        std::fs::write(
+            root.join("corpus.jsonl"),
+            "{\"_id\": \"d1\", \"text\": \"x\"}\n",
+        )
+        .unwrap();
         std::fs::write(
             root.join("queries.jsonl"),
             "{\"_id\": \"q1\", \"text\": \"first?\"}\n{\"_id\": 2, \"text\": \"second?\"}\n{\"_id\": \"q3\", \"text\": \"no judgements\"}\n",

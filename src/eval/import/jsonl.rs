@@ -162,12 +162,14 @@ fn gold_docs(v: &Value) -> Result<BTreeMap<String, u32>, String> {
             .collect()),
         Value::Object(map) => map
             .iter()
-            .map(|(k, g)| match g.as_u64().and_then(|g| u32::try_from(g).ok()) {
-                Some(g) if g > 0 => Ok((k.clone(), g)),
-                _ => Err(format!(
-                    "field `gold_doc_ids`: grade of `{k}` must be a whole number above 0"
-                )),
-            })
+            .map(
+                |(k, g)| match g.as_u64().and_then(|g| u32::try_from(g).ok()) {
+                    Some(g) if g > 0 => Ok((k.clone(), g)),
+                    _ => Err(format!(
+                        "field `gold_doc_ids`: grade of `{k}` must be a whole number above 0"
+                    )),
+                },
+            )
             .collect(),
         _ => Err(WHAT.into()),
     }

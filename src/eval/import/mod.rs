@@ -112,8 +112,14 @@ mod tests {
         std::fs::write(dir.path().join("a.jsonl"), "").unwrap();
         std::fs::write(dir.path().join("b.json"), "").unwrap();
         std::fs::write(dir.path().join("c.csv"), "").unwrap();
-        assert!(matches!(detect(&dir.path().join("a.jsonl")), Ok(Source::Jsonl(_))));
-        assert!(matches!(detect(&dir.path().join("b.json")), Ok(Source::Squad(_))));
+        assert!(matches!(
+            detect(&dir.path().join("a.jsonl")),
+            Ok(Source::Jsonl(_))
+        ));
+        assert!(matches!(
+            detect(&dir.path().join("b.json")),
+            Ok(Source::Squad(_))
+        ));
         assert!(matches!(detect(dir.path()), Ok(Source::Beir(_))));
         assert!(detect(&dir.path().join("c.csv")).is_err());
         assert!(detect(&dir.path().join("none.jsonl")).is_err());

@@ -257,7 +257,12 @@ mod tests {
         let path = dir.path().join("bad.json");
         std::fs::write(&path, r#"{"data": [{"title": "t", "paragraphs": [{"context": "c", "qas": [{"id": "x", "question": "q?", "answers": []}]}]}]}"#).unwrap();
         let e = read(&path, "bad", None).unwrap_err().to_string();
-        assert!(e.contains("bad.json") && e.contains("data[0].paragraphs[0].qas[0]") && e.contains("answers"), "{e}");
+        assert!(
+            e.contains("bad.json")
+                && e.contains("data[0].paragraphs[0].qas[0]")
+                && e.contains("answers"),
+            "{e}"
+        );
         assert_eq!(byte_range("abc", 1, "bc"), Some((1, 3)));
         assert_eq!(byte_range("abc", 0, "bc"), None);
         assert_eq!(slug("  The Rust -- Language! "), "the-rust-language");
