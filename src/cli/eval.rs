@@ -16,6 +16,8 @@ pub fn dispatch(ctx: &Context, command: EvalCommand) -> anyhow::Result<()> {
         EvalCommand::Show(a) => super::eval_run::show(ctx, &a),
         EvalCommand::Retry(a) => super::eval_run::retry(ctx, &a),
         EvalCommand::Exec(a) => super::eval_run::exec(ctx, &a),
+        EvalCommand::Sets(c) => super::eval_sets::run(ctx, c),
+        EvalCommand::Draft(a) => super::eval_draft::run(ctx, &a),
         other => anyhow::bail!(
             "`eval {}` is not built yet",
             format!("{other:?}")

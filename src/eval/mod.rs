@@ -4,6 +4,8 @@ pub mod answer;
 pub mod beir;
 pub mod compare;
 pub mod config;
+pub mod draft;
+pub mod import;
 pub mod metrics;
 pub mod qa_set;
 pub mod retrieval;
