@@ -18,14 +18,7 @@ pub fn dispatch(ctx: &Context, command: EvalCommand) -> anyhow::Result<()> {
         EvalCommand::Exec(a) => super::eval_run::exec(ctx, &a),
         EvalCommand::Sets(c) => super::eval_sets::run(ctx, c),
         EvalCommand::Draft(a) => super::eval_draft::run(ctx, &a),
-        other => anyhow::bail!(
-            "`eval {}` is not built yet",
-            format!("{other:?}")
-                .split('(')
-                .next()
-                .unwrap_or("")
-                .to_lowercase()
-        ),
+        EvalCommand::Compare(a) => super::eval_compare::run(ctx, &a),
     }
 }
 

@@ -11,6 +11,8 @@ pub mod eval_run;
 pub mod eval_draft;
 pub mod eval_sets;
 pub mod eval_sets_import;
+pub mod eval_compare;
+mod eval_compare_print;
 pub mod finetune;
 pub mod ingest;
 pub mod jobs;
