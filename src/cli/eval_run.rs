@@ -154,7 +154,6 @@ fn start_and_report(
     json: bool,
     gates: &[(String, f64)],
 ) -> anyhow::Result<()> {
-
     if inline {
         // Progress goes to stderr, so --json output stays one document on stdout.
         execute_runs(ctx, store, writer, ids, true)?;

@@ -13,7 +13,7 @@ use super::beir::Beir;
 use super::config::{RunConfig, NO_MODEL};
 use super::metrics::recall_at;
 use super::run::{self, Engines};
-use super::set::{Item, NewSet, SetStatus};
+use super::set::NewSet;
 use super::store as evstore;
 use super::EvalError;
 use crate::embed::Embedder;
@@ -52,40 +52,6 @@ pub struct EvalSetup<'a> {
     pub settings: ChunkSettings,
     pub params: SearchParams,
     pub limit: Option<usize>,
-}
-
-/// The BEIR queries with judgements as a set: gold documents are the bare corpus ids, which
-/// the stored paths `.../corpus.jsonl#ID` end in.
-pub fn beir_set(beir: &Beir, name: &str, collection: &str, split: &str) -> NewSet {
-    let mut hash_input = String::new();
-    let items: Vec<Item> = beir
-        .queries
-        .iter()
-        .map(|q| {
-            let mut gold: Vec<(&String, &u32)> = beir.qrels[&q.id].iter().collect();
-            gold.sort();
-            hash_input.push_str(&format!("{}\t{}\t{:?}\n", q.id, q.text, gold));
-            Item {
-                key: q.id.clone(),
-                question: q.text.clone(),
-                answers: Vec::new(),
-                gold_docs: gold.into_iter().map(|(d, g)| (d.clone(), *g)).collect(),
-                gold_chunks: Vec::new(),
-                unanswerable: false,
-                draft: false,
-            }
-        })
-        .collect();
-    NewSet {
-        name: name.to_string(),
-        source: beir.dir.display().to_string(),
-        format: "beir".into(),
-        sha256: crate::util::sha256_hex(hash_input.as_bytes()),
-        collection: Some(collection.to_string()),
-        status: SetStatus::Accepted,
-        meta: serde_json::json!({"kind": "retrieval", "split": split}),
-        items,
-    }
 }
 
 /// The set's id: the stored one when its content is the same, else the set stored now (under
@@ -128,11 +94,13 @@ pub fn run(
     };
     let ingest = pipeline::ingest(store, embedder, tokenizer, &request, progress)?;
     let set_name = format!("{}-{}", setup.collection, setup.split);
-    let (set_id, set_name) = ensure_set(
-        store,
-        writer,
-        beir_set(beir, &set_name, setup.collection, setup.split),
+    let set = crate::eval::import::beir_set::read(
+        &beir.dir,
+        &set_name,
+        Some(setup.collection),
+        setup.split,
     )?;
+    let (set_id, set_name) = ensure_set(store, writer, set)?;
     let engines = Engines {
         search: setup.params,
         store,
