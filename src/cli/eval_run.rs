@@ -445,6 +445,9 @@ fn run_json(store: &Store, r: &Run) -> anyhow::Result<serde_json::Value> {
     let mut v = serde_json::to_value(r)?;
     v["state"] = effective_status(store, r).into();
     v["metrics"] = serde_json::Value::Object(metrics);
+    if let Some(t) = time_split(&evstore::results(store.conn(), r.id)?) {
+        v["time_split"] = serde_json::to_value(t)?;
+    }
     Ok(v)
 }
 
@@ -506,11 +509,49 @@ fn print_table(store: &Store, runs: &[Run]) -> anyhow::Result<()> {
             }
         }
         println!();
+        if let Some(t) = time_split(&evstore::results(store.conn(), r.id)?) {
+            println!(
+                "      {:.1} items/min; time in retrieval {:.0} %, prefill {:.0} %, decode {:.0} %",
+                t.items_per_min,
+                t.retrieval * 100.0,
+                t.prefill * 100.0,
+                t.decode * 100.0
+            );
+        }
         if let Some(e) = &r.error {
             println!("      {}", safe(e));
         }
     }
     Ok(())
+}
+
+/// Where an answer run's time went, summed over its items: throughput (one item after
+/// another, as a run executes them) and the shares of retrieval (with building the prompt),
+/// prefill (to the first token) and decode.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+struct TimeSplit {
+    items_per_min: f64,
+    retrieval: f64,
+    prefill: f64,
+    decode: f64,
+}
+
+fn time_split(results: &BTreeMap<i64, evstore::ItemResult>) -> Option<TimeSplit> {
+    let (mut total, mut retrieval, mut prefill, mut decode, mut n) = (0.0, 0.0, 0.0, 0.0, 0);
+    for r in results.values().filter(|r| r.ok && r.answer.is_some()) {
+        let ms = |k: &str| r.detail[k].as_f64().unwrap_or(0.0);
+        total += ms("latency_ms");
+        retrieval += ms("retrieval_ms");
+        prefill += ms("prefill_ms");
+        decode += ms("decode_ms");
+        n += 1;
+    }
+    (n > 0 && total > 0.0).then(|| TimeSplit {
+        items_per_min: n as f64 / (total / 60_000.0),
+        retrieval: retrieval / total,
+        prefill: prefill / total,
+        decode: decode / total,
+    })
 }
 
 fn short(metric: &str) -> &str {
