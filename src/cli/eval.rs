@@ -11,6 +11,7 @@ const REFERENCE: &str = "reference (SciFact train, whole documents, same int8 mo
 pub fn dispatch(ctx: &Context, command: EvalCommand) -> anyhow::Result<()> {
     match command {
         EvalCommand::Retrieval(a) => run(ctx, &a),
+        EvalCommand::Compare(a) => super::eval_compare::run(ctx, &a),
         other => anyhow::bail!(
             "`eval {}` is not built yet",
             format!("{other:?}")

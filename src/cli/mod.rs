@@ -7,6 +7,8 @@ pub mod dataset;
 pub mod docs;
 pub mod doctor;
 pub mod eval;
+pub mod eval_compare;
+mod eval_compare_print;
 pub mod finetune;
 pub mod ingest;
 pub mod jobs;

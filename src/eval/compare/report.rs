@@ -85,6 +85,9 @@ pub struct Delta {
     pub wins: usize,
     pub losses: usize,
     pub ties: usize,
+    /// The smallest difference these pairs detect (80 % power, 5 % two-sided).
+    #[serde(default)]
+    pub detectable: Option<f64>,
 }
 
 impl Delta {
@@ -117,6 +120,16 @@ pub struct Effect {
     pub estimate: f64,
     pub low: f64,
     pub high: f64,
+    /// The smallest effect the paired items detect (80 % power, 5 % two-sided).
+    #[serde(default)]
+    pub detectable: Option<f64>,
+}
+
+impl Effect {
+    /// The interval leaves out zero.
+    pub fn significant(&self) -> bool {
+        self.low > 0.0 || self.high < 0.0
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
