@@ -83,10 +83,13 @@ pub fn estimate(
         .map(|&c| table.values(c, metric))
         .collect();
     let mut v: [Vec<f64>; 4] = Default::default();
-    for i in 0..table.keys.len() {
-        if let [Some(a), Some(b), Some(c), Some(d)] =
-            [columns[0][i], columns[1][i], columns[2][i], columns[3][i]]
-        {
+    let rows = columns[0]
+        .iter()
+        .zip(&columns[1])
+        .zip(&columns[2])
+        .zip(&columns[3]);
+    for (((&a, &b), &c), &d) in rows {
+        if let [Some(a), Some(b), Some(c), Some(d)] = [a, b, c, d] {
             for (col, x) in v.iter_mut().zip([a, b, c, d]) {
                 col.push(x);
             }
