@@ -1,9 +1,8 @@
 //! End to end: an evaluation set with two finished runs, written straight into the database
 //! through `lmdeck::eval::store` (no model needed), opened in the real console (in tmux,
 //! driven with `send-keys`, read with `capture-pane`): screen 5 lists the set and its runs
-//! with their progress and mean F1, Space marks both runs and c asks for their comparison.
-//! Until the comparison computation (`eval::compare::build`) is in, the console says it is
-//! not available; the test then checks that message.
+//! with their progress and mean F1, Space marks both runs and c compares them: the metric
+//! table, the bar chart and the verdict appear once the comparison is computed.
 
 mod common;
 #[path = "common/tmux.rs"]
@@ -121,14 +120,26 @@ fn two_finished_runs_are_listed_marked_and_compared() {
         s.contains("2 marked (c compares)")
     });
     t.keys(&["c"]);
-    let screen = t.wait_for("the comparison's answer", 30, |s| {
-        s.contains("comparison not available") || s.contains("Verdict")
+    let screen = t.wait_for("the comparison", 60, |s| {
+        s.contains("Verdict") || s.contains("failed:")
     });
     assert!(
-        screen.contains("Comparing runs #1, #2 failed")
-            && screen.contains("comparison not available"),
+        screen.contains("Comparison of 2 runs on storage-qa · 4 paired items · baseline #1"),
         "{screen}"
     );
+    // The f1 row: the baseline's mean, then with-rag's mean and difference.
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("f1 ") && l.contains("0.250") && l.contains("0.875 +0.6")),
+        "{screen}"
+    );
+    assert!(screen.contains("f1 by run"), "{screen}");
+    assert!(
+        screen.contains("with-rag beats closed-book on f1"),
+        "the verdict: {screen}"
+    );
+    assert!(screen.contains("2000 resamples, seed 0"), "{screen}");
 
     // Esc goes back to the runs, q quits.
     t.keys(&["Escape"]);

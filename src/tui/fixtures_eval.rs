@@ -88,6 +88,7 @@ fn delta(diff: f64, half: f64, p_value: f64, binary: bool) -> Delta {
         wins: 40,
         losses: 20,
         ties: 60,
+        detectable: Some(half * 1.1),
     }
 }
 
@@ -120,6 +121,7 @@ pub fn comparison() -> Comparison {
         estimate,
         low: estimate - 0.05,
         high: estimate + 0.05,
+        detectable: Some(0.06),
     };
     Comparison {
         set: "handbook-qa".into(),

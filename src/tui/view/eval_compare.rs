@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell as TableCell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{framed, notice, safe, text};
-use crate::eval::compare::{Cell, Comparison, Effect, Factorial, MetricRow};
+use super::{framed, notice, safe};
+use crate::eval::compare::{Cell, Comparison, MetricRow};
 use crate::tui::state::eval::{Eval, Lower};
 use crate::tui::state::Loadable;
 use crate::tui::theme::Theme;
@@ -106,10 +106,10 @@ pub fn render(eval: &Eval, theme: &Theme, frame: &mut Frame, area: Rect) {
         let [bars_area, fact_area] =
             Layout::vertical([Constraint::Length(bars_height), Constraint::Min(0)]).areas(left);
         bars(eval, c, theme, frame, bars_area);
-        factorial_pane(c, theme, frame, fact_area);
+        super::eval_verdict::factorial_pane(c, theme, frame, fact_area);
         let [verdict_area, dis_area] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Min(3)]).areas(right);
-        verdict(c, theme, frame, verdict_area);
+        super::eval_verdict::verdict(c, theme, frame, verdict_area);
         disagreements(eval, c, theme, frame, dis_area);
     } else {
         match eval.lower {
@@ -117,7 +117,7 @@ pub fn render(eval: &Eval, theme: &Theme, frame: &mut Frame, area: Rect) {
                 let [l, r] =
                     Layout::horizontal([Constraint::Fill(1), Constraint::Length(40)]).areas(lower);
                 bars(eval, c, theme, frame, l);
-                factorial_pane(c, theme, frame, r);
+                super::eval_verdict::factorial_pane(c, theme, frame, r);
             }
             Lower::Chart => {
                 let bars_height = (c.runs.len() as u16 + 2).min(lower.height);
@@ -125,16 +125,16 @@ pub fn render(eval: &Eval, theme: &Theme, frame: &mut Frame, area: Rect) {
                     Layout::vertical([Constraint::Length(bars_height), Constraint::Min(0)])
                         .areas(lower);
                 bars(eval, c, theme, frame, b);
-                factorial_pane(c, theme, frame, f);
+                super::eval_verdict::factorial_pane(c, theme, frame, f);
             }
-            Lower::Verdict => verdict(c, theme, frame, lower),
+            Lower::Verdict => super::eval_verdict::verdict(c, theme, frame, lower),
             Lower::Disagreements => disagreements(eval, c, theme, frame, lower),
         }
     }
 }
 
 /// A number in a few characters: latencies and counts whole, scores to 3 places.
-fn num(v: f64) -> String {
+pub(super) fn num(v: f64) -> String {
     if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
@@ -142,7 +142,7 @@ fn num(v: f64) -> String {
     }
 }
 
-fn signed(v: f64, places: usize) -> String {
+pub(super) fn signed(v: f64, places: usize) -> String {
     if v.abs() >= 100.0 {
         format!("{v:+.0}")
     } else {
@@ -277,108 +277,6 @@ fn bars(eval: &Eval, c: &Comparison, theme: &Theme, frame: &mut Frame, area: Rec
             ])
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
-}
-
-fn factorial_pane(c: &Comparison, theme: &Theme, frame: &mut Frame, area: Rect) {
-    if area.height < 3 {
-        return;
-    }
-    let Some(f) = &c.factorial else {
-        let inner = framed(frame, area, "2x2", false, theme);
-        notice(
-            frame,
-            inner,
-            "The runs do not form base vs fine-tuned x RAG off vs on: no 2x2 effects.",
-            theme.style("text.dim"),
-        );
-        return;
-    };
-    let inner = framed(
-        frame,
-        area,
-        &format!("2x2 on {}", safe(&f.metric)),
-        false,
-        theme,
-    );
-    frame.render_widget(Paragraph::new(factorial_lines(c, f, theme)), inner);
-}
-
-fn factorial_lines<'a>(c: &Comparison, f: &Factorial, theme: &Theme) -> Vec<Line<'a>> {
-    let row = c.metrics.iter().find(|m| m.metric == f.metric);
-    let mean = |run: i64| {
-        row.and_then(|m| m.cells.iter().find(|c| c.run == run))
-            .map_or("-".into(), |c| num(c.mean))
-    };
-    let cell = |run: i64| format!("{:<12}", format!("#{run} {}", mean(run)));
-    let effect = |name: &str, e: &Effect| {
-        let significant = e.low > 0.0 || e.high < 0.0;
-        let style = match (significant, e.estimate > 0.0) {
-            (true, true) => theme.style("eval.better"),
-            (true, false) => theme.style("eval.worse"),
-            _ => theme.style("text"),
-        };
-        let mark = if significant { "*" } else { "" };
-        Line::from(vec![
-            Span::styled(format!("{name:<12} "), theme.style("title")),
-            Span::styled(
-                format!(
-                    "{} [{}, {}]{mark}",
-                    signed(e.estimate, 3),
-                    signed(e.low, 3),
-                    signed(e.high, 3)
-                ),
-                style,
-            ),
-        ])
-    };
-    vec![
-        Line::from(Span::styled(
-            format!("{:<13}{:<12}{}", "", "RAG off", "RAG on"),
-            theme.style("title"),
-        )),
-        Line::from(vec![
-            Span::styled(format!("{:<13}", "base"), theme.style("title")),
-            Span::raw(cell(f.base_off)),
-            Span::raw(cell(f.base_on)),
-        ]),
-        Line::from(vec![
-            Span::styled(format!("{:<13}", "fine-tuned"), theme.style("title")),
-            Span::raw(cell(f.tuned_off)),
-            Span::raw(cell(f.tuned_on)),
-        ]),
-        effect("RAG", &f.rag),
-        effect("fine-tune", &f.finetune),
-        effect("interaction", &f.interaction),
-    ]
-}
-
-fn verdict(c: &Comparison, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let inner = framed(frame, area, "Verdict", false, theme);
-    let width = inner.width.saturating_sub(2) as usize;
-    let mut lines = Vec::new();
-    for sentence in &c.verdict {
-        for (i, l) in text::wrap(sentence, width).into_iter().enumerate() {
-            let lead = if i == 0 { "• " } else { "  " };
-            lines.push(Line::from(format!("{lead}{l}")));
-        }
-    }
-    for warning in &c.warnings {
-        for (i, l) in text::wrap(warning, width).into_iter().enumerate() {
-            let lead = if i == 0 { "⚠ " } else { "  " };
-            lines.push(Line::from(Span::styled(
-                format!("{lead}{l}"),
-                theme.style("status.error"),
-            )));
-        }
-    }
-    lines.push(Line::from(Span::styled(
-        format!(
-            "{} resamples, seed {} · * interval leaves out 0",
-            c.resamples, c.seed
-        ),
-        theme.style("text.dim"),
-    )));
     frame.render_widget(Paragraph::new(lines), inner);
 }
 

@@ -79,7 +79,8 @@ fn eval_comparison_with_factorial() {
 #[test]
 fn eval_comparison_failed() {
     let mut app = compare();
-    app.eval.compare = Loadable::Failed("comparison not available".into());
+    app.eval.compare =
+        Loadable::Failed("run 4 has no results yet; wait for it or `lmdeck eval retry 4`".into());
     snapshot("eval_compare_failed", &mut app);
 }
 

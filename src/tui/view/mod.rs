@@ -8,6 +8,7 @@ mod eval_compare;
 mod eval_item;
 #[cfg(test)]
 mod eval_tests;
+mod eval_verdict;
 mod inspector;
 mod jobs;
 mod jobs_detail;

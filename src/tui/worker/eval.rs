@@ -6,6 +6,7 @@ use rusqlite::Connection;
 
 use super::Shared;
 use crate::eval::compare::Comparison;
+use crate::eval::config::NO_MODEL;
 use crate::eval::store::{self as es, EvalStoreError};
 use crate::store::writer::DbWriter;
 use crate::store::Store;
@@ -48,11 +49,34 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// The one call the comparison goes through, so wiring the real computation in
-/// (`eval::compare::build::{load, compare}`, being written beside this) changes only here.
+/// Bootstrap resamples and seed: `eval compare`'s defaults, so the console and the CLI
+/// report the same intervals for the same runs.
+const RESAMPLES: usize = 2000;
+const SEED: u64 = 0;
+
+/// Compares `runs` against the first. The models' lineage (for leakage warnings) is left
+/// out: finding it needs the model registry, which `lmdeck eval compare` consults.
 fn compare(conn: &Connection, runs: &[i64]) -> Result<Comparison, String> {
-    let _ = (conn, runs);
-    Err("comparison not available".into())
+    let inputs = crate::eval::compare::load(conn, runs).map_err(err)?;
+    if let Some(empty) = inputs
+        .iter()
+        .find(|r| r.items.iter().all(|i| i.result.is_none()))
+    {
+        let id = empty.run.id;
+        return Err(format!(
+            "run {id} has no results yet; wait for it or `lmdeck eval retry {id}`"
+        ));
+    }
+    // F1 when some run answers; nDCG of documents for retrieval-only runs (as the CLI).
+    let headline = if inputs.iter().any(|r| r.run.config.model != NO_MODEL) {
+        HEADLINE
+    } else {
+        "doc_ndcg"
+    };
+    let baseline = runs.first().copied().unwrap_or_default();
+    Ok(crate::eval::compare::compare(
+        &inputs, baseline, headline, RESAMPLES, SEED,
+    ))
 }
 
 fn load_sets(conn: &Connection) -> Result<Vec<SetRow>, String> {
@@ -261,6 +285,66 @@ mod tests {
         assert!(load_item(store.conn(), set, "q2", &[]).is_err());
         let detail = load_item(store.conn(), set, "q1", &[]).unwrap();
         assert_eq!(detail.answers, vec!["answer q1"]);
+    }
+
+    #[test]
+    fn compare_reads_the_runs_results_and_needs_some() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("lmdeck.db")).unwrap();
+        let conn = store.conn();
+        let items = (1..=6).map(|i| item(&format!("q{i}"), false)).collect();
+        let set = es::insert_set(
+            conn,
+            &NewSet {
+                name: "qa".into(),
+                source: "qa.jsonl".into(),
+                format: "jsonl".into(),
+                sha256: "0".into(),
+                collection: None,
+                status: SetStatus::Accepted,
+                meta: serde_json::Value::Null,
+                items,
+            },
+        )
+        .unwrap();
+        let stored = es::items(conn, set).unwrap();
+        let mut runs = Vec::new();
+        for (name, f1) in [("base", 0.25), ("rag", 0.75), ("empty", 0.0)] {
+            let config = serde_json::from_value(serde_json::json!({
+                "name": name, "model": "m", "rag": true, "mode": "hybrid", "k": 5,
+                "candidates": 50, "rrf_k": 60.0, "temperature": 0.0, "top_k": 0, "top_p": 1.0,
+                "repetition_penalty": 1.0, "seed": 1, "max_tokens": 8, "context_tokens": 512,
+                "metrics_k": 5
+            }))
+            .unwrap();
+            let run = es::create_run(conn, set, &config, None).unwrap();
+            if name != "empty" {
+                for it in &stored {
+                    let result = es::ItemResult {
+                        item_id: it.id,
+                        ok: true,
+                        answer: Some("a".into()),
+                        detail: serde_json::json!({}),
+                        metrics: [("f1".to_string(), f1)].into_iter().collect(),
+                        error: None,
+                        attempts: 1,
+                        finished_ms: 1,
+                    };
+                    es::save_result(conn, run, &result).unwrap();
+                }
+            }
+            runs.push(run);
+        }
+        let c = compare(conn, &runs[..2]).unwrap();
+        assert_eq!((c.baseline, c.paired_items, c.runs.len()), (runs[0], 6, 2));
+        let f1 = c.metrics.iter().find(|m| m.metric == "f1").unwrap();
+        let delta = f1.cells[1].delta.as_ref().unwrap();
+        assert!((delta.diff - 0.5).abs() < 1e-9, "{delta:?}");
+        let e = compare(conn, &runs).unwrap_err();
+        assert!(e.contains("has no results yet"), "{e}");
+        let rows = load_runs(conn, set).unwrap();
+        let means: Vec<Option<f64>> = rows.iter().map(|r| r.mean_f1).collect();
+        assert_eq!(means, vec![None, Some(0.75), Some(0.25)], "newest first");
     }
 
     #[test]
