@@ -11,6 +11,7 @@ pub enum Scope {
     Inspector,
     Chat,
     Jobs,
+    Eval,
 }
 
 impl Scope {
@@ -22,6 +23,7 @@ impl Scope {
             Scope::Inspector => "inspector",
             Scope::Chat => "chat",
             Scope::Jobs => "jobs",
+            Scope::Eval => "eval",
         }
     }
 }
@@ -90,6 +92,12 @@ pub enum Action {
     NextChart,
     MarkJob,
     Compare,
+    MarkRun,
+    CompareRuns,
+    NextMetric,
+    AcceptItem,
+    RejectItem,
+    InspectQuestion,
 }
 
 #[derive(Clone, Copy)]
@@ -490,6 +498,48 @@ pub const REGISTRY: &[ActionSpec] = &[
         Jobs,
         [["C"]],
         "Compare the marked jobs: loss overlaid, spec differences"
+    ),
+    spec!(
+        MarkRun,
+        "mark-run",
+        Eval,
+        [["<Space>"]],
+        "Mark the selected run for comparison (the first marked is the baseline)"
+    ),
+    spec!(
+        CompareRuns,
+        "compare-runs",
+        Eval,
+        [["c"]],
+        "Compare the marked runs (all runs of the set when none is marked)"
+    ),
+    spec!(
+        NextMetric,
+        "metric",
+        Eval,
+        [["m"]],
+        "Comparison: show the next metric in the bar chart"
+    ),
+    spec!(
+        AcceptItem,
+        "accept-item",
+        Eval,
+        [["a"]],
+        "Items: accept the selected drafted item"
+    ),
+    spec!(
+        RejectItem,
+        "reject-item",
+        Eval,
+        [["r"]],
+        "Items: reject (delete) the selected drafted item"
+    ),
+    spec!(
+        InspectQuestion,
+        "inspect-question",
+        Eval,
+        [["i"]],
+        "Open the selected item's question in the retrieval inspector (Esc comes back)"
     ),
 ];
 

@@ -10,6 +10,7 @@ pub enum Effect {
     Inspector(InspectorEffect),
     Chat(ChatEffect),
     Jobs(crate::tui::jobs_msg::JobsEffect),
+    Eval(crate::tui::eval_msg::EvalEffect),
     Task(TaskEffect),
     /// Done by the shell itself, on its own thread.
     Shell(ShellEffect),

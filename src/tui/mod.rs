@@ -8,8 +8,11 @@ pub mod bench;
 mod bench_jobs;
 mod bench_lanes;
 pub mod effect;
+pub mod eval_msg;
 #[cfg(test)]
 pub mod fixtures;
+#[cfg(test)]
+mod fixtures_eval;
 #[cfg(test)]
 mod fixtures_jobs;
 pub mod jobs_msg;

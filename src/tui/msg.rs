@@ -73,6 +73,7 @@ pub enum Reply {
     Inspector(InspectorReply),
     Chat(ChatReply),
     Jobs(crate::tui::jobs_msg::JobsReply),
+    Eval(crate::tui::eval_msg::EvalReply),
     Task(TaskReply),
     /// A curation change went through.
     Changed {

@@ -10,6 +10,7 @@ pub enum Screen {
     Inspector,
     Chat,
     Jobs,
+    Eval,
 }
 
 pub struct ScreenSpec {
@@ -64,6 +65,15 @@ pub const SCREENS: &[ScreenSpec] = &[
         scope: Scope::Jobs,
         desc: "Fine-tune jobs: queue, logs, charts, compare, GPUs",
     },
+    ScreenSpec {
+        screen: Screen::Eval,
+        key: "5",
+        keys: &[&["5"]],
+        name: "eval",
+        title: "Eval",
+        scope: Scope::Eval,
+        desc: "Evaluation: sets, runs, comparisons, items and draft review",
+    },
 ];
 
 /// The row of `screen` (every screen has one: a test checks it).
@@ -90,6 +100,7 @@ mod tests {
             Screen::Inspector,
             Screen::Chat,
             Screen::Jobs,
+            Screen::Eval,
         ] {
             assert_eq!(SCREENS.iter().filter(|s| s.screen == screen).count(), 1);
             assert_eq!(spec(screen).screen, screen);

@@ -223,6 +223,10 @@ mod tests {
         "highlight.match",
         "chart",
         "chart.loss",
+        "eval.better",
+        "eval.worse",
+        "eval.draft",
+        "eval.bar",
     ];
 
     #[test]

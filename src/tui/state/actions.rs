@@ -173,6 +173,7 @@ impl App {
                 }
             }
             Screen::Jobs => self.jobs_action(action),
+            Screen::Eval => self.eval_action(action),
         }
     }
 
@@ -218,6 +219,7 @@ impl App {
                 Vec::new()
             }
             Screen::Jobs => self.jobs_refresh(true),
+            Screen::Eval => self.eval_refresh(true),
         }
     }
 

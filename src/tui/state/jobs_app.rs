@@ -15,7 +15,7 @@ impl App {
 
     /// Whether the shell must keep the clock ticking (a shown screen refreshes itself).
     pub fn wants_ticks(&self) -> bool {
-        self.screen == Screen::Jobs
+        self.screen == Screen::Jobs || (self.screen == Screen::Eval && self.eval.live())
     }
 
     pub(super) fn jobs_refresh(&mut self, force: bool) -> Vec<Effect> {

@@ -4,6 +4,9 @@
 mod actions;
 pub mod chat;
 pub mod corpus;
+pub mod eval;
+mod eval_app;
+mod eval_keys;
 pub mod filter;
 pub mod input;
 pub mod inspector;
@@ -171,6 +174,7 @@ pub struct App {
     pub inspector: Inspector,
     pub chat: chat::Chat,
     pub jobs: jobs::Jobs,
+    pub eval: eval::Eval,
     pub overlay: Option<Overlay>,
     pub toasts: Vec<Toast>,
     pub log: Vec<LogEntry>,
@@ -208,6 +212,7 @@ impl App {
             inspector: Inspector::new(params),
             chat: chat::Chat::new(chat_model),
             jobs: jobs::Jobs::default(),
+            eval: eval::Eval::default(),
             overlay: None,
             toasts: Vec::new(),
             log: Vec::new(),
@@ -288,7 +293,9 @@ impl App {
                 if self.toasts.len() != before {
                     self.dirty = true;
                 }
-                self.jobs_tick()
+                let mut effects = self.jobs_tick();
+                effects.extend(self.eval_tick());
+                effects
             }
             Msg::Resize { width, height } => {
                 self.size = (width, height);
@@ -378,6 +385,8 @@ impl App {
     }
 }
 
+#[cfg(test)]
+mod eval_tests;
 #[cfg(test)]
 mod jobs_tests;
 #[cfg(test)]

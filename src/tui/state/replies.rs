@@ -40,6 +40,7 @@ impl App {
             Reply::Inspector(reply) => self.on_inspector_reply(reply),
             Reply::Chat(reply) => self.on_chat_reply(reply),
             Reply::Jobs(reply) => self.on_jobs_reply(reply),
+            Reply::Eval(reply) => self.on_eval_reply(reply),
         }
     }
 
@@ -159,6 +160,8 @@ impl App {
         let mut effects = Vec::new();
         let ids = [self.request_id(), self.request_id(), self.request_id()];
         effects.extend(self.corpus.reload(ids));
+        let ids = [self.request_id(), self.request_id()];
+        effects.extend(self.eval.reload(ids));
         if let (Some(collection), Some(query)) = (
             self.collection().map(str::to_string),
             self.inspector.shown_query(),

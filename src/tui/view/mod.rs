@@ -3,6 +3,12 @@
 
 mod chat;
 pub mod corpus;
+mod eval;
+mod eval_compare;
+mod eval_item;
+#[cfg(test)]
+mod eval_tests;
+mod eval_verdict;
 mod inspector;
 mod jobs;
 mod jobs_detail;
@@ -50,6 +56,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame) {
         Screen::Inspector => inspector::render(app, theme, frame, body),
         Screen::Chat => chat::render(app, theme, frame, body),
         Screen::Jobs => jobs::render(app, theme, frame, body),
+        Screen::Eval => eval::render(app, theme, frame, body),
     }
     render_status(app, theme, frame, status);
     overlay::render(app, theme, frame, body);
@@ -81,10 +88,15 @@ fn render_tabs(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!(" {n} {name} "), style));
     }
-    spans.push(Span::styled(
-        "   ? help  : commands  q quit",
-        theme.style("text.dim"),
-    ));
+    // The full hint where it fits, else the one key that leads to the others.
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let hint = "   ? help  : commands  q quit";
+    let hint = if used + hint.chars().count() <= area.width as usize {
+        hint
+    } else {
+        "  ? help"
+    };
+    spans.push(Span::styled(hint, theme.style("text.dim")));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

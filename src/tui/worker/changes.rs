@@ -1,4 +1,5 @@
-//! The change lane: curation edits (exclude, include, tag, delete) and answer ratings, one after the other,
+//! The change lane: curation edits (exclude, include, tag, delete), answer ratings and reviews
+//! of drafted evaluation items, one after the other,
 //! through the process's one database writer. A wait for another process's write lock is
 //! shown in the status bar by the writer's hook, never as a frozen screen.
 
@@ -9,6 +10,7 @@ use crate::curate;
 use crate::store::chat;
 use crate::store::writer::DbWriter;
 use crate::tui::effect::{ChatEffect, CorpusEffect, Effect};
+use crate::tui::eval_msg::EvalEffect;
 use crate::tui::msg::Reply;
 
 pub(super) fn run(shared: &Shared, effects: &Receiver<Effect>) {
@@ -114,6 +116,9 @@ fn change(writer: &DbWriter, effect: Effect) -> Result<String, String> {
                 None => "answer rating cleared",
             }
             .to_string())
+        }
+        Effect::Eval(EvalEffect::Review { set, keys, accept }) => {
+            super::eval::review(writer, set, keys, accept)
         }
         other => Err(format!("the change lane cannot run {other:?} (a bug)")),
     }

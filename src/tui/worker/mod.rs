@@ -16,6 +16,7 @@ use tokenizers::Tokenizer;
 
 mod changes;
 mod chat;
+mod eval;
 pub mod jobs;
 mod long;
 mod progress;
@@ -25,6 +26,7 @@ mod tasks;
 mod tests;
 
 use super::effect::{ChatEffect, CorpusEffect, Effect, TaskEffect};
+use super::eval_msg::EvalEffect;
 use super::jobs_msg::JobsEffect;
 use super::msg::{Msg, Reply};
 use crate::embed::Embedder;
@@ -172,7 +174,8 @@ impl Worker {
                 | CorpusEffect::Tag { .. }
                 | CorpusEffect::DeleteDocument { .. },
             )
-            | Effect::Chat(ChatEffect::Rate { .. }) => &self.changes,
+            | Effect::Chat(ChatEffect::Rate { .. })
+            | Effect::Eval(EvalEffect::Review { .. }) => &self.changes,
             Effect::Corpus(CorpusEffect::PlanSync { id, collection }) => {
                 long::plan_sync(&self.shared, *id, collection.clone());
                 return true;
@@ -208,9 +211,11 @@ impl Worker {
                 return true;
             }
             Effect::Shell(_) => return true, // the shell's own
-            Effect::Corpus(_) | Effect::Inspector(_) | Effect::Chat(_) | Effect::Jobs(_) => {
-                &self.reads
-            }
+            Effect::Corpus(_)
+            | Effect::Inspector(_)
+            | Effect::Chat(_)
+            | Effect::Jobs(_)
+            | Effect::Eval(_) => &self.reads,
         };
         lane.as_ref().is_some_and(|l| l.send(effect).is_ok())
     }

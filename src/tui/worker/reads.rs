@@ -1,6 +1,6 @@
 //! The read lane: loads and searches on one read connection, in order, never behind long
-//! work. Of a burst of searches only the newest runs (the older ones' replies would be
-//! dropped as stale anyway).
+//! work. Of a burst of searches, or of comparisons, only the newest runs (the older ones'
+//! replies would be dropped as stale anyway).
 
 use crossbeam_channel::Receiver;
 
@@ -9,6 +9,7 @@ use crate::curate::{self, histogram::Histogram};
 use crate::retrieve::{self, why};
 use crate::store::{collections, documents, Store};
 use crate::tui::effect::{ChatEffect, CorpusEffect, Effect, InspectorEffect};
+use crate::tui::eval_msg::EvalEffect;
 use crate::tui::msg::{ChatReply, CorpusReply, DocDetail, InspectorReply, Reply};
 
 const HISTOGRAM_BUCKETS: usize = 16;
@@ -18,12 +19,11 @@ pub(super) fn run(shared: &Shared, effects: &Receiver<Effect>) {
     while let Ok(first) = effects.recv() {
         let mut batch = vec![first];
         batch.extend(effects.try_iter());
-        let last_search = batch
-            .iter()
-            .rposition(|e| matches!(e, Effect::Inspector(InspectorEffect::Search { .. })));
+        let last_search = batch.iter().rposition(is_search);
+        let last_compare = batch.iter().rposition(is_compare);
         for (i, effect) in batch.into_iter().enumerate() {
-            if matches!(effect, Effect::Inspector(InspectorEffect::Search { .. }))
-                && Some(i) != last_search
+            if (is_search(&effect) && Some(i) != last_search)
+                || (is_compare(&effect) && Some(i) != last_compare)
             {
                 continue;
             }
@@ -38,6 +38,14 @@ pub(super) fn run(shared: &Shared, effects: &Receiver<Effect>) {
             }
         }
     }
+}
+
+fn is_search(e: &Effect) -> bool {
+    matches!(e, Effect::Inspector(InspectorEffect::Search { .. }))
+}
+
+fn is_compare(e: &Effect) -> bool {
+    matches!(e, Effect::Eval(EvalEffect::Compare { .. }))
 }
 
 fn read(shared: &Shared, store: Result<&Store, String>, effect: Effect) {
@@ -119,6 +127,7 @@ fn read(shared: &Shared, store: Result<&Store, String>, effect: Effect) {
             shared.send(Reply::Chat(ChatReply::ChatSession { id, result }));
         }
         Effect::Jobs(e) => super::jobs::read(shared, store, e),
+        Effect::Eval(e) => super::eval::read(shared, store, e),
         other => tracing::error!("the read lane got an effect it does not run: {other:?}"),
     }
 }
