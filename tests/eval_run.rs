@@ -277,14 +277,21 @@ fn bad_sets_configurations_and_gates_are_named() {
 #[test]
 fn a_squad_set_is_imported_and_answered_end_to_end_with_the_default_model() {
     let env = Env::new();
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/squad/mini-v2.json");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/squad/mini-v2.json"
+    );
     let out = env
         .cmd()
         .env("LMDECK_EVAL_CORPORA_DIR", env.path("corpora"))
         .args(["eval", "sets", "import", fixture])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut args = vec!["eval", "run", "--set", "mini-v2", "--inline", "--json"];
     args.extend(SHORT);
     let runs = env.json(&args);
@@ -296,10 +303,21 @@ fn a_squad_set_is_imported_and_answered_end_to_end_with_the_default_model() {
     assert_eq!(metrics["f1"]["n"], 9, "{metrics}");
     assert_eq!(metrics["chunk_hit"]["n"], 9, "{metrics}");
     assert_eq!(metrics["abstention"]["n"], 12, "{metrics}");
-    assert!(metrics["chunk_hit"]["mean"].as_f64().unwrap() > 0.5, "{metrics}");
+    assert!(
+        metrics["chunk_hit"]["mean"].as_f64().unwrap() > 0.5,
+        "{metrics}"
+    );
     let show = env.json(&["eval", "show", &runs[0]["id"].to_string(), "--json"]);
     let first = &show["items"][0]["result"]["detail"];
-    assert!(first["sources"].as_array().is_some_and(|s| !s.is_empty()), "{first}");
-    assert!(first["trace"]["hits"].as_array().is_some_and(|h| !h.is_empty()), "{first}");
+    assert!(
+        first["sources"].as_array().is_some_and(|s| !s.is_empty()),
+        "{first}"
+    );
+    assert!(
+        first["trace"]["hits"]
+            .as_array()
+            .is_some_and(|h| !h.is_empty()),
+        "{first}"
+    );
     assert!(first["first_token_ms"].as_f64().unwrap() > 0.0);
 }
