@@ -17,7 +17,7 @@ out_dir="target/finetune-sample"
 data="$out_dir/qa-train-rag.jsonl"
 # Chosen by measurement (README of sample-data/finetune): 241 examples, ~700 tokens each.
 seed="${SEED:-0}"
-steps="${STEPS:-60}"
+steps="${STEPS:-32}"
 lr="${LR:-2e-3}"
 batch="${BATCH:-2}"
 max_len="${MAX_LEN:-1024}"
