@@ -32,6 +32,9 @@ const SHOWN: &[&str] = &[
 
 pub fn run(ctx: &Context, args: &EvalRunArgs) -> anyhow::Result<()> {
     let gates = parse_gates(&args.fail_under)?;
+    if args.detach && !gates.is_empty() {
+        anyhow::bail!("--fail-under needs the runs' results: drop --detach (or gate later on `lmdeck eval runs --json`)");
+    }
     let (set_names, overrides): (Vec<&String>, Vec<&String>) =
         args.set_args.iter().partition(|a| !a.contains('='));
     let set_name = match set_names.as_slice() {
@@ -45,6 +48,9 @@ pub fn run(ctx: &Context, args: &EvalRunArgs) -> anyhow::Result<()> {
     };
     let store = super::open_for_writing(ctx)?;
     let set = evstore::get_set(store.conn(), set_name)?;
+    if set.items - set.drafts == 0 {
+        anyhow::bail!("set `{}` has no accepted items to evaluate; review its drafts: `lmdeck eval sets show {}`, then `lmdeck eval sets accept {}`", set.name, set.name, set.name);
+    }
     let configs = resolve_configs(ctx, args, &overrides)?;
     for c in &configs {
         check_config(ctx, &store, c, set.collection.as_deref())?;

@@ -158,8 +158,8 @@ fn rm(ctx: &Context, name: &str) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     let set = store::get_set(store.conn(), name)?;
     let writer = super::ingest::open_writer(ctx)?;
-    let id = set.id.to_string();
-    write(&writer, move |tx| store::remove_set(tx, &id))?;
+    let id = set.id;
+    write(&writer, move |tx| store::remove_set(tx, id))?;
     println!(
         "removed set `{}` ({} items, with its runs and results)",
         one_line(&set.name),
@@ -175,7 +175,7 @@ fn accept(ctx: &Context, name: &str, keys: Vec<String>) -> anyhow::Result<()> {
     let writer = super::ingest::open_writer(ctx)?;
     let id = set.id;
     let n = write(&writer, move |tx| store::accept_items(tx, id, &keys))?;
-    let now = store::get_set(store.conn(), &set.id.to_string())?;
+    let now = store::get_set_by_id(store.conn(), set.id)?;
     println!(
         "accepted {n} item(s) of `{}`; {} draft(s) left, set {}",
         one_line(&set.name),

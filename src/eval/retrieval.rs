@@ -159,6 +159,14 @@ pub fn run(
             recall += recall_at(&ranking, &qrels, 100);
             n += 1;
         }
+        if n < items.len() {
+            tracing::warn!(run = run_id, failed = items.len() - n, "queries failed");
+            eprintln!(
+                "warning: {} of {} queries failed in run {run_id} ({mode}); the figures average the others (`lmdeck eval show {run_id}`)",
+                items.len() - n,
+                items.len()
+            );
+        }
         queries = n;
         let d = n.max(1) as f64;
         scores.push(ModeScores {

@@ -86,9 +86,26 @@ pub fn execute(
     cancel: &Cancel,
     progress: &mut dyn Progress,
 ) -> Result<Outcome, RunError> {
+    let result = execute_inner(engines, run_id, cancel, progress);
+    if let Err(e) = &result {
+        // A run never stays `running` after its executor gave up: it says why.
+        let error = format!("{e}; `lmdeck eval retry {run_id}` continues");
+        let _ = engines
+            .writer
+            .call_with(move |tx| store::mark_run(tx, run_id, RunStatus::Failed, Some(&error)));
+    }
+    result
+}
+
+fn execute_inner(
+    engines: &Engines,
+    run_id: i64,
+    cancel: &Cancel,
+    progress: &mut dyn Progress,
+) -> Result<Outcome, RunError> {
     let conn = engines.store.conn();
     let run = store::get_run(conn, run_id)?;
-    let set = store::get_set(conn, &run.set_id.to_string())?;
+    let set = store::get_set_by_id(conn, run.set_id)?;
     let config = &run.config;
     let retrieves = config.rag || !config.generates();
     let collection = collection_of(&run, set.collection.as_deref());
@@ -151,7 +168,13 @@ pub fn execute(
         let vectors = match (params.mode.uses_vectors(), engines.embedder) {
             (true, Some(embedder)) => {
                 let texts: Vec<String> = pending.iter().map(|i| i.item.question.clone()).collect();
-                Some(embedder.embed(&texts)?)
+                let vectors = embedder.embed(&texts)?;
+                if vectors.len() != texts.len() {
+                    return Err(RunError::Embed(crate::embed::EmbedError::Inference(
+                        format!("{} vectors for {} questions", vectors.len(), texts.len()),
+                    )));
+                }
+                Some(vectors)
             }
             _ => None,
         };
@@ -218,10 +241,16 @@ fn save(writer: &DbWriter, run_id: i64, results: Vec<ItemResult>) -> Result<(), 
 
 fn search_params(base: &SearchParams, config: &RunConfig) -> Result<SearchParams, RunError> {
     let mode: Mode = config.mode.parse()?;
+    // A retrieval-only run scores its ranking @metrics_k: it must rank that deep.
+    let k = if config.generates() {
+        config.k
+    } else {
+        config.k.max(config.metrics_k)
+    };
     Ok(SearchParams {
-        k: config.k,
+        k,
         mode,
-        candidates: config.candidates.max(config.k),
+        candidates: config.candidates.max(k),
         rrf_k: config.rrf_k,
         ..*base
     })
@@ -334,6 +363,9 @@ fn answer_item(
         },
     );
     let answer = match answer {
+        Ok(a) if a.stats.finish == crate::generate::FinishReason::Cancelled => {
+            return failed(item, "cancelled".into())
+        }
         Ok(a) => a,
         Err(e) => return failed(item, e.to_string()),
     };

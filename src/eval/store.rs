@@ -149,9 +149,21 @@ pub fn get_set(conn: &Connection, name_or_id: &str) -> Result<EvalSet> {
     .ok_or_else(|| EvalStoreError::NoSet(name_or_id.to_string()))
 }
 
-/// Removes a set with its items, runs and results.
-pub fn remove_set(conn: &Connection, name_or_id: &str) -> Result<EvalSet> {
-    let set = get_set(conn, name_or_id)?;
+/// A set by its row id only (a set may be named like another's id).
+pub fn get_set_by_id(conn: &Connection, id: i64) -> Result<EvalSet> {
+    conn.query_row(
+        &format!("SELECT {SET_COLUMNS} FROM eval_sets s WHERE s.id = ?1"),
+        [id],
+        set_row,
+    )
+    .optional()?
+    .map(with_meta)
+    .ok_or_else(|| EvalStoreError::NoSet(id.to_string()))
+}
+
+/// Removes a set (by row id) with its items, runs and results.
+pub fn remove_set(conn: &Connection, id: i64) -> Result<EvalSet> {
+    let set = get_set_by_id(conn, id)?;
     conn.execute("DELETE FROM eval_sets WHERE id = ?1", [set.id])?;
     Ok(set)
 }
@@ -452,7 +464,8 @@ pub struct ItemResult {
     pub finished_ms: i64,
 }
 
-/// Stores an item's outcome; an earlier failure of the item is replaced and counted.
+/// Stores an item's outcome; an earlier failure of the item is replaced and counted, a
+/// finished result never is (two processes executing one run cannot undo each other).
 pub fn save_result(conn: &Connection, run_id: i64, result: &ItemResult) -> Result<()> {
     conn.execute(
         "INSERT INTO eval_results (run_id, item_id, status, answer, detail, metrics, error,
@@ -461,7 +474,8 @@ pub fn save_result(conn: &Connection, run_id: i64, result: &ItemResult) -> Resul
          ON CONFLICT (run_id, item_id) DO UPDATE SET status = excluded.status,
              answer = excluded.answer, detail = excluded.detail, metrics = excluded.metrics,
              error = excluded.error, attempts = eval_results.attempts + 1,
-             finished_ms = excluded.finished_ms",
+             finished_ms = excluded.finished_ms
+         WHERE eval_results.status <> 'ok'",
         params![
             run_id,
             result.item_id,

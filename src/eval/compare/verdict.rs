@@ -76,6 +76,13 @@ fn best_run(input: &Input, row: &MetricRow) -> Option<String> {
         ));
     }
     let (adv, low, high) = advantage(&d, row.higher_is_better);
+    // Means over each run's own items can rank the pair the other way round from their
+    // paired difference (metrics that apply to some items only): the pairs decide.
+    let (best, second, b, s, adv, low, high) = if adv < 0.0 {
+        (second, best, s, b, -adv, -high, -low)
+    } else {
+        (best, second, b, s, adv, low, high)
+    };
     let mut text = format!(
         "{b} beats {s} on {m} by {} [{}, {}]",
         format(m, adv),
@@ -86,10 +93,14 @@ fn best_run(input: &Input, row: &MetricRow) -> Option<String> {
         let (a, z) = input.table.pairs(best, second, "latency_ms");
         if !a.is_empty() {
             let extra = super::stats::mean(&a) - super::stats::mean(&z);
-            text.push_str(&format!(
-                ", at {} ms latency",
-                format_diff("latency_ms", extra)
-            ));
+            text.push_str(&if extra < 0.0 {
+                format!(
+                    ", and is faster by {} ms",
+                    super::kinds::format("latency_ms", -extra)
+                )
+            } else {
+                format!(", at {} ms latency", format_diff("latency_ms", extra))
+            });
         }
     }
     text.push_str(&significance(d.significant(), d.diff, d.detectable, m));

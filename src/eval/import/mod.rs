@@ -65,10 +65,15 @@ pub fn set_name(source_path: &Path, name: Option<&str>) -> Result<String, EvalEr
 
 /// Names are used on command lines (`eval run --set NAME --set k=3`): no `=`, no whitespace.
 pub fn check_name(name: &str) -> Result<(), EvalError> {
-    if name.is_empty() || name.contains('=') || name.chars().any(char::is_whitespace) {
+    // A name also names the folder a SQuAD set's contexts are written to: never a path.
+    if name.is_empty()
+        || name.contains(['=', '/', '\\'])
+        || name.starts_with('.')
+        || name.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(EvalError::Dataset {
             path: format!("set name `{name}`"),
-            detail: "a set name must be non-empty, without `=` or spaces (`eval run --set` tells names from key=value overrides by the `=`); choose one with --name".into(),
+            detail: "a set name must be non-empty, without `=`, `/`, `\\`, spaces or a leading `.` (`eval run --set` tells names from key=value overrides by the `=`); choose one with --name".into(),
         });
     }
     Ok(())

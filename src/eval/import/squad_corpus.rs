@@ -25,6 +25,19 @@ pub fn write_corpus(squad: &SquadSet, dir: &Path) -> Result<PathBuf, EvalError> 
         path: path.display().to_string(),
         detail: format!("cannot write the corpus: {e}"),
     };
+    // Only a folder of its own under the corpora folder is ever replaced.
+    let own = dir
+        .file_name()
+        .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+        && dir
+            .components()
+            .all(|c| !matches!(c, std::path::Component::ParentDir));
+    if !own {
+        return Err(io(
+            dir,
+            std::io::Error::other("not a set's own folder under the corpora folder"),
+        ));
+    }
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| io(dir, e))?;
     }

@@ -125,7 +125,7 @@ fn a_failed_item_is_replaced_by_its_retry_and_only_successes_count() {
         (RunStatus::Succeeded, "base")
     );
     assert_eq!(list_runs(c, Some(set)).unwrap().len(), 1);
-    remove_set(c, "qa").unwrap();
+    remove_set(c, set).unwrap();
     assert!(list_runs(c, None).unwrap().is_empty());
     assert!(results(c, run).unwrap().is_empty());
 }

@@ -68,3 +68,5 @@ CREATE TABLE eval_results (
     finished_ms  INTEGER NOT NULL,
     PRIMARY KEY (run_id, item_id)
 );
+-- Removing a set's items cascades here by item.
+CREATE INDEX eval_results_item ON eval_results(item_id);
