@@ -52,7 +52,11 @@ pub fn table(c: &Comparison) {
                 "{:<16} {:<20} {:>9} {:>5}",
                 one_line(metric),
                 format!("#{} {name}", cell.run),
-                format(&row.metric, cell.mean),
+                if cell.n == 0 {
+                    "-".to_string()
+                } else {
+                    format(&row.metric, cell.mean)
+                },
                 cell.n
             );
             match &cell.delta {

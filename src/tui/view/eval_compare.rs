@@ -194,7 +194,13 @@ fn metric_table(c: &Comparison, layout: Cells, theme: &Theme, frame: &mut Frame,
     let rows = c.metrics.iter().map(|m| {
         let mut cells = vec![TableCell::from(safe(&m.metric).into_owned())];
         cells.extend(m.cells.iter().map(|cell| {
-            let mut first = vec![Span::raw(num(cell.mean))];
+            // A run the metric does not apply to (n = 0) has no mean to show.
+            let mean = if cell.n == 0 {
+                "-".to_string()
+            } else {
+                num(cell.mean)
+            };
+            let mut first = vec![Span::raw(mean)];
             let mut second = Vec::new();
             if let Some(d) = &cell.delta {
                 let style = delta_style(m, cell, theme);
