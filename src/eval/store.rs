@@ -305,21 +305,24 @@ pub fn create_run(
     config: &RunConfig,
     limit: Option<usize>,
 ) -> Result<i64> {
-    let items: i64 = conn.query_row(
-        "SELECT count(*) FROM eval_items WHERE set_id = ?1 AND NOT draft",
-        [set_id],
-        |r| r.get(0),
+    let mut stmt = conn.prepare(
+        "SELECT id FROM eval_items WHERE set_id = ?1 AND NOT draft ORDER BY ordinal LIMIT ?2",
     )?;
-    let total = limit.map_or(items, |l| items.min(l as i64));
+    let ids = stmt
+        .query_map(params![set_id, limit.map_or(-1, |l| l as i64)], |r| {
+            r.get::<_, i64>(0)
+        })?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
     conn.execute(
-        "INSERT INTO eval_runs (set_id, name, config, item_limit, total, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO eval_runs (set_id, name, config, item_limit, item_ids, total, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             set_id,
             config.name,
             to_json(config),
             limit.map(|l| l as i64),
-            total,
+            to_json(&ids),
+            ids.len() as i64,
             now_ms()
         ],
     )?;
@@ -529,16 +532,26 @@ pub fn results(conn: &Connection, run_id: i64) -> Result<BTreeMap<i64, ItemResul
     Ok(out)
 }
 
-/// Items the run evaluates, in set order: the accepted items, the first `item_limit` of them.
+/// Items the run evaluates, in set order: those frozen when it was created (the accepted
+/// items then, the first `item_limit` of them).
 pub fn run_items(conn: &Connection, run: &Run) -> Result<Vec<StoredItem>> {
-    let mut items: Vec<StoredItem> = items(conn, run.set_id)?
-        .into_iter()
-        .filter(|i| !i.item.draft)
-        .collect();
-    if let Some(limit) = run.item_limit {
-        items.truncate(limit.max(0) as usize);
-    }
-    Ok(items)
+    let frozen: Option<String> = conn.query_row(
+        "SELECT item_ids FROM eval_runs WHERE id = ?1",
+        [run.id],
+        |r| r.get(0),
+    )?;
+    let all = items(conn, run.set_id)?;
+    let Some(frozen) = frozen else {
+        // A run created before item lists were frozen.
+        let mut accepted: Vec<StoredItem> = all.into_iter().filter(|i| !i.item.draft).collect();
+        if let Some(limit) = run.item_limit {
+            accepted.truncate(limit.max(0) as usize);
+        }
+        return Ok(accepted);
+    };
+    let ids: std::collections::HashSet<i64> =
+        json(|| format!("evaluation run {}", run.id), &frozen)?;
+    Ok(all.into_iter().filter(|i| ids.contains(&i.id)).collect())
 }
 
 /// Mean of each metric over the run's successful items (a metric absent from an item, because

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_job_gpus.sql"),
     include_str!("migrations/007_message_rating.sql"),
     include_str!("migrations/008_eval.sql"),
+    include_str!("migrations/009_eval_run_items.sql"),
 ];
 
 /// Schema version this build creates.

@@ -89,6 +89,10 @@ fn drafts_are_left_out_of_runs_until_accepted() {
     assert_eq!(run_items(c, &run).unwrap().len(), 1);
     assert_eq!(accept_items(c, id, &[]).unwrap(), 1);
     assert_eq!(get_set(c, "drafted").unwrap().status, SetStatus::Accepted);
+    // The run keeps the items it was created with; a new run gets the accepted draft.
+    assert_eq!(run_items(c, &run).unwrap().len(), 1);
+    let later = get_run(c, create_run(c, id, &config("r2"), None).unwrap()).unwrap();
+    assert_eq!((later.total, run_items(c, &later).unwrap().len()), (2, 2));
 }
 
 #[test]
