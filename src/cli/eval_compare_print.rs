@@ -1,7 +1,8 @@
 //! How `eval compare` shows a comparison: a table for people, CSV for spreadsheets.
 
 use crate::eval::compare::kinds::{format, format_diff};
-use crate::eval::compare::{Comparison, Delta, Effect};
+use crate::eval::compare::verdict::format_cost;
+use crate::eval::compare::{Comparison, Delta, Effect, RunSummary};
 use crate::util::safe::one_line;
 
 /// Characters of a question shown among the disagreements.
@@ -17,8 +18,16 @@ pub fn table(c: &Comparison) {
         c.seed
     );
     println!(
-        "\n  {:<5} {:<20} {:<20} {:<4} {:>11} {:>7} {:>11}",
-        "run", "name", "model", "rag", "done/total", "failed", "latency ms"
+        "\n  {:<5} {:<20} {:<20} {:<4} {:>11} {:>7} {:>11} {:>14} {:>12}",
+        "run",
+        "name",
+        "model",
+        "rag",
+        "done/total",
+        "failed",
+        "latency ms",
+        "tokens in/out",
+        "cost/item"
     );
     for r in &c.runs {
         let base = if r.id == c.baseline {
@@ -27,18 +36,21 @@ pub fn table(c: &Comparison) {
             ""
         };
         println!(
-            "  {:<5} {:<20} {:<20} {:<4} {:>11} {:>7} {:>11.0}{base}",
+            "  {:<5} {:<20} {:<20} {:<4} {:>11} {:>7} {:>11.0} {:>14} {:>12}{base}",
             r.id,
             one_line(&r.name),
             one_line(&r.model),
             if r.rag { "on" } else { "off" },
             format!("{}/{}", r.done, r.total),
             r.failed,
-            r.latency_ms
+            r.latency_ms,
+            format!("{:.0}/{:.0}", r.prompt_tokens, r.answer_tokens),
+            cost(r.cost, r.currency.as_deref())
         );
     }
+    judges(c);
     println!(
-        "\n{:<16} {:<20} {:>9} {:>5} {:>9}  {:<22} {:>7}  {:<9} {:>10} {:>10}",
+        "\n{:<20} {:<20} {:>9} {:>5} {:>9}  {:<22} {:>7}  {:<9} {:>10} {:>10}",
         "metric", "run", "mean", "n", "diff", "95 % interval", "p", "test", "W/L/T", "detectable"
     );
     for row in &c.metrics {
@@ -49,7 +61,7 @@ pub fn table(c: &Comparison) {
                 .get(i)
                 .map_or(String::new(), |r| one_line(&r.name).into_owned());
             let head = format!(
-                "{:<16} {:<20} {:>9} {:>5}",
+                "{:<20} {:<20} {:>9} {:>5}",
                 one_line(metric),
                 format!("#{} {name}", cell.run),
                 if cell.n == 0 {
@@ -107,6 +119,34 @@ pub fn table(c: &Comparison) {
         for v in &c.verdict {
             println!("  - {}", one_line(v));
         }
+    }
+}
+
+fn cost(value: Option<f64>, currency: Option<&str>) -> String {
+    match value {
+        Some(v) => format!("{} {}", format_cost(v), currency.unwrap_or("")),
+        None => "-".into(),
+    }
+}
+
+/// Each judge with what says how far to trust it, its cost apart from the system's.
+fn judges(c: &Comparison) {
+    let judged: Vec<_> = c
+        .runs
+        .iter()
+        .filter_map(|r| Some((r, r.judge.as_ref()?)))
+        .collect();
+    if judged.is_empty() {
+        return;
+    }
+    println!("\njudges:");
+    for (r, j) in judged {
+        println!(
+            "  run {} judged by {}; judge cost {} per item",
+            r.id,
+            one_line(&j.describe()),
+            cost(r.judge_cost, r.currency.as_deref())
+        );
     }
 }
 
@@ -182,6 +222,25 @@ pub fn csv(c: &Comparison) -> String {
                 cell.mean,
                 cell.n
             ));
+        }
+    }
+    // Costs per item (in the run's currency) as rows of their own, without intervals.
+    for (metric, pick) in [
+        (
+            "cost_per_item",
+            (|r| r.cost) as fn(&RunSummary) -> Option<f64>,
+        ),
+        ("judge_cost_per_item", |r| r.judge_cost),
+    ] {
+        for r in &c.runs {
+            if let Some(v) = pick(r) {
+                out.push_str(&format!(
+                    "{metric},{},{},{v},{},,,,,,,,,\n",
+                    r.id,
+                    field(&r.name),
+                    r.done
+                ));
+            }
         }
     }
     out

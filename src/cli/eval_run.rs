@@ -139,6 +139,17 @@ fn check_config(
         crate::services::models::resolve(ctx, Some(store), &c.model)
             .with_context(|| format!("configuration `{}`", c.name))?;
     }
+    if let Some(judge) = c.judge() {
+        crate::services::models::resolve(ctx, Some(store), judge)
+            .with_context(|| format!("configuration `{}`: judge", c.name))?;
+    }
+    if c.prompt.is_some() && !c.rag && c.generates() {
+        // The prompt replaces the RAG instructions; without RAG there are none to replace.
+        eprintln!(
+            "warning: configuration `{}` sets `prompt` but has rag=off: the prompt replaces the RAG instructions, so it has no effect here",
+            safe(&c.name)
+        );
+    }
     if c.rag || !c.generates() {
         let Some(name) = c.collection.as_deref().or(set_collection) else {
             anyhow::bail!("configuration `{}` retrieves, but neither it nor the set names a collection: add -c NAME (or --set rag=off)", c.name);
@@ -213,9 +224,15 @@ fn execute_runs(
         if run::needs_embedder(&r.config) && embedder.is_none() {
             embedder = Some(ctx.embedder()?);
         }
-        if r.config.generates() && !generators.contains_key(&r.config.model) {
-            let g = crate::services::models::generator(ctx, Some(store), &r.config.model)?;
-            generators.insert(r.config.model.clone(), g);
+        // A judge that is also a run's model is loaded once.
+        for model in std::iter::once(r.config.generates().then_some(r.config.model.as_str()))
+            .chain(std::iter::once(r.config.judge()))
+            .flatten()
+        {
+            if !generators.contains_key(model) {
+                let g = crate::services::models::generator(ctx, Some(store), model)?;
+                generators.insert(model.to_string(), g);
+            }
         }
         let engines = Engines {
             search: ctx.search_params()?,
@@ -223,6 +240,11 @@ fn execute_runs(
             writer,
             embedder: embedder.as_ref().map(|e| e as &dyn crate::embed::Embedder),
             generator: generators.get(&r.config.model).map(|g| g.as_ref()),
+            judge: r
+                .config
+                .judge()
+                .and_then(|j| generators.get(j))
+                .map(|g| g.as_ref()),
         };
         if human {
             eprintln!(
@@ -590,8 +612,13 @@ fn check_gates(store: &Store, ids: &[i64], gates: &[(String, f64)]) -> anyhow::R
     for &id in ids {
         let r = evstore::get_run(store.conn(), id)?;
         if r.status != RunStatus::Succeeded {
+            // The run's own error says why (the first failed item's error, and what to do).
+            let why = r
+                .error
+                .as_deref()
+                .map_or(String::new(), |e| format!(": {e}"));
             failures.push(format!(
-                "run {id} ({}) {}",
+                "run {id} ({}) {}{why}",
                 r.name,
                 effective_status(store, &r)
             ));

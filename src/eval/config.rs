@@ -34,7 +34,7 @@ pub enum ConfigError {
     },
 }
 
-const KEYS: &str = "name, collection, model, rag, mode, k, candidates, rrf_k, prompt, temperature, top_k, top_p, repetition_penalty, seed, max_tokens, context_tokens, metrics_k";
+const KEYS: &str = "name, collection, model, rag, mode, k, candidates, rrf_k, prompt, temperature, top_k, top_p, repetition_penalty, seed, max_tokens, context_tokens, metrics_k, judge, judge_runs, judge_temperature, judge_max_tokens";
 
 /// A run's frozen configuration (stored with the run as JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +66,31 @@ pub struct RunConfig {
     pub context_tokens: usize,
     /// The cut-off of retrieval metrics (Recall@k, nDCG@k, ...).
     pub metrics_k: usize,
+    /// A model or endpoint grading every answer against the gold answers (`eval::judge`);
+    /// None: no judge metrics.
+    #[serde(default)]
+    pub judge: Option<String>,
+    /// Gradings per item (their spread is reported) and how they are sampled.
+    #[serde(default = "default_judge_runs")]
+    pub judge_runs: usize,
+    #[serde(default = "default_judge_temperature")]
+    pub judge_temperature: f64,
+    #[serde(default = "default_judge_max_tokens")]
+    pub judge_max_tokens: usize,
+}
+
+// Three gradings sampled at 0.7 show whether a judge's verdict is stable; a greedy judge
+// would repeat itself and hide that.
+fn default_judge_runs() -> usize {
+    3
+}
+
+fn default_judge_temperature() -> f64 {
+    0.7
+}
+
+fn default_judge_max_tokens() -> usize {
+    32
 }
 
 impl RunConfig {
@@ -90,11 +115,22 @@ impl RunConfig {
             max_tokens: g.max_tokens,
             context_tokens: g.context_tokens,
             metrics_k: 10,
+            judge: None,
+            judge_runs: default_judge_runs(),
+            judge_temperature: default_judge_temperature(),
+            judge_max_tokens: default_judge_max_tokens(),
         }
     }
 
     pub fn generates(&self) -> bool {
         self.model != NO_MODEL
+    }
+
+    /// The judge grading this run's answers, if any (`judge = "none"` is none).
+    pub fn judge(&self) -> Option<&str> {
+        self.judge
+            .as_deref()
+            .filter(|j| *j != NO_MODEL && !j.is_empty() && self.generates())
     }
 
     fn to_table(&self) -> toml::Table {
@@ -125,6 +161,16 @@ impl RunConfig {
         if self.k == 0 || self.metrics_k == 0 || self.max_tokens == 0 {
             return Err("`k`, `metrics_k` and `max_tokens` must be at least 1".into());
         }
+        if self.judge_runs == 0 || self.judge_runs > 20 || self.judge_max_tokens == 0 {
+            return Err("`judge_runs` must be 1 to 20 and `judge_max_tokens` at least 1".into());
+        }
+        let judged = self
+            .judge
+            .as_deref()
+            .is_some_and(|j| j != NO_MODEL && !j.is_empty());
+        if judged && !self.generates() {
+            return Err("`judge` grades answers, but `model` is \"none\" (retrieval only)".into());
+        }
         Ok(())
     }
 }
@@ -152,6 +198,10 @@ struct FileConfig {
     max_tokens: Option<usize>,
     context_tokens: Option<usize>,
     metrics_k: Option<usize>,
+    judge: Option<String>,
+    judge_runs: Option<usize>,
+    judge_temperature: Option<f64>,
+    judge_max_tokens: Option<usize>,
 }
 
 /// Where named configurations live: `<config dir>/eval/NAME.toml`.
@@ -299,7 +349,10 @@ fn parse_value(key: &str, value: &str) -> toml::Value {
         _ => {}
     }
     // Names stay strings even when they look like numbers ("model=7", "name=1").
-    if matches!(key, "name" | "model" | "collection" | "prompt" | "mode") {
+    if matches!(
+        key,
+        "name" | "model" | "collection" | "prompt" | "mode" | "judge"
+    ) {
         return toml::Value::String(value.to_string());
     }
     toml::from_str::<toml::Table>(&format!("v = {value}"))

@@ -107,6 +107,7 @@ pub fn run(
         writer,
         embedder: Some(embedder),
         generator: None,
+        judge: None,
     };
     let mut scores = Vec::new();
     let mut queries = 0;

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::config::RunConfig;
-use super::score;
 use super::set::StoredItem;
 use super::store::{self, EvalStoreError, ItemResult, Run, RunStatus};
+use super::{judge, score};
 use crate::embed::Embedder;
 use crate::generate::{Cancel, Generator, SamplingParams};
 use crate::jobs::queue::now_ms;
@@ -32,6 +32,12 @@ pub enum RunError {
     NoCollection { run: i64, name: String, set: String },
     #[error("run {run} ({name}) generates answers but no chat model was loaded")]
     NoGenerator { run: i64, name: String },
+    #[error("run {run} ({name}) is graded by judge `{judge}`, but no judge model was loaded")]
+    NoJudge {
+        run: i64,
+        name: String,
+        judge: String,
+    },
 }
 
 /// What a run needs, loaded once by the caller (models are heavy; a process executing several
@@ -44,6 +50,8 @@ pub struct Engines<'a> {
     pub writer: &'a DbWriter,
     pub embedder: Option<&'a dyn Embedder>,
     pub generator: Option<&'a dyn Generator>,
+    /// The run's judge (`RunConfig::judge`), when it has one.
+    pub judge: Option<&'a dyn Generator>,
 }
 
 /// Told after each item is stored.
@@ -120,6 +128,13 @@ fn execute_inner(
         return Err(RunError::NoGenerator {
             run: run.id,
             name: run.name.clone(),
+        });
+    }
+    if let (Some(judge), None) = (config.judge(), engines.judge) {
+        return Err(RunError::NoJudge {
+            run: run.id,
+            name: run.name.clone(),
+            judge: judge.to_string(),
         });
     }
     let items = store::run_items(conn, &run)?;
@@ -371,6 +386,19 @@ fn answer_item(
     };
     let latency_ms = started.elapsed().as_secs_f64() * 1e3;
     let mut metrics = score::answer_metrics(&item.item, &answer, config.metrics_k);
+    // Graded after the answer's own timings are taken: the judge's time is not the system's.
+    let judged = match (config.judge(), engines.judge) {
+        (Some(name), Some(judge)) => {
+            match judge_item(judge, name, config, item, &answer.text, &metrics, cancel) {
+                Ok(j) => Some(j),
+                Err(e) => return failed(item, e),
+            }
+        }
+        _ => None,
+    };
+    if let Some((judge_metrics, _)) = &judged {
+        metrics.extend(judge_metrics.clone());
+    }
     let stats = &answer.stats;
     let first_token_ms = timing.first_token_ms.unwrap_or(latency_ms);
     let retrieval_ms = timing.sources_ms.unwrap_or(0.0);
@@ -398,11 +426,7 @@ fn answer_item(
         .retrieval
         .as_ref()
         .map(|r| score::Ranking::of_hits(&r.hits, &item.item));
-    ItemResult {
-        item_id: item.id,
-        ok: true,
-        answer: Some(answer.text.clone()),
-        detail: serde_json::json!({
+    let mut detail = serde_json::json!({
             "sources": sources,
             "cited": answer.cited,
             "attribution": score::attribution_json(&answer),
@@ -426,12 +450,56 @@ fn answer_item(
             "tokens_per_s": stats.decode_tokens_per_s,
             "prompt_tokens": stats.prompt_tokens,
             "answer_tokens": stats.completion_tokens,
-        }),
+    });
+    if let Some((_, judge_detail)) = judged {
+        // Flat numbers too: the comparison prices the judge's tokens and time from them.
+        for (flat, key) in [
+            ("judge_prompt_tokens", "prompt_tokens"),
+            ("judge_answer_tokens", "answer_tokens"),
+            ("judge_ms", "ms"),
+        ] {
+            detail[flat] = judge_detail[key].clone();
+        }
+        if let Some(label) = judge_detail["label"].as_bool() {
+            detail["judge_label"] = serde_json::json!(u8::from(label));
+        }
+        detail["judge"] = judge_detail;
+    }
+    ItemResult {
+        item_id: item.id,
+        ok: true,
+        answer: Some(answer.text.clone()),
+        detail,
         metrics,
         error: None,
         attempts: 1,
         finished_ms: now_ms(),
     }
+}
+
+/// The judge's metrics and detail for one answer; an unreachable judge is the item's error.
+fn judge_item(
+    judge: &dyn Generator,
+    name: &str,
+    config: &RunConfig,
+    item: &StoredItem,
+    answer: &str,
+    metrics: &BTreeMap<String, f64>,
+    cancel: &Cancel,
+) -> Result<(BTreeMap<String, f64>, serde_json::Value), String> {
+    let settings = judge::Settings {
+        runs: config.judge_runs,
+        temperature: config.judge_temperature,
+        seed: config.seed,
+        max_tokens: config.judge_max_tokens,
+    };
+    let grading = judge::grade(judge, &item.item, answer, &settings, cancel)
+        .map_err(|e| format!("judge {name}: {e}"))?;
+    if cancel.is_cancelled() {
+        return Err("cancelled".into());
+    }
+    let label = judge::label(&item.item, metrics);
+    Ok((grading.metrics(label), grading.detail(name, label)))
 }
 
 #[derive(Default)]

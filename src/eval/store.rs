@@ -409,6 +409,10 @@ fn placeholder_config() -> RunConfig {
         max_tokens: 0,
         context_tokens: 0,
         metrics_k: 0,
+        judge: None,
+        judge_runs: 0,
+        judge_temperature: 0.0,
+        judge_max_tokens: 0,
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod error;
+pub mod eval_inputs;
 pub mod models;
 
 pub use context::{Context, Overrides};

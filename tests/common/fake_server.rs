@@ -1,6 +1,6 @@
 //! A small OpenAI-compatible server that misbehaves on request: the first path segment picks
 //! the behaviour (`/ok/v1/chat/completions`, `/unauthorized/...`, `/silent/...`, `/drop/...`,
-//! `/malformed/...`, `/slow/...`). Real sockets, real HTTP/1.1, real SSE framing.
+//! `/malformed/...`, `/slow/...`, `/judge/...`). Real sockets, real HTTP/1.1, real SSE framing.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -34,6 +34,33 @@ fn delta(text: &str) -> String {
         "data: {}\n\n",
         serde_json::json!({"choices": [{"delta": {"content": text}, "finish_reason": null}]})
     )
+}
+
+/// A grader that follows lmdeck's judge prompt: correct (score 5) when the graded answer
+/// contains the first reference answer, ignoring case; prose that does not parse when the
+/// answer says "garble"; otherwise incorrect with a score of 1 or 2 by the request's seed
+/// (so repeated gradings spread).
+fn grade(prompt: &str, seed: u64) -> String {
+    let reference = prompt
+        .split("Reference answer:\n")
+        .nth(1)
+        .and_then(|r| r.lines().next())
+        .unwrap_or("")
+        .trim_start_matches("- ")
+        .to_lowercase();
+    let answer = prompt
+        .split("Answer to grade:\n")
+        .nth(1)
+        .and_then(|a| a.split("\n\nGrade it.").next())
+        .unwrap_or("")
+        .to_lowercase();
+    if answer.contains("garble") {
+        "I would rather not say.".into()
+    } else if !reference.is_empty() && answer.contains(&reference) {
+        "VERDICT: correct\nSCORE: 5".into()
+    } else {
+        format!("VERDICT: incorrect\nSCORE: {}", 1 + seed % 2)
+    }
 }
 
 fn handle(mut stream: TcpStream) -> std::io::Result<()> {
@@ -82,6 +109,19 @@ fn handle(mut stream: TcpStream) -> std::io::Result<()> {
                 stream.write_all(delta(piece).as_bytes())?;
                 stream.flush()?;
             }
+            stream.write_all(b"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")?;
+        }
+        "judge" => {
+            let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let prompt = request["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .and_then(|m| m["content"].as_str())
+                .unwrap_or("")
+                .to_string();
+            let seed = request["seed"].as_u64().unwrap_or(0);
+            stream.write_all(sse_head.as_bytes())?;
+            stream.write_all(delta(&grade(&prompt, seed)).as_bytes())?;
             stream.write_all(b"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")?;
         }
         "unauthorized" => {

@@ -2,10 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use super::input::RunInput;
-use super::report::{Cell, Comparison, Disagreement, MetricRow, RunSummary};
+use super::input::{Outcome, RunInput};
+use super::report::{Cell, Comparison, Disagreement, JudgeSummary, MetricRow, RunSummary};
 use super::table::Table;
 use super::{factorial, kinds, leak, stats, verdict};
+use crate::eval::pricing::Price;
 
 /// Items listed among the disagreements at most.
 const DISAGREEMENTS: usize = 10;
@@ -46,6 +47,7 @@ pub fn compare(
         .as_ref()
         .and_then(|d| factorial::estimate(d, inputs, &table, &headline));
     let runs: Vec<RunSummary> = inputs.iter().map(summary).collect();
+    warnings.extend(judge_warnings(&runs));
     let verdict = verdict::sentences(&verdict::Input {
         runs: &runs,
         rows: &metrics,
@@ -113,7 +115,7 @@ fn rows(table: &Table, inputs: &[RunInput], base: usize) -> Vec<MetricRow> {
 
 fn summary(input: &RunInput) -> RunSummary {
     let r = &input.run;
-    let done: Vec<_> = input
+    let done: Vec<&Outcome> = input
         .items
         .iter()
         .filter_map(|i| i.result.as_ref())
@@ -125,6 +127,37 @@ fn summary(input: &RunInput) -> RunSummary {
             .collect();
         stats::mean(&values)
     };
+    let detail = |o: &Outcome, key: &str| o.detail.get(key).copied().unwrap_or(0.0);
+    let mean_cost = |price: &Price, prefix: &str, wall: &str| {
+        let costs: Vec<f64> = done
+            .iter()
+            .map(|o| {
+                price.cost(
+                    detail(o, &format!("{prefix}prompt_tokens")),
+                    detail(o, &format!("{prefix}answer_tokens")),
+                    detail(o, wall),
+                )
+            })
+            .collect();
+        stats::mean(&costs)
+    };
+    let answers = r.config.generates() && !done.is_empty();
+    let cost = input
+        .price
+        .as_ref()
+        .filter(|_| answers)
+        .map(|p| mean_cost(p, "", "latency_ms"));
+    let judge_cost = input
+        .judge_price
+        .as_ref()
+        .filter(|_| answers && r.config.judge().is_some())
+        .map(|p| mean_cost(p, "judge_", "judge_ms"));
+    let currency = input
+        .price
+        .iter()
+        .chain(input.judge_price.iter())
+        .map(|p| p.currency.clone())
+        .next();
     RunSummary {
         id: r.id,
         name: r.name.clone(),
@@ -138,9 +171,45 @@ fn summary(input: &RunInput) -> RunSummary {
         tokens_per_s: mean_of("tokens_per_s"),
         prompt_tokens: mean_of("prompt_tokens"),
         answer_tokens: mean_of("answer_tokens"),
-        // No per-model price is configured yet.
-        cost: None,
-        judge_cost: None,
+        cost,
+        judge_cost,
+        currency: currency.filter(|_| cost.is_some() || judge_cost.is_some()),
+        judge: r
+            .config
+            .judge()
+            .map(|name| judge_summary(name, r.config.judge_runs, &done)),
+    }
+}
+
+/// The judge's reliability over a run's items: failures, spread, agreement with the labels.
+fn judge_summary(name: &str, runs_per_item: usize, done: &[&Outcome]) -> JudgeSummary {
+    let values = |key: &str| -> Vec<f64> {
+        done.iter()
+            .filter_map(|o| o.metrics.get(key).copied())
+            .collect()
+    };
+    let spreads = values("judge_spread");
+    // (judge's verdict, the set's label) for the items that have both.
+    let pairs: Vec<(f64, f64)> = done
+        .iter()
+        .filter_map(|o| {
+            Some((
+                *o.metrics.get("judge_correct")?,
+                *o.detail.get("judge_label")?,
+            ))
+        })
+        .collect();
+    JudgeSummary {
+        name: name.to_string(),
+        runs_per_item,
+        items: done.len(),
+        failed_items: values("judge_failed").iter().filter(|v| **v >= 0.5).count(),
+        parse_failures: stats::mean(&values("judge_parse_failures")),
+        spread: (!spreads.is_empty()).then(|| stats::mean(&spreads)),
+        agreement: (!pairs.is_empty())
+            .then(|| pairs.iter().filter(|(j, l)| j == l).count() as f64 / pairs.len() as f64),
+        agreement_items: pairs.len(),
+        kappa: stats::cohen_kappa(&pairs),
     }
 }
 
@@ -191,6 +260,27 @@ fn leakage_warnings(inputs: &[RunInput]) -> Vec<String> {
                 format!(
                     "model {} was trained on {n} items of set {}: its scores on them are not a fair test",
                     r.run.config.model, r.run.set_name
+                )
+            })
+        })
+        .collect()
+}
+
+/// A judge that failed on items is said out loud: its means are over fewer items.
+fn judge_warnings(runs: &[RunSummary]) -> Vec<String> {
+    runs.iter()
+        .filter_map(|r| {
+            let j = r.judge.as_ref()?;
+            (j.failed_items > 0).then(|| {
+                format!(
+                    "judge {} gave no verdict that parsed on {} of {} items of run {} ({:.0} %; {:.0} % of its gradings failed to parse): its metrics are over the other {}",
+                    j.name,
+                    j.failed_items,
+                    j.items,
+                    r.id,
+                    100.0 * j.failed_items as f64 / j.items.max(1) as f64,
+                    100.0 * j.parse_failures,
+                    j.items - j.failed_items
                 )
             })
         })

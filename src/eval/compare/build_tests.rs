@@ -52,6 +52,8 @@ fn input(r: Run, metrics: impl Fn(usize) -> Vec<(&'static str, f64)>, n: usize) 
             .collect(),
         lineage: None,
         trained_on: None,
+        price: None,
+        judge_price: None,
     }
 }
 

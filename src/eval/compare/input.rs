@@ -5,6 +5,7 @@ use rusqlite::Connection;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::kinds::SPEED;
+use crate::eval::pricing::Price;
 use crate::eval::store::{self, EvalStoreError, ItemResult, Run};
 use crate::generate::manifest::Lineage;
 
@@ -18,6 +19,9 @@ pub struct RunInput {
     /// The normalised questions of the model's training data (`leak::training_questions`),
     /// when its lineage names a training file that is still there.
     pub trained_on: Option<BTreeSet<String>>,
+    /// Prices of the run's model and of its judge (`eval::pricing`), when configured.
+    pub price: Option<Price>,
+    pub judge_price: Option<Price>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +66,7 @@ impl Outcome {
     }
 }
 
-/// Reads the runs, their items and results (lineage is left for the caller to fill in).
+/// Reads the runs, their items and results (lineage and prices are left for the caller).
 pub fn load(conn: &Connection, run_ids: &[i64]) -> Result<Vec<RunInput>, EvalStoreError> {
     let mut out = Vec::with_capacity(run_ids.len());
     for &id in run_ids {
@@ -84,6 +88,8 @@ pub fn load(conn: &Connection, run_ids: &[i64]) -> Result<Vec<RunInput>, EvalSto
             items,
             lineage: None,
             trained_on: None,
+            price: None,
+            judge_price: None,
         });
     }
     Ok(out)

@@ -9,6 +9,12 @@ const ORDER: &[&str] = &[
     "cite_precision",
     "cite_recall",
     "grounded",
+    "judge_correct",
+    "judge_score",
+    "judge_agrees",
+    "judge_spread",
+    "judge_parse_failures",
+    "judge_failed",
     "doc_recall",
     "doc_precision",
     "doc_mrr",
@@ -25,7 +31,16 @@ const ORDER: &[&str] = &[
 ];
 
 /// Metrics that are 0 or 1 per item by definition (McNemar's test applies).
-const BINARY: &[&str] = &["em", "abstention", "cites_gold", "doc_hit", "chunk_hit"];
+const BINARY: &[&str] = &[
+    "em",
+    "abstention",
+    "cites_gold",
+    "doc_hit",
+    "chunk_hit",
+    "judge_correct",
+    "judge_agrees",
+    "judge_failed",
+];
 
 /// Speed measures the run engine may leave in an item's detail rather than its metrics.
 pub const SPEED: &[&str] = &["latency_ms", "first_token_ms", "tokens_per_s"];
@@ -38,9 +53,13 @@ pub fn rank(metric: &str) -> (usize, String) {
     }
 }
 
-/// Times are better low; everything else is better high.
+/// Times and a judge's inconsistency and failures are better low; everything else high.
 pub fn higher_is_better(metric: &str) -> bool {
     !metric.ends_with("_ms")
+        && !matches!(
+            metric,
+            "judge_spread" | "judge_parse_failures" | "judge_failed"
+        )
 }
 
 /// Binary when the name is a known 0/1 metric and every value seen is 0 or 1 (a metric of that

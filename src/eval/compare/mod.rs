@@ -8,8 +8,10 @@ pub mod leak;
 pub mod report;
 pub mod stats;
 mod table;
-mod verdict;
+pub mod verdict;
 
 pub use build::compare;
 pub use input::{load, ItemInput, Outcome, RunInput};
-pub use report::{Cell, Comparison, Delta, Disagreement, Effect, Factorial, MetricRow, RunSummary};
+pub use report::{
+    Cell, Comparison, Delta, Disagreement, Effect, Factorial, JudgeSummary, MetricRow, RunSummary,
+};

@@ -43,9 +43,76 @@ pub struct RunSummary {
     pub tokens_per_s: f64,
     pub prompt_tokens: f64,
     pub answer_tokens: f64,
-    /// Cost of the system's answers and, apart, of a judge (None when no price is known).
+    /// Mean cost per item of the system's answers and, apart, of its judge (None when no
+    /// price is known: `pricing.toml`), in `currency`.
     pub cost: Option<f64>,
     pub judge_cost: Option<f64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The run's judge and how far its gradings can be trusted.
+    #[serde(default)]
+    pub judge: Option<JudgeSummary>,
+}
+
+/// A judge over one run's items (all the run's successful items, not only the paired ones).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JudgeSummary {
+    pub name: String,
+    /// Gradings asked per item.
+    pub runs_per_item: usize,
+    pub items: usize,
+    /// Items where no grading parsed: they have no judge score.
+    pub failed_items: usize,
+    /// Share of all gradings that did not parse.
+    pub parse_failures: f64,
+    /// Mean per-item standard deviation of the scores (0-1 scale); None with one grading.
+    pub spread: Option<f64>,
+    /// Share of items where the judge's majority verdict equals the set's own label
+    /// (`eval::judge::label`), over `agreement_items`; Cohen's kappa of the same pairs.
+    pub agreement: Option<f64>,
+    pub agreement_items: usize,
+    pub kappa: Option<f64>,
+}
+
+impl JudgeSummary {
+    /// One sentence on how far the judge can be trusted (CLI and console say the same).
+    pub fn describe(&self) -> String {
+        let agreement = match (self.agreement, self.kappa) {
+            (Some(a), k) => format!(
+                "agrees with the set's labels on {:.0} % of {} items{}",
+                100.0 * a,
+                self.agreement_items,
+                k.map_or(String::new(), |k| format!(" (kappa {k:.2})"))
+            ),
+            (None, _) => "no item to check against the set's labels".into(),
+        };
+        format!(
+            "{}: {} gradings per item; no verdict on {} of {} items; {:.0} % of gradings unparsed; spread {}; {agreement}",
+            self.name,
+            self.runs_per_item,
+            self.failed_items,
+            self.items,
+            100.0 * self.parse_failures,
+            self.spread.map_or("-".to_string(), |s| format!("{s:.3}")),
+        )
+    }
+}
+
+impl RunSummary {
+    /// "0.00123 USD" per item, with the judge's apart; None when nothing is priced.
+    pub fn cost_text(&self) -> Option<String> {
+        let currency = self.currency.as_deref().unwrap_or("");
+        let format = super::verdict::format_cost;
+        match (self.cost, self.judge_cost) {
+            (None, None) => None,
+            (Some(c), None) => Some(format!("{} {currency}", format(c))),
+            (c, Some(j)) => Some(format!(
+                "{} {currency} + judge {} {currency}",
+                c.map_or("-".to_string(), format),
+                format(j)
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

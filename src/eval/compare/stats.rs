@@ -154,6 +154,20 @@ pub fn factorial(c: &Cells, draws: &[Vec<usize>]) -> [Interval; 3] {
     per_item_effects(c).map(|effect| bootstrap(&effect, draws))
 }
 
+/// Cohen's kappa of paired 0/1 ratings: agreement beyond what the two raters' rates of 1s
+/// give by chance. None without pairs, or when chance agreement is already total.
+pub fn cohen_kappa(pairs: &[(f64, f64)]) -> Option<f64> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let observed = pairs.iter().filter(|(a, b)| a == b).count() as f64 / n;
+    let a = pairs.iter().filter(|(a, _)| *a >= 0.5).count() as f64 / n;
+    let b = pairs.iter().filter(|(_, b)| *b >= 0.5).count() as f64 / n;
+    let chance = a * b + (1.0 - a) * (1.0 - b);
+    (chance < 1.0).then(|| (observed - chance) / (1.0 - chance))
+}
+
 #[cfg(test)]
 #[path = "stats_tests.rs"]
 mod tests;

@@ -96,3 +96,19 @@ fn factorial_effects_by_hand() {
     // The per-item rag effects are 0.5 and 0.4: every resampled mean lies between them.
     assert!(rag.low >= 0.4 - 1e-12 && rag.high <= 0.5 + 1e-12, "{rag:?}");
 }
+
+#[test]
+fn cohen_kappa_by_hand() {
+    // 10 pairs: 4 both 1, 3 both 0, 2 (1, 0), 1 (0, 1). Observed 0.7; rates 0.6 and 0.5, so
+    // chance 0.6 * 0.5 + 0.4 * 0.5 = 0.5; kappa (0.7 - 0.5) / 0.5 = 0.4.
+    let mut pairs = vec![(1.0, 1.0); 4];
+    pairs.extend([(0.0, 0.0); 3]);
+    pairs.extend([(1.0, 0.0); 2]);
+    pairs.push((0.0, 1.0));
+    assert!((cohen_kappa(&pairs).unwrap() - 0.4).abs() < 1e-12);
+    // Every rating 1 by both: chance agreement is total, kappa is undefined.
+    assert_eq!(cohen_kappa(&[(1.0, 1.0); 3]), None);
+    assert_eq!(cohen_kappa(&[]), None);
+    // Perfect disagreement with balanced rates: -1.
+    assert_eq!(cohen_kappa(&[(1.0, 0.0), (0.0, 1.0)]), Some(-1.0));
+}

@@ -102,9 +102,35 @@ fn best_run(input: &Input, row: &MetricRow) -> Option<String> {
                 format!(", at {} ms latency", format_diff("latency_ms", extra))
             });
         }
+        if let (Some(cb), Some(cs)) = (input.runs[best].cost, input.runs[second].cost) {
+            let currency = input.runs[best].currency.as_deref().unwrap_or("");
+            let extra = cb - cs;
+            text.push_str(&format!(
+                ", {} per item ({} {currency} against {} {currency})",
+                if extra > 0.0 {
+                    "costing more"
+                } else {
+                    "costing no more"
+                },
+                format_cost(cb),
+                format_cost(cs)
+            ));
+        }
     }
     text.push_str(&significance(d.significant(), d.diff, d.detectable, m));
     Some(text)
+}
+
+/// Costs per item run from fractions of a cent to dollars: four significant digits.
+pub fn format_cost(value: f64) -> String {
+    if value == 0.0 {
+        "0".into()
+    } else if value.abs() >= 1.0 {
+        format!("{value:.2}")
+    } else {
+        let digits = (-value.abs().log10().floor()) as usize + 3;
+        format!("{value:.digits$}")
+    }
 }
 
 fn effect_text(what: &str, e: &Effect, metric: &str) -> String {

@@ -95,6 +95,25 @@ pub(super) fn verdict(c: &Comparison, theme: &Theme, frame: &mut Frame, area: Re
             lines.push(Line::from(format!("{lead}{l}")));
         }
     }
+    let notes = c.runs.iter().flat_map(|r| {
+        let judge = r
+            .judge
+            .as_ref()
+            .map(|j| format!("run {} judged by {}", r.id, j.describe()));
+        let cost = r
+            .cost_text()
+            .map(|t| format!("run {} costs {t} per item", r.id));
+        judge.into_iter().chain(cost)
+    });
+    for note in notes {
+        for (i, l) in text::wrap(&note, width).into_iter().enumerate() {
+            let lead = if i == 0 { "· " } else { "  " };
+            lines.push(Line::from(Span::styled(
+                format!("{lead}{l}"),
+                theme.style("text.dim"),
+            )));
+        }
+    }
     for warning in &c.warnings {
         for (i, l) in text::wrap(warning, width).into_iter().enumerate() {
             let lead = if i == 0 { "⚠ " } else { "  " };

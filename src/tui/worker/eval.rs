@@ -31,7 +31,7 @@ pub(super) fn read(shared: &Shared, store: Result<&Store, String>, effect: EvalE
         },
         EvalEffect::Compare { id, runs } => EvalReply::Compared {
             id,
-            result: store.and_then(|s| compare(s.conn(), &runs)),
+            result: store.and_then(|s| compare(shared.config.ctx.as_deref(), s, &runs)),
         },
         EvalEffect::LoadItem { id, set, key, runs } => EvalReply::Item {
             id,
@@ -54,10 +54,14 @@ fn err(e: impl std::fmt::Display) -> String {
 const RESAMPLES: usize = 2000;
 const SEED: u64 = 0;
 
-/// Compares `runs` against the first. The models' lineage (for leakage warnings) is left
-/// out: finding it needs the model registry, which `lmdeck eval compare` consults.
-fn compare(conn: &Connection, runs: &[i64]) -> Result<Comparison, String> {
-    let inputs = crate::eval::compare::load(conn, runs).map_err(err)?;
+/// Compares `runs` against the first, with the models' lineage (leakage warnings) and prices
+/// when the console has the application context (as `lmdeck eval compare`).
+fn compare(
+    ctx: Option<&crate::services::Context>,
+    store: &Store,
+    runs: &[i64],
+) -> Result<Comparison, String> {
+    let mut inputs = crate::eval::compare::load(store.conn(), runs).map_err(err)?;
     if let Some(empty) = inputs
         .iter()
         .find(|r| r.items.iter().all(|i| i.result.is_none()))
@@ -66,6 +70,9 @@ fn compare(conn: &Connection, runs: &[i64]) -> Result<Comparison, String> {
         return Err(format!(
             "run {id} has no results yet; wait for it or `lmdeck eval retry {id}`"
         ));
+    }
+    if let Some(ctx) = ctx {
+        crate::services::eval_inputs::enrich(ctx, store, &mut inputs).map_err(err)?;
     }
     // F1 when some run answers; nDCG of documents for retrieval-only runs (as the CLI).
     let headline = if inputs.iter().any(|r| r.run.config.model != NO_MODEL) {
@@ -335,12 +342,12 @@ mod tests {
             }
             runs.push(run);
         }
-        let c = compare(conn, &runs[..2]).unwrap();
+        let c = compare(None, &store, &runs[..2]).unwrap();
         assert_eq!((c.baseline, c.paired_items, c.runs.len()), (runs[0], 6, 2));
         let f1 = c.metrics.iter().find(|m| m.metric == "f1").unwrap();
         let delta = f1.cells[1].delta.as_ref().unwrap();
         assert!((delta.diff - 0.5).abs() < 1e-9, "{delta:?}");
-        let e = compare(conn, &runs).unwrap_err();
+        let e = compare(None, &store, &runs).unwrap_err();
         assert!(e.contains("has no results yet"), "{e}");
         let rows = load_runs(conn, set).unwrap();
         let means: Vec<Option<f64>> = rows.iter().map(|r| r.mean_f1).collect();
