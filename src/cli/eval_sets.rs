@@ -165,6 +165,17 @@ fn rm(ctx: &Context, name: &str) -> anyhow::Result<()> {
         one_line(&set.name),
         set.items
     );
+    if set.format.starts_with("squad") {
+        // Collections can be shared with other sets and chats: they are never removed here.
+        println!(
+            "its corpus stays: collection {} and {}",
+            one_line(set.collection.as_deref().unwrap_or("-")),
+            crate::util::safe::path(
+                &crate::eval::import::squad_corpus::corpora_dir(&ctx.paths.data_dir)
+                    .join(&set.name)
+            )
+        );
+    }
     Ok(())
 }
 

@@ -158,9 +158,15 @@ pub struct Delta {
 }
 
 impl Delta {
-    /// The interval leaves out zero.
+    /// At the 5 % level by the delta's test: for a binary metric McNemar's exact p-value
+    /// (the test made for paired 0/1 outcomes, more exact than the bootstrap at small n),
+    /// otherwise the bootstrap interval leaving out zero.
     pub fn significant(&self) -> bool {
-        self.low > 0.0 || self.high < 0.0
+        if self.test.starts_with("McNemar") {
+            self.p_value < 0.05
+        } else {
+            self.low > 0.0 || self.high < 0.0
+        }
     }
 }
 
@@ -207,4 +213,26 @@ pub struct Disagreement {
     pub values: Vec<Option<f64>>,
     /// max - min of `values`.
     pub spread: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_metrics_are_significant_by_mcnemar_and_the_rest_by_their_interval() {
+        let d = |test: &str, p_value, low, high| Delta {
+            test: test.into(),
+            p_value,
+            low,
+            high,
+            ..Delta::default()
+        };
+        // The bootstrap interval of a 0/1 metric can leave out 0 at small n where McNemar's
+        // exact test does not: the exact test decides.
+        assert!(!d("McNemar (exact)", 0.125, 0.05, 0.4).significant());
+        assert!(d("McNemar (exact)", 0.03, -0.01, 0.4).significant());
+        assert!(d("paired bootstrap", 0.2, 0.01, 0.3).significant());
+        assert!(!d("paired bootstrap", 0.01, -0.01, 0.3).significant());
+    }
 }
