@@ -195,6 +195,25 @@ pub struct FinetuneArgs {
     /// Override a job spec field, as in `jobs submit` (env.LR=2e-3, env.MAX_LEN=128, priority=5).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Evaluate every checkpoint and the last step on this evaluation set (`lmdeck eval run
+    /// --inline`) and register the best one by --eval-metric instead of the last step. Each
+    /// evaluation exports the checkpoint (GGUF, ONNX, logits check) and answers the set's items.
+    #[arg(long, value_name = "SET")]
+    pub eval_set: Option<String>,
+    /// The metric choosing the checkpoint: the run's mean, higher is better, ties go to the
+    /// earliest step (default f1).
+    #[arg(long, value_name = "METRIC")]
+    pub eval_metric: Option<String>,
+    /// Evaluate the set's first N items only.
+    #[arg(long, value_name = "N")]
+    pub eval_limit: Option<usize>,
+    /// A run configuration override for the evaluations, as `eval run --set key=value`
+    /// (collection=sample, rag=on, max_tokens=64); repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub eval_with: Vec<String>,
+    /// Collection the evaluations retrieve from (default: the configuration's, else the set's).
+    #[arg(long, short = 'c', value_name = "NAME")]
+    pub eval_collection: Option<String>,
     /// Wait for the job to end (exit status 1 when it did not succeed).
     #[arg(long)]
     pub wait: bool,

@@ -1,8 +1,11 @@
 //! The fine-tune loop for real: `lmdeck finetune --wait` queues the LoRA recipe, which trains
 //! SmolLM2-135M-Instruct with torch (CI-sized: 12 chats, 20 steps, max length 128), merges,
 //! exports to ONNX, checks the export against torch and registers the model; the new model
-//! then answers through `lmdeck ask`. Needs `lmdeck setup --training` (scripts/test.sh runs it);
-//! without it the test fails with setup's instructions rather than skipping.
+//! then answers through `lmdeck ask`. A second fine-tune with `--eval-set` evaluates each
+//! checkpoint on a three-question set and registers the best one; its loss curve must equal the
+//! first run's to the last digit (evaluating never touches training). Needs `lmdeck setup
+//! --training` (scripts/test.sh runs it); without it the test fails with setup's instructions
+//! rather than skipping.
 
 mod common;
 mod jobs_support;
@@ -32,6 +35,56 @@ const DATA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/finetune/chats.jsonl"
 );
+/// Three questions about `common::write_corpus`'s documents.
+const EVAL_SET: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/finetune/eval-kb.jsonl"
+);
+
+/// `lmdeck finetune --wait --json` with the CI-sized hyperparameters; the job id, or a panic
+/// with the job's stderr tail.
+fn finetune(env: &Env, name: &str, extra: &[&str]) -> i64 {
+    let out = cmd(env)
+        .args([
+            "finetune",
+            "--base",
+            lmdeck::setup::convert::DEFAULT_CHAT_MODEL,
+        ])
+        .args(["--data", DATA, "--name", name, "--output-dir"])
+        .arg(env.path(&format!("models/{name}")))
+        .args(["--steps", "20", "--set", "env.MAX_LEN=128", "--set"])
+        .args(["env.LR=2e-3", "--json", "--wait"])
+        .args(extra)
+        .output()
+        .expect("run lmdeck finetune");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let id = stdout
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v["id"].as_i64());
+    let job_stderr = id.map_or(String::new(), |id| {
+        let out = cmd(env)
+            .args(["jobs", "logs", &id.to_string(), "--stderr"])
+            .output()
+            .expect("run lmdeck jobs logs");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    });
+    assert!(
+        out.status.success(),
+        "finetune {name} failed\nstdout: {stdout}\nstderr: {}\njob stderr (tail): {}",
+        String::from_utf8_lossy(&out.stderr),
+        &job_stderr[job_stderr.len().saturating_sub(4000)..]
+    );
+    id.expect("finetune --json prints the job id")
+}
+
+fn losses_of(metrics: &[Metric]) -> Vec<(u64, f64)> {
+    metrics
+        .iter()
+        .filter_map(|m| Some((m.step?, m.get("loss")?)))
+        .collect()
+}
 
 fn metrics_of(log: &[u8]) -> Vec<Metric> {
     let mut parser = LogParser::default();
@@ -57,36 +110,7 @@ fn a_lora_fine_tune_trains_exports_matches_torch_registers_and_answers() {
     let base = lmdeck::setup::convert::DEFAULT_CHAT_MODEL;
     let out_dir = env.path("models/ft-e2e");
     let started = Instant::now();
-    let out = cmd(&env)
-        .args([
-            "finetune", "--base", base, "--data", DATA, "--name", "ft-e2e",
-        ])
-        .arg("--output-dir")
-        .arg(&out_dir)
-        .args(["--steps", "20", "--set", "env.MAX_LEN=128", "--set"])
-        .args(["env.LR=2e-3", "--json", "--wait"])
-        .output()
-        .expect("run lmdeck finetune");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let id = stdout
-        .lines()
-        .next()
-        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .and_then(|v| v["id"].as_i64());
-    let job_stderr = id.map_or(String::new(), |id| {
-        let out = cmd(&env)
-            .args(["jobs", "logs", &id.to_string(), "--stderr"])
-            .output()
-            .expect("run lmdeck jobs logs");
-        String::from_utf8_lossy(&out.stdout).to_string()
-    });
-    assert!(
-        out.status.success(),
-        "finetune failed\nstdout: {stdout}\nstderr: {}\njob stderr (tail): {}",
-        String::from_utf8_lossy(&out.stderr),
-        &job_stderr[job_stderr.len().saturating_sub(4000)..]
-    );
-    let id = id.expect("finetune --json prints the job id");
+    let id = finetune(&env, "ft-e2e", &[]);
     eprintln!(
         "fine-tune end to end: {:.1} s",
         started.elapsed().as_secs_f64()
@@ -98,10 +122,7 @@ fn a_lora_fine_tune_trains_exports_matches_torch_registers_and_answers() {
     let metrics = metrics_of(&log);
 
     // Loss went down: the first epoch's steps against the last ones (12 chats, batch 4).
-    let losses: Vec<(u64, f64)> = metrics
-        .iter()
-        .filter_map(|m| Some((m.step?, m.get("loss")?)))
-        .collect();
+    let losses = losses_of(&metrics);
     assert_eq!(losses.len(), 20, "one loss per step: {losses:?}");
     assert!(losses.iter().all(|(_, l)| l.is_finite()), "{losses:?}");
     let first = mean(&losses[..3].iter().map(|x| x.1).collect::<Vec<_>>());
@@ -191,6 +212,149 @@ fn a_lora_fine_tune_trains_exports_matches_torch_registers_and_answers() {
         ],
     );
     assert!(err.contains("already exists"), "{err}");
+
+    the_best_checkpoint_by_the_task_metric_is_registered(&env, &losses, lineage);
+}
+
+/// A fine-tune with `--eval-set`: each checkpoint (step 10) and the last step (20) exported,
+/// checked and evaluated; the job's series has eval_f1 at both steps, the eval runs exist, the
+/// registered model is the argmax (ties: the earliest step), its lineage says so, it answers,
+/// no export is left behind, and the loss curve is the plain run's to the last digit.
+fn the_best_checkpoint_by_the_task_metric_is_registered(
+    env: &Env,
+    plain_losses: &[(u64, f64)],
+    plain_lineage: &serde_json::Value,
+) {
+    let docs = common::write_corpus(env);
+    env.ok(&["ingest", docs.to_str().unwrap(), "-c", "kb"]);
+    env.ok(&[
+        "eval", "sets", "import", EVAL_SET, "--name", "ftqa", "-c", "kb",
+    ]);
+    let started = Instant::now();
+    let id = finetune(
+        env,
+        "ft-eval",
+        &[
+            "--eval-set",
+            "ftqa",
+            "--eval-limit",
+            "2",
+            "--eval-with",
+            "rag=on",
+            "--eval-with",
+            "max_tokens=16",
+        ],
+    );
+    eprintln!(
+        "fine-tune with evaluation end to end: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let job = jobs_support::show(env, id);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let argv: Vec<&str> = job["snapshot"]["spec"]["command"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        argv.windows(2).any(|w| w == ["--eval-set", "ftqa"]),
+        "the snapshot records the evaluation: {argv:?}"
+    );
+
+    // Evaluating never touches training: the same loss at every step, to the last digit.
+    let log = std::fs::read(job["stdout_path"].as_str().unwrap()).unwrap();
+    let metrics = metrics_of(&log);
+    assert_eq!(losses_of(&metrics), plain_losses, "loss curves differ");
+    let show = env.json(&["models", "show", "ft-eval", "--json"]);
+    let lineage = &show["lineage"];
+    for key in ["first_loss", "final_loss", "train_loss"] {
+        assert_eq!(
+            lineage["metrics"][key], plain_lineage["metrics"][key],
+            "{key}"
+        );
+    }
+
+    // eval_f1 and its run at each checkpoint step, in the job's per-step series.
+    let per_step = job["metrics"].as_array().expect("per-step metrics");
+    let at = |step: u64| {
+        per_step
+            .iter()
+            .find(|m| m["step"] == step)
+            .unwrap_or_else(|| panic!("no metrics at step {step}: {job}"))
+    };
+    let mut values = Vec::new();
+    for step in [10u64, 20] {
+        let m = at(step);
+        let f1 = m["eval_f1"].as_f64().unwrap_or_else(|| panic!("{m}"));
+        // Series values are floats: the run id comes back as 1.0.
+        let run = m["eval_run_id"]
+            .as_f64()
+            .map(|r| r as i64)
+            .unwrap_or_else(|| panic!("{m}"));
+        assert!(m["eval_onnx_max_abs_diff"].as_f64().unwrap() < 1e-3, "{m}");
+        eprintln!(
+            "step {step}: f1 {f1:.4}, export {} s, eval {} s",
+            m["eval_export_seconds"], m["eval_run_seconds"]
+        );
+        values.push((step, f1, run));
+    }
+    let runs = env.json(&["eval", "runs", "--json"]);
+    for (step, f1, run) in &values {
+        let r = runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == *run)
+            .unwrap_or_else(|| panic!("eval run {run} of step {step} is not listed: {runs}"));
+        assert_eq!(r["status"], "succeeded", "{r}");
+        assert_eq!(r["set_name"], "ftqa", "{r}");
+        assert_eq!(r["total"], 2, "--eval-limit 2: {r}");
+        let mean = r["metrics"]["f1"]["mean"].as_f64();
+        assert!(mean.is_none_or(|m| (m - f1).abs() < 1e-9), "{r} vs f1 {f1}");
+    }
+
+    // The registered model is the argmax, ties going to the earliest step.
+    let best = values
+        .iter()
+        .fold(None::<(u64, f64)>, |best, &(s, v, _)| match best {
+            Some((_, b)) if b >= v => best,
+            _ => Some((s, v)),
+        })
+        .unwrap();
+    let sel = &lineage["selection"];
+    assert_eq!(sel["by"], "task metric", "{show}");
+    assert_eq!(sel["metric"], "f1");
+    assert_eq!(sel["eval_set"], "ftqa");
+    assert_eq!(sel["chosen_step"], best.0, "{sel} vs {values:?}");
+    for (step, f1, run) in &values {
+        assert_eq!(sel["values"][step.to_string()].as_f64(), Some(*f1), "{sel}");
+        assert_eq!(sel["eval_runs"][step.to_string()], *run, "{sel}");
+    }
+    assert!(lineage["metrics"]["onnx_max_abs_diff"].as_f64().unwrap() < 1e-3);
+    let text = env.ok(&["models", "show", "ft-eval"]);
+    assert!(
+        text.contains(&format!("chosen by f1 on eval set ftqa: step {}", best.0)),
+        "{text}"
+    );
+    assert!(
+        !env.path("models/ft-eval.checkpoints").exists(),
+        "the checkpoints and their exports are removed once registered"
+    );
+
+    let answer = env.json(&[
+        "ask",
+        "How long is hot NVMe scratch storage kept?",
+        "-c",
+        "kb",
+        "--model",
+        "ft-eval",
+        "--max-tokens",
+        "16",
+        "--json",
+    ]);
+    assert!(
+        answer["stats"]["completion_tokens"].as_u64().unwrap() > 0,
+        "{answer}"
+    );
 }
 
 #[test]
@@ -212,6 +376,85 @@ fn finetune_refuses_an_unknown_base_and_a_missing_data_file_before_queueing() {
         ],
     );
     assert!(err.contains("/nonexistent/chats.jsonl"), "{err}");
+    let base = lmdeck::setup::convert::DEFAULT_CHAT_MODEL;
+    let err = fails(
+        &env,
+        &[
+            "finetune",
+            "--base",
+            base,
+            "--data",
+            DATA,
+            "--eval-set",
+            "nope",
+        ],
+    );
+    assert!(err.contains("--eval-set nope"), "{err}");
+    env.ok(&["eval", "sets", "import", EVAL_SET, "--name", "ftqa"]);
+    let err = fails(
+        &env,
+        &[
+            "finetune",
+            "--base",
+            base,
+            "--data",
+            DATA,
+            "--eval-set",
+            "nope",
+        ],
+    );
+    assert!(
+        err.contains("--eval-set nope") && err.contains("nope"),
+        "{err}"
+    );
+    let err = fails(
+        &env,
+        &[
+            "finetune",
+            "--base",
+            base,
+            "--data",
+            DATA,
+            "--eval-set",
+            "ftqa",
+            "--eval-metric",
+            "latency_ms",
+        ],
+    );
+    assert!(err.contains("--eval-metric `latency_ms`"), "{err}");
+    let err = fails(
+        &env,
+        &[
+            "finetune",
+            "--base",
+            base,
+            "--data",
+            DATA,
+            "--eval-set",
+            "ftqa",
+            "--eval-with",
+            "rag=on",
+            "-c",
+            "no-such-collection",
+        ],
+    );
+    assert!(
+        err.contains("--eval-") && err.contains("no-such-collection"),
+        "{err}"
+    );
+    let err = fails(
+        &env,
+        &[
+            "finetune",
+            "--base",
+            base,
+            "--data",
+            DATA,
+            "--eval-limit",
+            "2",
+        ],
+    );
+    assert!(err.contains("--eval-limit needs --eval-set"), "{err}");
     let jobs = env.json(&["jobs", "list", "--json"]);
     assert_eq!(jobs.as_array().map(Vec::len), Some(0), "{jobs}");
 }

@@ -7,6 +7,10 @@ and untouched 4-bit tensors (changed tensors go in as F32: re-quantising would l
 change), convert it with gguf_to_onnx.py, check the ONNX logits against the merged torch model,
 record lineage in lmdeck-model.json and register the model with `lmdeck models add`.
 
+Given --eval-set, every checkpoint (and the final step) is exported the same way (merged copy,
+GGUF, ONNX, logits check) and evaluated with `lmdeck eval run --inline`; the checkpoint with the
+best --eval-metric (ties: the earliest step) becomes the model instead of the final step.
+
 Metrics are printed as JSON lines on stdout (the job log parser reads them); progress goes to
 stderr. Every hyperparameter has a command-line flag whose default comes from the environment
 (SEED, LR, STEPS, BATCH, MAX_LEN, RANK, ALPHA, PRECISION), so `--set env.LR=2e-3` works.
@@ -14,6 +18,7 @@ stderr. Every hyperparameter has a command-line flag whose default comes from th
 Usage: lora.py --base-gguf FILE --base-name NAME --data FILE.jsonl --name NEW --out MODEL_DIR
 """
 import argparse
+import copy
 import hashlib
 import json
 import math
@@ -77,7 +82,19 @@ def parse_args():
                     help="steps between checkpoints (0: none)")
     ap.add_argument("--resume-from", default=env("LMDECK_RESUME_FROM", ""),
                     help="a checkpoint-<step> folder to continue from (`lmdeck jobs resume` sets it)")
+    ap.add_argument("--eval-set", help="evaluate every checkpoint on this lmdeck eval set and register "
+                    "the best one by --eval-metric")
+    ap.add_argument("--eval-metric", default="f1", help="the eval run metric (mean) that picks the checkpoint")
+    ap.add_argument("--eval-limit", type=int, help="evaluate the set's first N items only")
+    ap.add_argument("--eval-with", action="append", default=[], metavar="KEY=VALUE",
+                    help="a run configuration override for `lmdeck eval run --set` (repeatable)")
+    ap.add_argument("--eval-collection", help="collection the evaluation retrieves from")
     args = ap.parse_args()
+    extra = args.eval_limit is not None or args.eval_with or args.eval_collection
+    if extra and not args.eval_set:
+        raise RecipeError("--eval-limit, --eval-with and --eval-collection need --eval-set")
+    if args.eval_limit is not None and args.eval_limit < 1:
+        raise RecipeError("--eval-limit must be at least 1")
     if args.steps < 1 or args.batch < 1 or args.max_len < 8:
         raise RecipeError("--steps and --batch must be at least 1 and --max-len at least 8")
     if not args.name or "/" in args.name or args.name.startswith("."):
@@ -284,6 +301,224 @@ def onnx_logits(model_dir, ids):
     return sess.run(["logits"], feeds)[0][0]
 
 
+def merged_into(model, ref, torch):
+    """The merged model at this step in `ref` (a plain copy of the base): every adapted layer's
+    base weight plus its LoRA delta, computed as peft's merge computes it (W += B @ A * scale)
+    but without touching the training model, so training goes on exactly as without it."""
+    from peft.tuners.lora import LoraLayer
+    prefix = "base_model.model."
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if not isinstance(module, LoraLayer):
+                continue
+            merged = module.get_base_layer().weight + module.get_delta_weight("default")
+            key = (name[len(prefix):] if name.startswith(prefix) else name) + ".weight"
+            ref.get_parameter(key).copy_(merged.to("cpu", torch.float32))
+    return ref.eval()
+
+
+def changed_tensors(merged, base_state, torch):
+    """GGUF name -> float32 array of every tensor the merge changed."""
+    changed = {}
+    for k, v in merged.state_dict().items():
+        if k in base_state and torch.equal(v, base_state[k]):
+            continue
+        name = gguf_name(k)
+        if name is None:
+            raise RecipeError(f"trained tensor {k} has no GGUF name")
+        changed[name] = v.detach().numpy().copy()
+    return changed
+
+
+class Exporter:
+    """Merged torch model -> GGUF -> lmdeck ONNX folder, checked against torch's logits."""
+
+    def __init__(self, args, base_state, heads, kv_heads, check_ids):
+        self.args, self.base_state = args, base_state
+        self.heads, self.kv_heads, self.check_ids = heads, kv_heads, check_ids
+
+    def export(self, merged, dest, gguf_dir, step=None):
+        """Writes the ONNX folder `dest` (the GGUF goes to `gguf_dir`); returns the max |logit
+        difference| and top-1 agreement, and fails unless the difference is within tolerance."""
+        import numpy as np
+        import torch
+        changed = changed_tensors(merged, self.base_state, torch)
+        note(f"{len(changed)} tensors changed; writing the merged GGUF")
+        gguf = os.path.join(gguf_dir, f"{self.args.name}.gguf")
+        write_gguf(self.args.base_gguf, gguf, changed, self.heads, self.kv_heads)
+        note("converting to ONNX")
+        conv = subprocess.run([sys.executable, os.path.join(HERE, "gguf_to_onnx.py"), gguf, dest,
+                               "--name", self.args.name])
+        if conv.returncode != 0:
+            raise RecipeError(f"the GGUF converter failed (exit {conv.returncode}); see the log above")
+        # The exported model must compute what torch computes (re-quantising would fail this).
+        ids = self.check_ids
+        with torch.no_grad():
+            ref = merged(input_ids=torch.tensor([ids])).logits[0].numpy()
+        got = onnx_logits(dest, ids)
+        diff = float(np.abs(got - ref).max())
+        top1 = float((got.argmax(-1) == ref.argmax(-1)).mean())
+        tag = {} if step is None else {"step": step}
+        emit(**tag, eval_onnx_max_abs_diff=diff, eval_onnx_top1_agreement=top1, eval_onnx_positions=len(ids))
+        if not diff < LOGIT_TOLERANCE:
+            raise RecipeError(f"the ONNX model's logits differ from torch's by {diff:.3g} (limit {LOGIT_TOLERANCE}); the model is not registered")
+        return diff, top1
+
+
+def run_eval(args, model_dir, step):
+    """`lmdeck eval run --inline` on one exported checkpoint: (run id, metric mean, items)."""
+    cmd = [args.lmdeck, "eval", "run", "--set", args.eval_set, "--set", f"model={model_dir}",
+           "--set", f"name={args.name} step {step}"]
+    for kv in args.eval_with:
+        cmd += ["--set", kv]
+    if args.eval_collection:
+        cmd += ["-c", args.eval_collection]
+    if args.eval_limit:
+        cmd += ["--limit", str(args.eval_limit)]
+    cmd += ["--inline", "--json"]
+    note(f"evaluating step {step} on set {args.eval_set}")
+    # stdout is the runs' JSON; the run's progress goes to stderr, into the job's log.
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise RecipeError(f"evaluating step {step} failed (`lmdeck eval run` exit {proc.returncode}); see the log above")
+    try:
+        run = json.loads(proc.stdout)[0]
+        run_id = int(run["id"])
+    except (ValueError, IndexError, KeyError, TypeError):
+        raise RecipeError(f"evaluating step {step}: `lmdeck eval run --json` printed no run: {proc.stdout[:500]!r}")
+    if run.get("status") != "succeeded" or run.get("failed"):
+        raise RecipeError(f"eval run {run_id} of step {step} is {run.get('status')} with {run.get('failed')} "
+                          f"failed items: {run.get('error') or 'see `lmdeck eval show ' + str(run_id) + '`'}")
+    metric = (run.get("metrics") or {}).get(args.eval_metric)
+    if not isinstance(metric, dict) or not isinstance(metric.get("mean"), (int, float)):
+        have = ", ".join(sorted(run.get("metrics") or {})) or "none"
+        raise RecipeError(f"eval run {run_id} of step {step} has no `{args.eval_metric}` (it has: {have})")
+    return run_id, float(metric["mean"]), int(metric.get("n") or 0)
+
+
+class Evaluator:
+    """Exports and evaluates checkpoints. Each result is kept in <checkpoints>/eval-<step>/
+    result.json, so a resumed run still has the ones evaluated before the crash, and only the
+    best export's model folder is kept (each is ~300 MB)."""
+
+    def __init__(self, args, checkpoints, exporter):
+        self.args, self.root, self.exporter = args, checkpoints, exporter
+        self.results = {}
+        self.seconds = 0.0  # spent exporting and evaluating, kept out of the training times
+
+    def folder(self, step):
+        return os.path.join(self.root, f"eval-{step}")
+
+    def model_dir(self, step):
+        return os.path.join(self.folder(step), "model")
+
+    def steps(self):
+        """The steps evaluated: each checkpoint's and the last."""
+        every = self.args.save_every
+        return (list(range(every, self.args.steps, every)) if every > 0 else []) + [self.args.steps]
+
+    def evaluate(self, step, merged):
+        folder = self.folder(step)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder)
+        t0 = time.time()
+        # The GGUF is only a step to the ONNX folder; --work-dir keeps the chosen one.
+        gguf_dir = folder if self.args.work_dir else tempfile.mkdtemp(prefix="lmdeck-finetune-")
+        try:
+            diff, top1 = self.exporter.export(merged, self.model_dir(step), gguf_dir, step)
+        finally:
+            if not self.args.work_dir:
+                shutil.rmtree(gguf_dir, ignore_errors=True)
+        t1 = time.time()
+        run_id, value, items = run_eval(self.args, self.model_dir(step), step)
+        t2 = time.time()
+        result = {"step": step, "metric": self.args.eval_metric, "value": value, "run_id": run_id,
+                  "items": items, "onnx_max_abs_diff": diff, "onnx_top1_agreement": top1,
+                  "export_seconds": round(t1 - t0, 1), "eval_seconds": round(t2 - t1, 1)}
+        tmp = os.path.join(folder, "result.json.partial")
+        with open(tmp, "w") as f:
+            json.dump(result, f)
+        os.replace(tmp, os.path.join(folder, "result.json"))
+        emit(step=step, **{f"eval_{self.args.eval_metric}": value}, eval_run_id=run_id, eval_items=items,
+             eval_export_seconds=result["export_seconds"], eval_run_seconds=result["eval_seconds"])
+        note(f"step {step}: {self.args.eval_metric} {value:.4f} (eval run {run_id}, {items} items; "
+             f"export {t1 - t0:.1f} s, evaluation {t2 - t1:.1f} s)")
+        self.results[step] = result
+        self.seconds += t2 - t0
+        self.prune()
+
+    def best_step(self):
+        """The step with the highest value; ties go to the earliest step (the least trained)."""
+        return min(self.results, key=lambda s: (-self.results[s]["value"], s))
+
+    def prune(self):
+        """Removes every export but the best one (results stay)."""
+        best = self.best_step()
+        for step in self.results:
+            if step != best:
+                shutil.rmtree(self.model_dir(step), ignore_errors=True)
+                gguf = os.path.join(self.folder(step), f"{self.args.name}.gguf")
+                if os.path.exists(gguf):
+                    os.remove(gguf)
+
+    def restore(self, done):
+        """On resume from step `done`: the results up to it (later ones belong to the run that
+        went further and are dropped, as `jobs resume` drops its metrics). Returns whether
+        step `done` itself still needs evaluating (the crash came during its evaluation)."""
+        entries = os.listdir(self.root) if os.path.isdir(self.root) else []
+        for entry in entries:
+            num = entry[len("eval-"):]
+            if not entry.startswith("eval-") or not num.isdigit():
+                continue
+            step, path = int(num), os.path.join(self.root, entry)
+            try:
+                with open(os.path.join(path, "result.json")) as f:
+                    result = json.load(f)
+            except (OSError, ValueError):
+                result = None
+            if step > done or result is None or result.get("metric") != self.args.eval_metric:
+                shutil.rmtree(path, ignore_errors=True)
+                continue
+            self.results[step] = result
+        missing = [s for s in self.steps() if s < done and s not in self.results]
+        if missing:
+            raise RecipeError(f"resuming at step {done}: the evaluations of steps {missing} are missing "
+                              f"from {self.root}; `lmdeck jobs retry` runs the fine-tune again from the start")
+        if self.results:
+            best = self.best_step()
+            if not os.path.isfile(os.path.join(self.model_dir(best), "model.onnx")):
+                raise RecipeError(f"resuming at step {done}: the export of the best step so far ({best}) is "
+                                  f"missing from {self.root}; `lmdeck jobs retry` runs the fine-tune again")
+            self.prune()
+            note("evaluations kept from before the resume: " + ", ".join(
+                f"step {s} {self.results[s]['value']:.4f}" for s in sorted(self.results)))
+        return done in self.steps() and done not in self.results
+
+    def lineage(self, chosen):
+        r = self.results
+        return {"by": "task metric", "eval_set": self.args.eval_set, "metric": self.args.eval_metric,
+                "chosen_step": chosen, "tie_rule": "earliest step",
+                "values": {str(s): r[s]["value"] for s in sorted(r)},
+                "eval_runs": {str(s): r[s]["run_id"] for s in sorted(r)},
+                "items": r[chosen]["items"], "eval_limit": self.args.eval_limit,
+                "eval_with": self.args.eval_with, "eval_collection": self.args.eval_collection}
+
+
+def take_export(evaluator, step, dest):
+    """Moves the chosen step's ONNX folder (and, with --work-dir, its GGUF) into place."""
+    args = evaluator.args
+    if os.path.exists(dest):
+        if not os.path.isfile(os.path.join(dest, "lmdeck-model.json")):
+            raise RecipeError(f"{dest} exists and is not a model lmdeck converted; choose another --name")
+        shutil.rmtree(dest)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    shutil.move(evaluator.model_dir(step), dest)
+    if args.work_dir:
+        os.makedirs(args.work_dir, exist_ok=True)
+        shutil.move(os.path.join(evaluator.folder(step), f"{args.name}.gguf"),
+                    os.path.join(args.work_dir, f"{args.name}.gguf"))
+
+
 def main():
     args = parse_args()
     started = time.time()
@@ -313,6 +548,13 @@ def main():
         model.hf_quantizer.remove_quantization_config(model)
     cfg = model.config
     base_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    # A plain copy of the base that each evaluated checkpoint's merged weights are loaded into,
+    # so exporting a checkpoint never touches the model being trained.
+    ref = copy.deepcopy(model).requires_grad_(False).eval() if args.eval_set else None
+    msgs = [{"role": "user", "content": "What does a fine-tuned model need to prove?"}]
+    prompt = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+    check_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    exporter = Exporter(args, base_state, cfg.num_attention_heads, cfg.num_key_value_heads, check_ids)
 
     examples = [e for e in (encode(tokenizer, m, args.max_len) for m in chats) if e]
     if not examples:
@@ -339,6 +581,7 @@ def main():
         # A fresh run: checkpoints left by an earlier run of the same name are not ours, and
         # `jobs resume` must never continue from them.
         shutil.rmtree(checkpoints, ignore_errors=True)
+    evaluator = Evaluator(args, checkpoints, exporter) if args.eval_set else None
     if args.resume_from:
         done, losses, tokens_total = load_checkpoint(args.resume_from, model, opt, sched, torch)
         # The batch order is a function of the seed: skip what the earlier run consumed.
@@ -347,6 +590,8 @@ def main():
         first = done + 1
         note(f"resumed from {args.resume_from} at step {done}")
         emit(resumed_from_step=done)
+        if evaluator and evaluator.restore(done):
+            evaluator.evaluate(done, merged_into(model, ref, torch))
     for step in range(first, args.steps + 1):
         t0 = time.time()
         epoch, items = next(stream)
@@ -374,51 +619,38 @@ def main():
         if args.save_every > 0 and step % args.save_every == 0 and step < args.steps:
             save_checkpoint(os.path.join(checkpoints, f"checkpoint-{step}"), step, model, opt, sched,
                             losses, tokens_total, torch)
-    runtime = time.time() - train_start
+            if evaluator:
+                # After the save: a crash while evaluating resumes here and evaluates again.
+                evaluator.evaluate(step, merged_into(model, ref, torch))
+    runtime = time.time() - train_start - (evaluator.seconds if evaluator else 0.0)
     emit(train_runtime=round(runtime, 2), train_loss=round(sum(losses) / len(losses), 5),
          train_seconds_per_step=round(runtime / args.steps, 3),
          train_tokens_per_second=round(tokens_total / runtime, 1), epoch=round(epoch, 4))
 
     note("merging the adapters")
     model = model.merge_and_unload().to("cpu").float().eval()
-    changed = {}
-    for k, v in model.state_dict().items():
-        if k in base_state and torch.equal(v, base_state[k]):
-            continue
-        name = gguf_name(k)
-        if name is None:
-            raise RecipeError(f"trained tensor {k} has no GGUF name")
-        changed[name] = v.detach().numpy()
-    note(f"{len(changed)} tensors changed; writing the merged GGUF")
-    work = args.work_dir or tempfile.mkdtemp(prefix="lmdeck-finetune-")
-    os.makedirs(work, exist_ok=True)
-    merged = os.path.join(work, f"{args.name}.gguf")
-    heads, kv_heads = cfg.num_attention_heads, cfg.num_key_value_heads
     dest = os.path.abspath(args.out)
-    try:
-        write_gguf(args.base_gguf, merged, changed, heads, kv_heads)
-        note("converting to ONNX")
-        conv = subprocess.run([sys.executable, os.path.join(HERE, "gguf_to_onnx.py"), merged, dest,
-                               "--name", args.name])
-    finally:
-        # The merged GGUF (~180 MB) is only a step to the ONNX folder unless asked to keep it.
-        if not args.work_dir:
-            shutil.rmtree(work, ignore_errors=True)
-    if conv.returncode != 0:
-        raise RecipeError(f"the GGUF converter failed (exit {conv.returncode}); see the log above")
-
-    # The exported model must compute what torch computes (re-quantising would fail this).
-    msgs = [{"role": "user", "content": "What does a fine-tuned model need to prove?"}]
-    prompt = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
-    ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    with torch.no_grad():
-        ref = model(input_ids=torch.tensor([ids])).logits[0].numpy()
-    got = onnx_logits(dest, ids)
-    diff = float(np.abs(got - ref).max())
-    top1 = float((got.argmax(-1) == ref.argmax(-1)).mean())
-    emit(eval_onnx_max_abs_diff=diff, eval_onnx_top1_agreement=top1, eval_onnx_positions=len(ids))
-    if not diff < LOGIT_TOLERANCE:
-        raise RecipeError(f"the ONNX model's logits differ from torch's by {diff:.3g} (limit {LOGIT_TOLERANCE}); the model is not registered")
+    if evaluator:
+        evaluator.evaluate(args.steps, model)
+        chosen = evaluator.best_step()
+        diff = evaluator.results[chosen]["onnx_max_abs_diff"]
+        top1 = evaluator.results[chosen]["onnx_top1_agreement"]
+        take_export(evaluator, chosen, dest)
+        emit(eval_chosen_step=chosen, **{f"eval_chosen_{args.eval_metric}": evaluator.results[chosen]["value"]})
+        values = ", ".join(f"{s}: {r['value']:.4f}" for s, r in sorted(evaluator.results.items()))
+        note(f"chosen: step {chosen} by {args.eval_metric} ({values})")
+        selection = evaluator.lineage(chosen)
+    else:
+        chosen = args.steps
+        work = args.work_dir or tempfile.mkdtemp(prefix="lmdeck-finetune-")
+        os.makedirs(work, exist_ok=True)
+        try:
+            diff, top1 = exporter.export(model, dest, work)
+        finally:
+            # The merged GGUF (~180 MB) is only a step to the ONNX folder unless asked to keep it.
+            if not args.work_dir:
+                shutil.rmtree(work, ignore_errors=True)
+        selection = {"by": "final step", "chosen_step": chosen}
 
     manifest_path = os.path.join(dest, "lmdeck-model.json")
     with open(manifest_path) as f:
@@ -439,7 +671,9 @@ def main():
                     "train_loss": sum(losses) / len(losses), "train_runtime": runtime,
                     "seconds_per_step": runtime / args.steps,
                     "tokens_per_second": tokens_total / runtime,
+                    "chosen_step_loss": losses[chosen - 1],
                     "onnx_max_abs_diff": diff, "onnx_top1_agreement": top1},
+        "selection": selection,
     }
     tmp = manifest_path + ".partial"
     with open(tmp, "w") as f:

@@ -129,7 +129,7 @@ fn resolve_configs(
 
 /// Fails before anything is queued when a configuration cannot run: an unknown model, a
 /// missing collection.
-fn check_config(
+pub(crate) fn check_config(
     ctx: &Context,
     store: &Store,
     c: &RunConfig,

@@ -361,6 +361,9 @@ fn print_training(report: &report::JobReport) {
                 first.1, first.0, last.1, last.0
             );
         }
+        if let Some(line) = checkpoint_evals(report) {
+            println!("  evals:    {line}");
+        }
     }
     for alert in &report.alerts {
         println!(
@@ -368,6 +371,31 @@ fn print_training(report: &report::JobReport) {
             crate::util::safe::one_line(&alert.to_string())
         );
     }
+}
+
+/// A fine-tune's checkpoint evaluations (`finetune --eval-set`): the metric at every
+/// evaluated step and the step chosen (`eval_chosen_<metric>`, logged at the end).
+fn checkpoint_evals(report: &report::JobReport) -> Option<String> {
+    let metric = report
+        .series
+        .keys()
+        .find_map(|k| k.strip_prefix("eval_chosen_").filter(|m| *m != "step"))
+        .or_else(|| {
+            // Still training: the answer metric logged so far.
+            crate::eval::score::ANSWER_METRICS
+                .iter()
+                .copied()
+                .find(|m| report.series.contains_key(&format!("eval_{m}")))
+        })?;
+    let points = report.series.get(&format!("eval_{metric}"))?;
+    let values: Vec<String> = points
+        .iter()
+        .map(|(step, v)| format!("step {step} {v:.4}"))
+        .collect();
+    let chosen = report
+        .last("eval_chosen_step")
+        .map_or(String::new(), |(_, s)| format!("; chosen step {s}"));
+    Some(format!("{metric}: {}{chosen}", values.join(", ")))
 }
 
 /// Waits for the job to end; unbounded on purpose (the user asked to wait), but a vanished

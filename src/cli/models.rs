@@ -154,6 +154,36 @@ fn print_lineage(l: &crate::generate::manifest::Lineage) {
             .collect();
         println!("metrics: {}", shown.join(", "));
     }
+    if let Some(s) = &l.selection {
+        println!("selection: {}", selection_line(s));
+    }
+}
+
+/// `chosen by f1 on eval set qa: step 10 (step 10 0.4120 run 3, step 20 0.3900 run 4; ties: earliest step)`.
+fn selection_line(s: &crate::generate::manifest::Selection) -> String {
+    let step = s.chosen_step.map_or("?".into(), |n| n.to_string());
+    let (Some(metric), Some(set)) = (&s.metric, &s.eval_set) else {
+        return format!(
+            "{} (step {step})",
+            safe(s.by.as_deref().unwrap_or("final step"))
+        );
+    };
+    let points: Vec<String> = s
+        .points()
+        .iter()
+        .map(|(n, v, run)| match run {
+            Some(r) => format!("step {n} {v:.4} run {r}"),
+            None => format!("step {n} {v:.4}"),
+        })
+        .collect();
+    let ties = s.tie_rule.as_deref().unwrap_or("unknown");
+    format!(
+        "chosen by {} on eval set {}: step {step} ({}; ties: {})",
+        safe(metric),
+        safe(set),
+        points.join(", "),
+        safe(ties)
+    )
 }
 
 /// Records a model folder in the registry (creating the database when missing).
@@ -169,4 +199,29 @@ fn register(
     super::ingest::open_writer(ctx)?
         .call(move |tx| models::add(tx, &name, &path, base.as_deref(), &source))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_selection_line_names_the_metric_set_step_and_every_value_in_step_order() {
+        let s: crate::generate::manifest::Selection = serde_json::from_value(serde_json::json!({
+            "by": "task metric", "metric": "f1", "eval_set": "qa", "chosen_step": 10,
+            "tie_rule": "earliest step", "values": {"20": 0.25, "10": 0.5, "5": 0.5},
+            "eval_runs": {"5": 2, "10": 3, "20": 4}, "items": 2
+        }))
+        .unwrap();
+        assert_eq!(
+            selection_line(&s),
+            "chosen by f1 on eval set qa: step 10 (step 5 0.5000 run 2, step 10 0.5000 run 3, \
+             step 20 0.2500 run 4; ties: earliest step)"
+        );
+        assert_eq!(s.other["items"], 2, "fields beyond the known ones are kept");
+        let plain: crate::generate::manifest::Selection =
+            serde_json::from_value(serde_json::json!({"by": "final step", "chosen_step": 20}))
+                .unwrap();
+        assert_eq!(selection_line(&plain), "final step (step 20)");
+    }
 }

@@ -119,6 +119,22 @@ pub fn attribution_json(answer: &Answer) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
+/// The answer metrics `answer_metrics` writes, all higher-is-better: what a fine-tune can pick
+/// its checkpoint by (retrieval metrics do not depend on the model).
+pub const ANSWER_METRICS: &[&str] = &[
+    "f1",
+    "em",
+    "abstention",
+    "cites_gold",
+    "cite_precision",
+    "cite_recall",
+    "grounded",
+];
+
+/// The answer metrics only RAG answers have (citations and attribution need sources).
+pub const RAG_ANSWER_METRICS: &[&str] =
+    &["cites_gold", "cite_precision", "cite_recall", "grounded"];
+
 /// Every answer metric that applies to the item (see the module doc).
 pub fn answer_metrics(item: &Item, answer: &Answer, k: usize) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
@@ -260,6 +276,20 @@ mod tests {
             dropped: Default::default(),
             attribution: None,
         }
+    }
+
+    #[test]
+    fn every_answer_metric_written_is_listed_as_one() {
+        let m = answer_metrics(&item(), &answer("400 dollars [2].", vec![2]), 10);
+        for key in m.keys() {
+            assert!(
+                ANSWER_METRICS.contains(&key.as_str()),
+                "{key} is not listed"
+            );
+        }
+        assert!(RAG_ANSWER_METRICS
+            .iter()
+            .all(|k| ANSWER_METRICS.contains(k)));
     }
 
     #[test]

@@ -43,6 +43,48 @@ pub struct Lineage {
     pub hyperparameters: std::collections::BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub metrics: std::collections::BTreeMap<String, f64>,
+    /// Which step's weights were registered, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
+}
+
+/// How a fine-tune chose the step it registered: the final step, or the best checkpoint by a
+/// task metric on an evaluation set (`lmdeck finetune --eval-set`).
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+pub struct Selection {
+    /// "task metric" or "final step".
+    #[serde(default)]
+    pub by: Option<String>,
+    #[serde(default)]
+    pub chosen_step: Option<u64>,
+    #[serde(default)]
+    pub metric: Option<String>,
+    #[serde(default)]
+    pub eval_set: Option<String>,
+    #[serde(default)]
+    pub tie_rule: Option<String>,
+    /// Step (as text, JSON keys are strings) -> the metric's mean.
+    #[serde(default)]
+    pub values: std::collections::BTreeMap<String, f64>,
+    /// Step -> the evaluation run that measured it.
+    #[serde(default)]
+    pub eval_runs: std::collections::BTreeMap<String, i64>,
+    /// The rest the recipe records (items, eval_limit, eval_with, eval_collection).
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Selection {
+    /// (step, value, eval run) in step order.
+    pub fn points(&self) -> Vec<(u64, f64, Option<i64>)> {
+        let mut points: Vec<(u64, f64, Option<i64>)> = self
+            .values
+            .iter()
+            .filter_map(|(s, v)| Some((s.parse().ok()?, *v, self.eval_runs.get(s).copied())))
+            .collect();
+        points.sort_by_key(|p| p.0);
+        points
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
