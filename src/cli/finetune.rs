@@ -14,6 +14,9 @@ use crate::services::Context;
 use crate::setup::training;
 use crate::store::Store;
 
+/// Judge metrics a checkpoint can be chosen by (higher is better; `eval::judge`).
+const JUDGE_METRICS: &[&str] = &["judge_correct", "judge_score"];
+
 /// The metric a checkpoint is chosen by when --eval-metric is not given.
 const DEFAULT_EVAL_METRIC: &str = "f1";
 
@@ -38,8 +41,10 @@ pub enum FinetuneError {
     Exists(PathBuf),
     #[error("{0} needs --eval-set (the evaluation set the checkpoints are evaluated on)")]
     EvalNeedsSet(&'static str),
-    #[error("--eval-metric `{0}`: a checkpoint is chosen by an answer metric: {list}", list = ANSWER_METRICS.join(", "))]
+    #[error("--eval-metric `{0}`: a checkpoint is chosen by an answer metric: {list}, or with a judge (--eval-with judge=MODEL) {judge}", list = ANSWER_METRICS.join(", "), judge = JUDGE_METRICS.join(", "))]
     UnknownMetric(String),
+    #[error("--eval-metric {0} is a judge's metric: add --eval-with judge=MODEL (an endpoint or model that grades the answers)")]
+    MetricNeedsJudge(String),
     #[error("--eval-metric {metric} needs sources to cite; the evaluations run with rag off (drop --eval-with rag=off, or choose f1, em or abstention)")]
     MetricNeedsRag { metric: String },
     #[error("--eval-with {0}: the model evaluated is each checkpoint's export; it cannot be set")]
@@ -100,7 +105,7 @@ fn eval_options(args: &FinetuneArgs) -> Result<Option<EvalOptions>, FinetuneErro
         .eval_metric
         .clone()
         .unwrap_or_else(|| DEFAULT_EVAL_METRIC.into());
-    if !ANSWER_METRICS.contains(&metric.as_str()) {
+    if !ANSWER_METRICS.contains(&metric.as_str()) && !JUDGE_METRICS.contains(&metric.as_str()) {
         return Err(FinetuneError::UnknownMetric(metric));
     }
     if args.eval_limit == Some(0) {
@@ -150,6 +155,9 @@ fn check_eval(
     }
     let config = evconfig::apply_sets(&RunConfig::defaults(ctx.config()), &sets)
         .map_err(|e| anyhow::Error::from(e).context("--eval-with"))?;
+    if config.judge().is_none() && JUDGE_METRICS.contains(&eval.metric.as_str()) {
+        return Err(FinetuneError::MetricNeedsJudge(eval.metric).into());
+    }
     if !config.rag && RAG_ANSWER_METRICS.contains(&eval.metric.as_str()) {
         return Err(FinetuneError::MetricNeedsRag {
             metric: eval.metric,
@@ -389,6 +397,8 @@ mod tests {
             "{e}"
         );
         assert!(err("--eval-set qa --eval-limit 0").contains("--eval-limit"));
+        // A judge's metric passes here; whether a judge is configured is checked with the set.
+        assert!(eval_options(&finetune_args("--eval-set qa --eval-metric judge_score")).is_ok());
         let e = err("--eval-set qa --eval-with model=other");
         assert!(e.contains("--eval-with model=other"), "{e}");
     }
