@@ -251,6 +251,15 @@ fn the_best_checkpoint_by_the_task_metric_is_registered(
     );
     let job = jobs_support::show(env, id);
     assert_eq!(job["state"], "succeeded", "{job}");
+    let out = cmd(env)
+        .args(["jobs", "show", &id.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("evals:    f1: step 10 ") && text.contains("; chosen step "),
+        "jobs show names the evaluations and the choice:\n{text}"
+    );
     let argv: Vec<&str> = job["snapshot"]["spec"]["command"]
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str()).collect())

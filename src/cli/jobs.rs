@@ -384,6 +384,7 @@ fn checkpoint_evals(report: &report::JobReport) -> Option<String> {
             // Still training: the answer metric logged so far.
             crate::eval::score::ANSWER_METRICS
                 .iter()
+                .chain(&["judge_correct", "judge_score"])
                 .copied()
                 .find(|m| report.series.contains_key(&format!("eval_{m}")))
         })?;
