@@ -504,7 +504,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         "mark-run",
         Eval,
         [["<Space>"]],
-        "Mark the selected run for comparison (the first marked is the baseline)"
+        "Mark the selected run for comparison (the first marked is the baseline); on items, mark drafts to review together"
     ),
     spec!(
         CompareRuns,
@@ -525,14 +525,14 @@ pub const REGISTRY: &[ActionSpec] = &[
         "accept-item",
         Eval,
         [["a"]],
-        "Items: accept the selected drafted item"
+        "Items: accept the marked drafts, else the selected one"
     ),
     spec!(
         RejectItem,
         "reject-item",
         Eval,
         [["r"]],
-        "Items: reject (delete) the selected drafted item"
+        "Items: reject (delete) the marked drafts, else the selected one"
     ),
     spec!(
         InspectQuestion,

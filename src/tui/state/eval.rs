@@ -74,6 +74,8 @@ pub struct Eval {
     pub runs_of: Option<i64>,
     /// Runs marked for comparison, in the order marked: the first is the baseline.
     pub marked: Vec<i64>,
+    /// Drafted items marked for review together (`a`/`r` then apply to all of them).
+    pub marked_items: Vec<String>,
     pub compare: Loadable<Comparison>,
     /// The runs of the comparison asked for last (Ctrl+R computes it again).
     pub compared: Vec<i64>,
@@ -219,6 +221,9 @@ impl Eval {
         if id == self.items_req {
             if let Ok(items) = &result {
                 self.item_cursor.clamp(items.len(), page);
+                // Marks stay on items that are still drafts (a reviewed one is done).
+                self.marked_items
+                    .retain(|k| items.iter().any(|i| i.draft && i.key == *k));
             }
             self.items = Loadable::from_answer(result);
         }

@@ -161,19 +161,40 @@ impl Eval {
                 };
                 return self.open_item(id, key, runs, EvalView::Items);
             }
-            Action::AcceptItem | Action::RejectItem => {
-                let (Some(item), Some(set)) = (self.selected_item(), self.runs_of) else {
+            Action::MarkRun => {
+                let Some(item) = self.selected_item() else {
                     return Outcome::Error("no item selected".into());
                 };
                 if !item.draft {
-                    return Outcome::Error(format!(
-                        "item {} is not a draft: only drafted items are reviewed",
-                        crate::util::safe::one_line(&item.key)
-                    ));
+                    return Outcome::Error(not_a_draft(&item.key));
                 }
+                let key = item.key.clone();
+                if let Some(i) = self.marked_items.iter().position(|k| *k == key) {
+                    self.marked_items.remove(i);
+                } else {
+                    self.marked_items.push(key);
+                }
+                self.item_cursor.step(1, len, page);
+            }
+            Action::AcceptItem | Action::RejectItem => {
+                let Some(set) = self.runs_of else {
+                    return Outcome::Error("no item selected".into());
+                };
+                // The marked drafts together, else the selected item.
+                let keys = if self.marked_items.is_empty() {
+                    let Some(item) = self.selected_item() else {
+                        return Outcome::Error("no item selected".into());
+                    };
+                    if !item.draft {
+                        return Outcome::Error(not_a_draft(&item.key));
+                    }
+                    vec![item.key.clone()]
+                } else {
+                    std::mem::take(&mut self.marked_items)
+                };
                 return Outcome::Effects(vec![Effect::Eval(EvalEffect::Review {
                     set,
-                    keys: vec![item.key.clone()],
+                    keys,
                     accept: action == Action::AcceptItem,
                 })]);
             }
@@ -241,4 +262,11 @@ impl Eval {
             collection: self.selected_set().and_then(|s| s.collection.clone()),
         }
     }
+}
+
+fn not_a_draft(key: &str) -> String {
+    format!(
+        "item {} is not a draft: only drafted items are reviewed",
+        crate::util::safe::one_line(key)
+    )
 }

@@ -289,6 +289,34 @@ fn items() -> App {
 }
 
 #[test]
+fn marked_drafts_are_reviewed_together() {
+    let mut app = items();
+    // d1 and d2 are drafts; the third item is not and cannot be marked.
+    key(&mut app, ' ');
+    key(&mut app, ' ');
+    assert_eq!(app.eval.marked_items, vec!["d1", "d2"]);
+    assert!(key(&mut app, ' ').is_empty());
+    assert!(app
+        .toasts
+        .last()
+        .is_some_and(|t| t.error && t.text.contains("not a draft")));
+    code(&mut app, KeyCode::Up);
+    key(&mut app, ' ');
+    assert_eq!(app.eval.marked_items, vec!["d1"], "Space again unmarks");
+    key(&mut app, 'k');
+    key(&mut app, ' ');
+    assert_eq!(
+        evals(&key(&mut app, 'r')),
+        vec![EvalEffect::Review {
+            set: 2,
+            keys: vec!["d1".into(), "d2".into()],
+            accept: false
+        }]
+    );
+    assert!(app.eval.marked_items.is_empty(), "the marks are used up");
+}
+
+#[test]
 fn a_and_r_review_drafted_items_through_the_writer() {
     let mut app = items();
     assert_eq!(

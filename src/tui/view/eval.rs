@@ -259,7 +259,7 @@ fn items_view(eval: &Eval, theme: &Theme, frame: &mut Frame, area: Rect) {
     let [list_area, hint_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     let hint = if drafts > 0 {
-        "a accept draft · r reject draft · Enter answers of the runs · i inspector"
+        "a accept · r reject (Space marks drafts) · Enter answers · i inspector"
     } else {
         "Enter answers of the runs · i open the question in the inspector"
     };
@@ -287,7 +287,8 @@ fn items_view(eval: &Eval, theme: &Theme, frame: &mut Frame, area: Rect) {
         .skip(first)
         .take(rows)
         .map(|(i, item)| {
-            let row = item_row(item, theme);
+            let marked = eval.marked_items.contains(&item.key);
+            let row = item_row(item, marked, theme);
             if i == eval.item_cursor.selected {
                 row.style(theme.style("selection"))
             } else {
@@ -305,15 +306,20 @@ fn items_view(eval: &Eval, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(Table::new(body, widths).header(header), list_area);
 }
 
-fn item_row<'a>(item: &ItemRow, theme: &Theme) -> Row<'a> {
+fn item_row<'a>(item: &ItemRow, marked: bool, theme: &Theme) -> Row<'a> {
     let (status, style) = match (item.draft, item.unanswerable) {
         (true, _) => ("draft", theme.style("eval.draft")),
         (false, true) => ("no answer", theme.style("text.dim")),
         (false, false) => ("accepted", theme.style("text")),
     };
     let answers: Vec<String> = item.answers.iter().map(|a| safe(a).into_owned()).collect();
+    let key = if marked {
+        format!("✓{}", safe(&item.key))
+    } else {
+        safe(&item.key).into_owned()
+    };
     Row::new(vec![
-        Span::raw(safe(&item.key).into_owned()),
+        Span::raw(key),
         Span::styled(status, style),
         Span::raw(safe(&item.question).into_owned()),
         Span::raw(answers.join(" | ")),

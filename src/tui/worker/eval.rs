@@ -222,10 +222,15 @@ pub(super) fn review(
             }
         })
         .map_err(err)??;
+    let items = if n > 1 {
+        format!("{n} items ({label})")
+    } else {
+        format!("item {label}")
+    };
     Ok(match (n, accept) {
         (0, _) => format!("item {label} is no longer a draft: nothing changed"),
-        (_, true) => format!("accepted item {label}"),
-        (_, false) => format!("rejected item {label}: removed from the set"),
+        (_, true) => format!("accepted {items}"),
+        (_, false) => format!("rejected {items}: removed from the set"),
     })
 }
 
