@@ -89,43 +89,46 @@ pub(super) fn verdict(c: &Comparison, theme: &Theme, frame: &mut Frame, area: Re
     let inner = framed(frame, area, "Verdict", false, theme);
     let width = inner.width.saturating_sub(2) as usize;
     let mut lines = Vec::new();
-    for sentence in &c.verdict {
-        for (i, l) in text::wrap(sentence, width).into_iter().enumerate() {
-            let lead = if i == 0 { "• " } else { "  " };
-            lines.push(Line::from(format!("{lead}{l}")));
+    let mut push = |text: &str, lead: &str, style| {
+        for (i, l) in text::wrap(text, width).into_iter().enumerate() {
+            let lead = if i == 0 { lead } else { "  " };
+            lines.push(Line::from(Span::styled(format!("{lead}{l}"), style)));
         }
-    }
-    let notes = c.runs.iter().flat_map(|r| {
-        let judge = r
-            .judge
-            .as_ref()
-            .map(|j| format!("run {} judged by {}", r.id, j.describe()));
-        let cost = r
-            .cost_text()
-            .map(|t| format!("run {} costs {t} per item", r.id));
-        judge.into_iter().chain(cost)
-    });
-    for note in notes {
-        for (i, l) in text::wrap(&note, width).into_iter().enumerate() {
-            let lead = if i == 0 { "· " } else { "  " };
-            lines.push(Line::from(Span::styled(
-                format!("{lead}{l}"),
-                theme.style("text.dim"),
-            )));
-        }
+    };
+    // The headline first, then what qualifies it (leakage, unpaired items, judge failures),
+    // so a short terminal still shows both; then the other metrics, judges and costs.
+    let (headline, rest) = c
+        .verdict
+        .split_first()
+        .map_or((None, &[][..]), |(h, r)| (Some(h), r));
+    if let Some(h) = headline {
+        push(h, "• ", theme.style("text"));
     }
     for warning in &c.warnings {
-        for (i, l) in text::wrap(warning, width).into_iter().enumerate() {
-            let lead = if i == 0 { "⚠ " } else { "  " };
-            lines.push(Line::from(Span::styled(
-                format!("{lead}{l}"),
-                theme.style("status.error"),
-            )));
+        push(warning, "⚠ ", theme.style("status.error"));
+    }
+    for sentence in rest {
+        push(sentence, "• ", theme.style("text"));
+    }
+    for r in &c.runs {
+        if let Some(j) = &r.judge {
+            push(
+                &format!("run {} judged by {}", r.id, j.describe()),
+                "· ",
+                theme.style("text.dim"),
+            );
+        }
+        if let Some(t) = r.cost_text() {
+            push(
+                &format!("run {} costs {t} per item", r.id),
+                "· ",
+                theme.style("text.dim"),
+            );
         }
     }
     lines.push(Line::from(Span::styled(
         format!(
-            "{} resamples, seed {} · * interval leaves out 0",
+            "{} resamples, seed {} · * significant at 5 %",
             c.resamples, c.seed
         ),
         theme.style("text.dim"),
