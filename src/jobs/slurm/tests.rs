@@ -358,7 +358,7 @@ fn sbatch_values_with_newlines_or_spaces_are_refused() {
             ..Settings::default()
         };
         assert!(
-            script::write(&request(), &s, &[t.clone()], &[1]).is_err(),
+            script::write(&request(), &s, std::slice::from_ref(&t), &[1]).is_err(),
             "{bad:?}"
         );
     }
@@ -366,10 +366,10 @@ fn sbatch_values_with_newlines_or_spaces_are_refused() {
         extra: vec!["constraint=a100".into()],
         ..Settings::default()
     };
-    assert!(script::write(&request(), &s, &[t.clone()], &[1]).is_err());
+    assert!(script::write(&request(), &s, std::slice::from_ref(&t), &[1]).is_err());
     let mut r = request();
     r.output = "/shared/my jobs/out.log".into();
-    assert!(script::write(&r, &Settings::default(), &[t.clone()], &[1]).is_err());
+    assert!(script::write(&r, &Settings::default(), std::slice::from_ref(&t), &[1]).is_err());
     let bad_env = task(&["true"], &[("A;rm", "1")]);
     assert!(script::write(&request(), &Settings::default(), &[bad_env], &[1]).is_err());
     assert!(script::write(

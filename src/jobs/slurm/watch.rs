@@ -148,10 +148,10 @@ impl Watcher {
     }
 
     fn follow(&mut self, writer: &DbWriter, conn: &Connection, job: &Job, last: bool) {
-        if !self.followers.contains_key(&job.id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.followers.entry(job.id) {
             match LogFollower::resume(conn, job) {
                 Ok(f) => {
-                    self.followers.insert(job.id, f);
+                    slot.insert(f);
                 }
                 Err(e) => {
                     tracing::warn!("job {}: cannot follow its output: {e}", job.id);
@@ -216,7 +216,7 @@ impl Watcher {
             )?;
             return Ok(true);
         };
-        Ok(record_state(self, writer, conn, job, &record)?)
+        record_state(self, writer, conn, job, &record)
     }
 }
 
