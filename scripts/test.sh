@@ -25,6 +25,16 @@ echo "== setup (ONNX Runtime, default embedding model, default chat model conver
 ./target/release/lmdeck setup
 echo "== training environment (PyTorch + Hugging Face, ~5.3 GB once; tests/finetune_e2e.rs needs it)"
 ./target/release/lmdeck setup --training
+echo "== Slurm (a real single-node cluster for tests/slurm_*.rs; stopped again when the tests end)"
+# Stop it afterwards only when this run started it (a cluster already running stays).
+if scripts/slurm-cluster.sh status >/dev/null; then
+    scripts/slurm-cluster.sh start
+else
+    scripts/slurm-cluster.sh start
+    trap 'scripts/slurm-cluster.sh stop' EXIT
+fi
+export SLURM_CONF="${LMDECK_SLURM_DIR:-/tmp/lmdeck-slurm}/etc/slurm.conf"
+export LMDECK_REQUIRE_SLURM=1  # here a missing Slurm fails the Slurm tests instead of skipping them
 echo "== tests"
 cargo test --release --locked -- --test-threads 2
 echo "== retrieval quality gate"

@@ -214,6 +214,9 @@ pub struct FinetuneArgs {
     /// Collection the evaluations retrieve from (default: the configuration's, else the set's).
     #[arg(long, short = 'c', value_name = "NAME")]
     pub eval_collection: Option<String>,
+    /// Where the job runs: local or slurm (default: the config's jobs.backend).
+    #[arg(long, value_parser = ["local", "slurm"])]
+    pub backend: Option<String>,
     /// Wait for the job to end (exit status 1 when it did not succeed).
     #[arg(long)]
     pub wait: bool,
@@ -223,9 +226,15 @@ pub struct FinetuneArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
-    /// Queue a job from a TOML spec; it starts at once when a slot is free.
+    /// Queue a job from a TOML spec; it starts at once when a slot is free. Several specs
+    /// with the Slurm backend become one array job (task N runs spec N).
     Submit {
-        spec: PathBuf,
+        #[arg(required = true, num_args = 1..)]
+        spec: Vec<PathBuf>,
+        /// Where the job runs: local or slurm (default: the spec's `backend`, else the
+        /// config's jobs.backend).
+        #[arg(long, value_parser = ["local", "slurm"])]
+        backend: Option<String>,
         /// Override a spec field: key=value, dotted keys (env.SEED=1); repeatable.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,

@@ -131,6 +131,10 @@ pub struct EvalRunArgs {
     /// Execute in this process instead of as jobs (scripts, tests).
     #[arg(long)]
     pub inline: bool,
+    /// Where the runs' jobs run: local or slurm (a matrix becomes one Slurm array job;
+    /// default: the config's jobs.backend).
+    #[arg(long, value_parser = ["local", "slurm"])]
+    pub backend: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

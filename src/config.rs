@@ -23,6 +23,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub generate: GenerateConfig,
     pub ui: UiConfig,
+    pub jobs: JobsConfig,
+    pub slurm: SlurmConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -120,6 +122,30 @@ pub struct UiConfig {
     pub theme: String,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Where a job runs when its spec names no backend: "local" or "slurm".
+    pub backend: String,
+}
+
+/// Slurm settings for jobs with `backend = "slurm"`; empty means Slurm's default.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmConfig {
+    pub partition: String,
+    pub account: String,
+    pub qos: String,
+    /// Slurm's format ("2:00:00", "1-0"); a spec's `time_limit` wins.
+    pub time_limit: String,
+    /// Extra `#SBATCH` options separated by `;` ("--constraint=a100; --exclusive").
+    pub extra_sbatch: String,
+    /// A folder shared with the compute nodes for job scripts and logs ("" = the data dir).
+    pub shared_dir: String,
+    /// "gres" (`--gres=gpu:N`) or "gpus" (`--gpus=N`).
+    pub gpu_option: String,
+}
+
 impl Config {
     pub fn defaults(paths: &Paths) -> Self {
         Self {
@@ -163,6 +189,18 @@ impl Config {
             },
             ui: UiConfig {
                 theme: DEFAULT_THEME.into(),
+            },
+            jobs: JobsConfig {
+                backend: crate::jobs::spec::DEFAULT_BACKEND.into(),
+            },
+            slurm: SlurmConfig {
+                partition: String::new(),
+                account: String::new(),
+                qos: String::new(),
+                time_limit: String::new(),
+                extra_sbatch: String::new(),
+                shared_dir: String::new(),
+                gpu_option: "gres".into(),
             },
         }
     }
@@ -326,6 +364,18 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::Invalid(
             "search.k, search.candidates and search.oversample must be at least 1".into(),
         ));
+    }
+    if !crate::jobs::spec::BACKENDS.contains(&config.jobs.backend.as_str()) {
+        return Err(ConfigError::Invalid(format!(
+            "jobs.backend must be local or slurm, got `{}`",
+            config.jobs.backend
+        )));
+    }
+    if !["gres", "gpus"].contains(&config.slurm.gpu_option.as_str()) {
+        return Err(ConfigError::Invalid(format!(
+            "slurm.gpu_option must be gres or gpus, got `{}`",
+            config.slurm.gpu_option
+        )));
     }
     Ok(())
 }

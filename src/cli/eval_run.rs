@@ -70,6 +70,7 @@ pub fn run(ctx: &Context, args: &EvalRunArgs) -> anyhow::Result<()> {
         args.detach,
         args.json,
         &gates,
+        args.backend.as_deref(),
     )
 }
 
@@ -99,6 +100,7 @@ pub fn retry(ctx: &Context, args: &EvalRetryArgs) -> anyhow::Result<()> {
         args.detach,
         args.json,
         &[],
+        None,
     )
 }
 
@@ -170,13 +172,19 @@ fn start_and_report(
     detach: bool,
     json: bool,
     gates: &[(String, f64)],
+    backend: Option<&str>,
 ) -> anyhow::Result<()> {
     if inline {
         // Progress goes to stderr, so --json output stays one document on stdout.
         execute_runs(ctx, store, writer, ids, true)?;
     } else {
-        for &id in ids {
-            let job = queue_job(ctx, store, id)?;
+        // All at once: with the Slurm backend a matrix becomes one array job.
+        let files: Vec<std::path::PathBuf> = ids
+            .iter()
+            .map(|&id| write_job_spec(ctx, store, id))
+            .collect::<anyhow::Result<_>>()?;
+        let jobs = super::jobs::queue_quietly(ctx, &files, backend)?;
+        for (&id, job) in ids.iter().zip(jobs) {
             writer.call_with(move |tx| evstore::set_run_job(tx, id, job))?;
             if !json {
                 eprintln!("run {id} queued as job {job}");
@@ -323,8 +331,8 @@ impl RunningMeans {
 
 // ---- jobs ----
 
-/// Writes the run's job spec and queues it; the job runs `lmdeck eval exec RUN`.
-fn queue_job(ctx: &Context, store: &Store, run_id: i64) -> anyhow::Result<i64> {
+/// Writes the run's job spec; the job runs `lmdeck eval exec RUN`.
+fn write_job_spec(ctx: &Context, store: &Store, run_id: i64) -> anyhow::Result<std::path::PathBuf> {
     let r = evstore::get_run(store.conn(), run_id)?;
     let exe = std::env::current_exe().context("locating the lmdeck binary")?;
     let text = |p: &std::path::Path| toml::Value::String(p.display().to_string());
@@ -358,7 +366,7 @@ fn queue_job(ctx: &Context, store: &Store, run_id: i64) -> anyhow::Result<i64> {
         ),
     )
     .with_context(|| format!("writing {}", file.display()))?;
-    super::jobs::queue_quietly(ctx, &file)
+    Ok(file)
 }
 
 fn job_state(store: &Store, job_id: i64) -> Option<crate::jobs::queue::JobState> {

@@ -226,7 +226,14 @@ pub fn run(ctx: &Context, args: &FinetuneArgs) -> anyhow::Result<()> {
         out.display(),
         file.display()
     );
-    super::jobs::submit(ctx, &file, &args.set, args.wait, args.json)?;
+    super::jobs::submit(
+        ctx,
+        &file,
+        &args.set,
+        args.backend.as_deref(),
+        args.wait,
+        args.json,
+    )?;
     Ok(())
 }
 

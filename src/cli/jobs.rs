@@ -30,12 +30,14 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
     let jobs_dir = ctx.paths.jobs_dir();
     match command {
         JobsCommand::Submit {
-            spec: file,
+            spec: files,
+            backend,
             set,
             wait,
             json,
         } => {
-            submit_with(&writer, conn, &jobs_dir, &file, &set, wait, json)?;
+            let how = How::new(ctx, backend.as_deref(), &set);
+            submit_with(&writer, conn, &jobs_dir, &files, &how, wait, json)?;
         }
         JobsCommand::List(a) => {
             runner::reconcile(&writer, conn)?;
@@ -149,50 +151,127 @@ pub fn submit(
     ctx: &Context,
     file: &Path,
     set: &[String],
+    backend: Option<&str>,
     wait: bool,
     json: bool,
 ) -> anyhow::Result<i64> {
     let db = ctx.db_path();
     let writer = DbWriter::open(&db, WriterOptions::default())?;
     let store = Store::open(&db)?;
+    let how = How::new(ctx, backend, set);
     submit_with(
         &writer,
         store.conn(),
         &ctx.paths.jobs_dir(),
-        file,
-        set,
+        &[file.to_path_buf()],
+        &how,
         wait,
         json,
     )
 }
 
-/// Queues a job spec written by another command (an evaluation run), printing nothing;
-/// returns the job id.
-pub fn queue_quietly(ctx: &Context, file: &Path) -> anyhow::Result<i64> {
+/// How specs are submitted: overrides (a `--backend` flag is one more), the config's default
+/// backend and its Slurm settings.
+pub struct How {
+    set: Vec<String>,
+    default_backend: String,
+    slurm: crate::jobs::slurm::Settings,
+}
+
+impl How {
+    pub fn new(ctx: &Context, backend: Option<&str>, set: &[String]) -> Self {
+        let mut set = set.to_vec();
+        if let Some(b) = backend {
+            set.push(format!("backend={b}"));
+        }
+        let config = &ctx.loaded.config;
+        Self {
+            set,
+            default_backend: config.jobs.backend.clone(),
+            slurm: crate::jobs::slurm::Settings::from_config(&config.slurm),
+        }
+    }
+}
+
+/// Queues job specs written by another command (an evaluation matrix), printing nothing;
+/// returns the job ids in order. With the Slurm backend they become one array job.
+pub fn queue_quietly(
+    ctx: &Context,
+    files: &[std::path::PathBuf],
+    backend: Option<&str>,
+) -> anyhow::Result<Vec<i64>> {
     let db = ctx.db_path();
     let writer = DbWriter::open(&db, WriterOptions::default())?;
-    let spec = spec::load(file, &[])?;
-    let snap = snapshot::Snapshot::take(file, spec)?;
-    let id = queue::insert(&writer, &snap, &ctx.paths.jobs_dir())?;
-    runner::schedule(&writer)?;
-    start_daemon(&writer);
-    Ok(id)
+    let store = Store::open(&db)?;
+    let how = How::new(ctx, backend, &[]);
+    enqueue(&writer, store.conn(), &ctx.paths.jobs_dir(), files, &how)
+}
+
+/// Loads and snapshots the specs, then queues them here or submits them to Slurm.
+fn enqueue(
+    writer: &DbWriter,
+    conn: &rusqlite::Connection,
+    jobs_dir: &Path,
+    files: &[std::path::PathBuf],
+    how: &How,
+) -> anyhow::Result<Vec<i64>> {
+    let mut snaps = Vec::new();
+    for file in files {
+        let spec = spec::load_for(file, &how.set, &how.default_backend)?;
+        snaps.push(snapshot::Snapshot::take(file, spec)?);
+    }
+    let slurm = snaps.iter().filter(|s| s.spec.backend == "slurm").count();
+    let ids = if slurm == 0 {
+        let mut ids = Vec::new();
+        for snap in &snaps {
+            ids.push(queue::insert(writer, snap, jobs_dir)?);
+        }
+        runner::schedule(writer)?;
+        ids
+    } else if slurm == snaps.len() {
+        let submitted =
+            crate::jobs::slurm::submit::submit(writer, conn, &how.slurm, jobs_dir, &snaps)?;
+        submitted.into_iter().map(|(id, _)| id).collect()
+    } else {
+        anyhow::bail!(
+            "these specs name different backends; submit the Slurm ones and the local ones apart"
+        );
+    };
+    // The daemon also watches Slurm jobs.
+    start_daemon(writer);
+    Ok(ids)
 }
 
 fn submit_with(
     writer: &DbWriter,
     conn: &rusqlite::Connection,
     jobs_dir: &Path,
-    file: &Path,
-    set: &[String],
+    files: &[std::path::PathBuf],
+    how: &How,
     wait: bool,
     json: bool,
 ) -> anyhow::Result<i64> {
-    let spec = spec::load(file, set)?;
-    let snap = snapshot::Snapshot::take(file, spec)?;
-    let id = queue::insert(writer, &snap, jobs_dir)?;
-    runner::schedule(writer)?;
-    start_daemon(writer);
+    let ids = enqueue(writer, conn, jobs_dir, files, how)?;
+    for &id in &ids[..ids.len().saturating_sub(1)] {
+        report_submitted(conn, id, json)?;
+    }
+    let id = *ids.last().context("no job submitted")?;
+    report_submitted(conn, id, json)?;
+    if wait {
+        for &id in &ids {
+            let job = wait_ended(writer, conn, id)?;
+            if !matches!(job.state, JobState::Succeeded { .. }) {
+                anyhow::bail!(
+                    "job {id} {}; its log: `lmdeck jobs logs {id} --stderr`",
+                    describe(&job)
+                );
+            }
+        }
+    }
+    Ok(id)
+}
+
+fn report_submitted(conn: &rusqlite::Connection, id: i64, json: bool) -> anyhow::Result<()> {
     let job = get(conn, id)?;
     // A request this host can never meet (no GPU, a missing dependency) fails at once: say
     // why right here.
@@ -204,10 +283,15 @@ fn submit_with(
         println!(
             "{}",
             serde_json::json!({"id": id, "state": job.state.name(), "reason": failed,
-                "wait_reason": job.wait_reason, "gpus": job.gpus})
+                "wait_reason": job.wait_reason, "gpus": job.gpus, "backend": job.backend,
+                "slurm_job_id": job.slurm_job_id})
         );
     } else {
-        println!("job {id} {} ({})", job.state.name(), job.name);
+        let slurm = job
+            .slurm_job_id
+            .as_ref()
+            .map_or_else(String::new, |s| format!(", Slurm job {s}"));
+        println!("job {id} {} ({}{slurm})", job.state.name(), job.name);
         if let Some(reason) = &failed {
             println!("  reason:  {reason}");
         }
@@ -215,16 +299,7 @@ fn submit_with(
             println!("  waiting: {reason}");
         }
     }
-    if wait {
-        let job = wait_ended(writer, conn, id)?;
-        if !matches!(job.state, JobState::Succeeded { .. }) {
-            anyhow::bail!(
-                "job {id} {}; its log: `lmdeck jobs logs {id} --stderr`",
-                describe(&job)
-            );
-        }
-    }
-    Ok(id)
+    Ok(())
 }
 
 /// The daemon starts a queued job later if it must wait (GPUs, slots, dependencies); the job

@@ -37,6 +37,10 @@ pub fn cancel(
     grace: Duration,
 ) -> Result<(), RunError> {
     let job = job(conn, id)?;
+    if job.backend == "slurm" && !job.state.is_ended() && job.slurm_job_id.is_some() {
+        super::slurm::control::cancel(writer, conn, &job, grace.max(Duration::from_secs(10)))?;
+        return Ok(());
+    }
     match job.state {
         JobState::Queued | JobState::Starting => {
             queue::exec(
@@ -93,6 +97,10 @@ fn wait_ended(conn: &Connection, id: i64, timeout: Duration) -> bool {
 /// SIGSTOP (pause) or SIGCONT (resume) to a running job's group.
 pub fn pause(writer: &DbWriter, conn: &Connection, id: i64, stop: bool) -> Result<(), RunError> {
     let job = job(conn, id)?;
+    if job.backend == "slurm" {
+        super::slurm::control::pause(writer, &job, stop)?;
+        return Ok(());
+    }
     let group = match job.state {
         JobState::Running { .. } => live_group(&job),
         _ => None,

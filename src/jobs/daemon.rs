@@ -299,6 +299,7 @@ pub fn run_foreground(db: &Path) -> Result<bool, DaemonError> {
     let store = Store::open(db)?;
     log_line(&format!("started for {}", db.display()));
     let tick = tick();
+    let mut slurm = super::slurm::watch::Watcher::new();
     while !STOP.load(Ordering::SeqCst) {
         if !db.exists() {
             log_line("the database is gone; stopping");
@@ -306,6 +307,16 @@ pub fn run_foreground(db: &Path) -> Result<bool, DaemonError> {
         }
         if let Err(e) = runner::reconcile(&writer, store.conn()) {
             log_line(&format!("reconcile: {e}"));
+        }
+        // Slurm jobs: one squeue call when due (with back-off), output followed every round.
+        if super::slurm::watch::any_active(store.conn()).unwrap_or(false) {
+            match slurm.tick(&writer, store.conn()) {
+                Ok(t) if !t.changed.is_empty() => {
+                    log_line(&format!("slurm: jobs {:?} changed", t.changed))
+                }
+                Ok(_) => {}
+                Err(e) => log_line(&format!("slurm: {e}")),
+            }
         }
         match runner::schedule(&writer) {
             Ok(ids) if !ids.is_empty() => log_line(&format!("started jobs {ids:?}")),

@@ -18,6 +18,7 @@ pub mod procs;
 pub mod queue;
 pub mod report;
 pub mod runner;
+pub mod slurm;
 pub mod snapshot;
 pub mod spec;
 mod steps;

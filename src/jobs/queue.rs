@@ -84,6 +84,10 @@ pub struct Job {
     pub gpus: Vec<String>,
     /// Why a queued job has not started yet.
     pub wait_reason: Option<String>,
+    /// "local" or "slurm".
+    pub backend: String,
+    /// The Slurm job id ("123", or "123_4" for an array task) once submitted.
+    pub slurm_job_id: Option<String>,
     #[serde(skip)]
     pub snapshot: Snapshot,
 }
@@ -98,7 +102,7 @@ const COLUMNS: &str =
     "id, name, state, snapshot, priority, created_ms, started_ms, ended_ms, pid, \
     pid_start, supervisor_pid, supervisor_start, exit_code, signal, attempts, paused, \
     cancel_requested, reason, log_dir, stdout_path, stderr_path, resume_from, resume_step, \
-    gpu_uuids, wait_reason";
+    gpu_uuids, wait_reason, backend, slurm_job_id";
 
 fn from_row(row: &Row) -> rusqlite::Result<Job> {
     let text: String = row.get(3)?;
@@ -157,6 +161,8 @@ fn from_row(row: &Row) -> rusqlite::Result<Job> {
         resume_step: row.get::<_, Option<i64>>(22)?.map(|v| v.max(0) as u64),
         gpus: split_uuids(row.get::<_, Option<String>>(23)?.as_deref()),
         wait_reason: row.get(24)?,
+        backend: row.get(25)?,
+        slurm_job_id: row.get(26)?,
         snapshot,
     })
 }
@@ -190,12 +196,13 @@ pub fn insert(writer: &DbWriter, snapshot: &Snapshot, jobs_dir: &Path) -> Result
         reason: format!("cannot encode the job snapshot: {e}"),
     })?;
     let (name, priority) = (snapshot.spec.name.clone(), snapshot.spec.priority);
+    let backend = snapshot.spec.backend.clone();
     let jobs_dir = jobs_dir.to_path_buf();
     writer.call(move |tx| {
         tx.execute(
-            "INSERT INTO jobs (name, state, snapshot, priority, created_ms, log_dir, stdout_path, stderr_path)
-             VALUES (?1, 'queued', ?2, ?3, ?4, '', '', '')",
-            params![name, json, priority, now_ms()],
+            "INSERT INTO jobs (name, state, snapshot, priority, created_ms, log_dir, stdout_path, stderr_path, backend)
+             VALUES (?1, 'queued', ?2, ?3, ?4, '', '', '', ?5)",
+            params![name, json, priority, now_ms(), backend],
         )?;
         let id = tx.last_insert_rowid();
         let dir = jobs_dir.join(id.to_string());

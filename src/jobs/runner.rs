@@ -36,6 +36,8 @@ pub enum RunError {
         id: i64,
         dir: Option<std::path::PathBuf>,
     },
+    #[error(transparent)]
+    Slurm(#[from] super::slurm::SlurmError),
     #[error("cannot start the supervisor for job {id}: {source}")]
     Spawn { id: i64, source: std::io::Error },
 }
@@ -81,7 +83,8 @@ pub fn schedule(writer: &DbWriter) -> Result<Vec<i64>, RunError> {
 }
 
 fn queued_wants_gpus(tx: &rusqlite::Transaction) -> Result<bool, StoreError> {
-    let mut stmt = tx.prepare("SELECT snapshot FROM jobs WHERE state = 'queued'")?;
+    let mut stmt =
+        tx.prepare("SELECT snapshot FROM jobs WHERE state = 'queued' AND backend = 'local'")?;
     let snapshots: Vec<String> = stmt
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
@@ -113,7 +116,7 @@ fn pick_next(
     inventory: Option<&Inventory>,
 ) -> Result<Option<(i64, String)>, StoreError> {
     let running: i64 = tx.query_row(
-        "SELECT count(*) FROM jobs WHERE state IN ('starting', 'running')",
+        "SELECT count(*) FROM jobs WHERE state IN ('starting', 'running') AND backend = 'local'",
         [],
         |r| r.get(0),
     )?;
@@ -129,7 +132,9 @@ fn pick_next(
             .collect()
     };
     let mut stmt = tx.prepare(
-        "SELECT id, snapshot FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id",
+        // Slurm jobs are Slurm's to schedule; the watcher follows them.
+        "SELECT id, snapshot FROM jobs WHERE state = 'queued' AND backend = 'local' \
+         ORDER BY priority DESC, id",
     )?;
     let queued: Vec<(i64, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -431,7 +436,11 @@ fn resume_env(job: &queue::Job) -> Vec<(&'static str, String)> {
 /// Marks running jobs whose processes are gone (or whose pids were reused) as lost, with
 /// their last log lines. The supervisor counts: while it lives, the job is not lost.
 pub fn reconcile(writer: &DbWriter, conn: &Connection) -> Result<(), RunError> {
-    for job in queue::list(conn)? {
+    // Slurm jobs have no local process: the Slurm watcher reconciles them with Slurm.
+    for job in queue::list(conn)?
+        .into_iter()
+        .filter(|j| j.backend == "local")
+    {
         let live = match job.state {
             JobState::Running { .. } => {
                 procs::is_same(job.pid, job.pid_start)

@@ -58,6 +58,8 @@ struct RawSpec {
     retries: u32,
     time_limit: Option<Spanned<String>>,
     backend: Option<Spanned<String>>,
+    cpus: Option<u32>,
+    memory: Option<Spanned<String>>,
 }
 
 /// A checked spec; relative paths are resolved against the spec file's folder.
@@ -78,10 +80,35 @@ pub struct JobSpec {
     /// Seconds; the spec writes e.g. "2h", "90m" or "1h30m".
     pub time_limit_secs: Option<u64>,
     pub backend: String,
+    /// CPUs per task and memory ("16G") asked of Slurm; a local job gets what the host has.
+    pub cpus: Option<u32>,
+    pub memory: Option<String>,
 }
+
+/// Where a job runs when neither its spec nor a flag says.
+pub const DEFAULT_BACKEND: &str = "local";
+/// The backends a spec may name.
+pub const BACKENDS: &[&str] = &["local", "slurm"];
 
 /// Reads and checks a spec file, then applies `--set key=value` overrides.
 pub fn load(path: &Path, overrides: &[String]) -> Result<JobSpec, SpecError> {
+    load_for(path, overrides, DEFAULT_BACKEND)
+}
+
+/// [`load`], with the backend used when the spec names none (the `jobs.backend` config key).
+pub fn load_for(
+    path: &Path,
+    overrides: &[String],
+    default_backend: &str,
+) -> Result<JobSpec, SpecError> {
+    let mut spec = load_raw(path, overrides)?;
+    if spec.backend.is_empty() {
+        spec.backend = default_backend.to_string();
+    }
+    Ok(spec)
+}
+
+fn load_raw(path: &Path, overrides: &[String]) -> Result<JobSpec, SpecError> {
     let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
         path: path.to_path_buf(),
         source,
@@ -125,18 +152,30 @@ fn parse(path: &Path, text: &str) -> Result<JobSpec, SpecError> {
                 .into(),
         ));
     }
+    // Empty means "not set": the caller fills in its default.
     let backend = match &raw.backend {
-        Some(b) if b.get_ref() != "local" => {
+        Some(b) if !BACKENDS.contains(&b.get_ref().as_str()) => {
             return Err(at(
                 b.span(),
                 format!(
-                    "`backend` \"{}\" is not supported; use \"local\"",
+                    "`backend` \"{}\" is not supported; use \"local\" or \"slurm\"",
                     b.get_ref()
                 ),
             ))
         }
-        _ => "local".to_string(),
+        Some(b) => b.get_ref().clone(),
+        None => String::new(),
     };
+    if let Some(m) = &raw.memory {
+        let text = m.get_ref();
+        let digits = text.trim_end_matches(['K', 'M', 'G', 'T']);
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(at(
+                m.span(),
+                format!("`memory` \"{text}\" is not a size; write e.g. \"16G\" or \"4000M\""),
+            ));
+        }
+    }
     let time_limit_secs = match &raw.time_limit {
         Some(t) => Some(parse_duration(t.get_ref()).ok_or_else(|| {
             at(
@@ -171,6 +210,8 @@ fn parse(path: &Path, text: &str) -> Result<JobSpec, SpecError> {
         retries: raw.retries,
         time_limit_secs,
         backend,
+        cpus: raw.cpus,
+        memory: raw.memory.map(Spanned::into_inner),
     })
 }
 
@@ -211,6 +252,7 @@ fn apply_override(table: &mut toml::Table, arg: &str) -> Result<(), SpecError> {
         "output_dir",
         "time_limit",
         "backend",
+        "memory",
     ];
     let text_field = parts[0] == "env" || (parts.len() == 1 && TEXT.contains(&parts[0]));
     let parsed = if text_field {

@@ -1,7 +1,7 @@
 //! Job specs, overrides, durations and snapshot display (no processes).
 
 use super::snapshot::{diff, is_secret, Snapshot};
-use super::spec::{load, parse_duration, Gpus, SpecError};
+use super::spec::{load, load_for, parse_duration, Gpus, SpecError};
 
 fn write(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
     let path = dir.path().join("job.toml");
@@ -53,12 +53,18 @@ fn overrides_take_dotted_keys_and_typed_values() {
 #[test]
 fn errors_carry_the_line_and_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let err = load(&write(&dir, &format!("{BASE}backend = \"slurm\"\n")), &[]).unwrap_err();
+    let err = load(&write(&dir, &format!("{BASE}backend = \"pbs\"\n")), &[]).unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains("job.toml:3") && text.contains("use \"local\""),
+        text.contains("job.toml:3") && text.contains("use \"local\" or \"slurm\""),
         "{text}"
     );
+    let spec = load(&write(&dir, &format!("{BASE}backend = \"slurm\"\n")), &[]).unwrap();
+    assert_eq!(spec.backend, "slurm");
+    // No backend in the spec: the caller's default (the config's jobs.backend) applies.
+    let spec = load_for(&write(&dir, BASE), &[], "slurm").unwrap();
+    assert_eq!(spec.backend, "slurm");
+    assert_eq!(load(&write(&dir, BASE), &[]).unwrap().backend, "local");
     let err = load(&write(&dir, "name = \"t\"\ncommand = []\n"), &[]).unwrap_err();
     assert!(err.to_string().contains("job.toml:2"), "{err}");
     let err = load(&write(&dir, "name = \"t\"\n"), &[]).unwrap_err();

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/007_message_rating.sql"),
     include_str!("migrations/008_eval.sql"),
     include_str!("migrations/009_eval_run_items.sql"),
+    include_str!("migrations/010_slurm.sql"),
 ];
 
 /// Schema version this build creates.
