@@ -86,6 +86,11 @@ fn a_job_succeeds_and_one_fails_with_its_exit_code() {
         list.contains("succeeded") && list.contains("failed"),
         "{list}"
     );
+    let (_, shown, _) = run(&env, &["jobs", "show", &id(&a[0]).to_string()]);
+    assert!(
+        shown.contains(&format!("backend:  slurm (Slurm job {slurm_id})")),
+        "{shown}"
+    );
 }
 
 #[test]

@@ -368,6 +368,12 @@ fn print_job(job: &Job) {
     let snap = &job.snapshot;
     println!("job {}: {}", job.id, job.name);
     println!("  state:    {}", describe(job));
+    if job.backend == "slurm" {
+        println!(
+            "  backend:  slurm (Slurm job {})",
+            job.slurm_job_id.as_deref().unwrap_or("not submitted yet")
+        );
+    }
     if job.paused {
         println!("  paused:   yes");
     }
