@@ -37,6 +37,11 @@ pub(super) fn read(shared: &Shared, store: Result<&Store, String>, effect: JobsE
             id,
             result: store.and_then(|s| load_compare(s.conn(), &jobs)),
         },
+        JobsEffect::LoadCluster { id } => {
+            // Never on the read lane: Slurm may take seconds to answer.
+            super::cluster::start(shared, id);
+            return;
+        }
         JobsEffect::Control { task, job, op } => {
             // Never on the read lane: cancel waits out a grace period.
             start_control(shared, task, job, op);
