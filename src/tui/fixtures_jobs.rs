@@ -28,6 +28,8 @@ pub fn row(id: i64, name: &str, state: &str) -> JobRow {
         created_ms: NOW_MS - id * 61_000,
         backend: "local".into(),
         pid: (state == "running").then_some(4000 + id),
+        slurm_id: None,
+        wait_reason: None,
     }
 }
 

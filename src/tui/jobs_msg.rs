@@ -87,6 +87,10 @@ pub struct JobRow {
     pub backend: String,
     /// The job's process (to tell which job holds a GPU).
     pub pid: Option<i64>,
+    /// The Slurm job id ("123", "123_4" for an array task) of a Slurm job.
+    pub slurm_id: Option<String>,
+    /// Why a queued job waits ("waiting for 2 GPUs", "Slurm: Resources").
+    pub wait_reason: Option<String>,
 }
 
 /// The queue as read at `now_ms` (ms since the epoch), with the GPUs.

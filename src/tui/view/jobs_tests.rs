@@ -126,3 +126,16 @@ fn jobs_cluster_panel_without_slurm() {
     app.jobs.cluster = Loadable::Loading;
     snapshot("jobs_cluster_loading", &mut app);
 }
+
+#[test]
+fn jobs_detail_of_a_pending_slurm_job() {
+    let mut app = detail();
+    let mut d = fx::detail();
+    d.row = fx::row(4, "eval-sweep", "queued");
+    d.row.backend = "slurm".into();
+    d.row.slurm_id = Some("5020_1".into());
+    d.row.wait_reason = Some("Slurm: Resources".into());
+    app.jobs.detail_job = Some(4);
+    app.jobs.detail = Loadable::Ready(d);
+    snapshot("jobs_detail_slurm_pending", &mut app);
+}

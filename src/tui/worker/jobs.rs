@@ -99,6 +99,12 @@ fn row(job: &Job, fraction: Option<f64>, eta_s: Option<f64>) -> JobRow {
         created_ms: job.created_ms,
         backend: job.snapshot.spec.backend.clone(),
         pid: job.pid,
+        slurm_id: job.slurm_job_id.clone(),
+        // Only while it waits: an ended job's last wait says nothing.
+        wait_reason: job
+            .wait_reason
+            .clone()
+            .filter(|_| matches!(job.state, JobState::Queued | JobState::Starting)),
     }
 }
 
