@@ -92,6 +92,7 @@ pub enum Action {
     NextChart,
     MarkJob,
     Compare,
+    ToggleCluster,
     MarkRun,
     CompareRuns,
     NextMetric,
@@ -498,6 +499,13 @@ pub const REGISTRY: &[ActionSpec] = &[
         Jobs,
         [["C"]],
         "Compare the marked jobs: loss overlaid, spec differences"
+    ),
+    spec!(
+        ToggleCluster,
+        "cluster",
+        Jobs,
+        [["S"]],
+        "Show or hide the Slurm cluster panel (in place of the GPU panel): partitions, nodes with their state, CPUs and GPUs, and your other Slurm jobs, read-only"
     ),
     spec!(
         MarkRun,

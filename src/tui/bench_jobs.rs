@@ -122,6 +122,8 @@ fn synthetic_jobs(n: usize) -> Vec<JobRow> {
                 created_ms: 1_800_000_000_000 - i as i64 * 60_000,
                 backend: "local".into(),
                 pid: None,
+                slurm_id: None,
+                wait_reason: None,
             }
         })
         .collect()

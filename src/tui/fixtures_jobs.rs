@@ -28,6 +28,8 @@ pub fn row(id: i64, name: &str, state: &str) -> JobRow {
         created_ms: NOW_MS - id * 61_000,
         backend: "local".into(),
         pid: (state == "running").then_some(4000 + id),
+        slurm_id: None,
+        wait_reason: None,
     }
 }
 
@@ -150,5 +152,44 @@ pub fn compare() -> CompareView {
             "#1 vs #3: argv.3: \"2e-4\" -> \"1e-4\"".into(),
             "#1 vs #3: spec.name: \"sft-llama-8b\" -> \"lora-qwen-7b\"".into(),
         ],
+    }
+}
+
+/// A cluster of two GPU nodes (one busy, one drained) and a CPU node, with two of the user's
+/// other jobs.
+pub fn cluster() -> crate::tui::jobs_msg::ClusterView {
+    use crate::jobs::slurm::sinfo::{partitions, Node};
+    use crate::jobs::slurm::squeue::SlurmJob;
+    let node = |name: &str, state: &str, part: &str, cpus: (u64, u64), gpus: (u64, u64)| Node {
+        name: name.into(),
+        state: state.into(),
+        partitions: vec![part.into()],
+        cpus_alloc: cpus.0,
+        cpus_total: cpus.1,
+        gpus_used: gpus.0,
+        gpus_total: gpus.1,
+    };
+    let nodes = vec![
+        node("gpu01", "mixed", "gpu", (16, 64), (3, 4)),
+        node("gpu02", "idle+drain", "gpu", (0, 64), (0, 4)),
+        node("cpu01", "idle", "cpu", (0, 32), (0, 0)),
+    ];
+    let job = |id: u64, name: &str, state: &str, reason: &str| SlurmJob {
+        job_id: id,
+        name: name.into(),
+        user: "ana".into(),
+        partition: "gpu".into(),
+        state: state.into(),
+        reason: reason.into(),
+        ..SlurmJob::default()
+    };
+    crate::tui::jobs_msg::ClusterView {
+        partitions: partitions(&nodes),
+        nodes,
+        others: vec![
+            job(5012, "jupyter", "RUNNING", ""),
+            job(5013, "big-sweep", "PENDING", "Resources"),
+        ],
+        user: Some("ana".into()),
     }
 }

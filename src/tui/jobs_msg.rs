@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::jobs::gpu::Inventory;
+use crate::jobs::slurm::sinfo::{Node, Partition};
+use crate::jobs::slurm::squeue::SlurmJob;
 
 /// Points a metric series keeps in state at most (the view thins them to the chart width).
 pub const MAX_POINTS: usize = 1000;
@@ -60,6 +62,9 @@ pub enum JobsEffect {
     },
     /// The loss of several runs and how their specs differ.
     LoadCompare { id: u64, jobs: Vec<i64> },
+    /// The Slurm cluster: `sinfo` and `squeue` on a thread of their own (a controller that
+    /// does not answer can take seconds).
+    LoadCluster { id: u64 },
     /// Cancel, pause, resume or retry: a task (cancel waits out a grace period).
     Control { task: u64, job: i64, op: JobOp },
 }
@@ -82,6 +87,10 @@ pub struct JobRow {
     pub backend: String,
     /// The job's process (to tell which job holds a GPU).
     pub pid: Option<i64>,
+    /// The Slurm job id ("123", "123_4" for an array task) of a Slurm job.
+    pub slurm_id: Option<String>,
+    /// Why a queued job waits ("waiting for 2 GPUs", "Slurm: Resources").
+    pub wait_reason: Option<String>,
 }
 
 /// The queue as read at `now_ms` (ms since the epoch), with the GPUs.
@@ -114,6 +123,17 @@ pub struct JobDetail {
     pub log_error: Option<String>,
 }
 
+/// The Slurm cluster as `sinfo --json` and `squeue --json` show it, read-only.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterView {
+    pub partitions: Vec<Partition>,
+    pub nodes: Vec<Node>,
+    /// The user's Slurm jobs that lmdeck did not submit.
+    pub others: Vec<SlurmJob>,
+    /// Whose jobs `others` are; None when the user is unknown (then every user's).
+    pub user: Option<String>,
+}
+
 /// One compared run: (job id, name, loss points).
 pub type Run = (i64, String, Vec<(f64, f64)>);
 
@@ -140,6 +160,11 @@ pub enum JobsReply {
     Compare {
         id: u64,
         result: Result<CompareView, String>,
+    },
+    /// `Err` says why there is no cluster to show ("no Slurm: ...", "controller down: ...").
+    Cluster {
+        id: u64,
+        result: Result<ClusterView, String>,
     },
     /// A control action ended; `Ok` says what happened.
     Controlled {

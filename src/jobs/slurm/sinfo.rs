@@ -19,6 +19,18 @@ pub struct Node {
     pub gpus_used: u64,
 }
 
+impl Node {
+    /// GPUs a new job could get here: none on a node that is down, drained or failing,
+    /// whatever its GPUs are doing.
+    pub fn gpus_free(&self) -> u64 {
+        const UNUSABLE: &[&str] = &["down", "drain", "drained", "draining", "fail", "failing"];
+        if self.state.split('+').any(|f| UNUSABLE.contains(&f)) {
+            return 0;
+        }
+        self.gpus_total.saturating_sub(self.gpus_used)
+    }
+}
+
 /// A partition summed over its nodes.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Partition {
@@ -173,7 +185,7 @@ pub fn partitions(nodes: &[Node]) -> Vec<Partition> {
             let p = &mut out[at];
             p.nodes += 1;
             p.gpus_total += node.gpus_total;
-            p.gpus_free += node.gpus_total.saturating_sub(node.gpus_used);
+            p.gpus_free += node.gpus_free();
             match p.states.iter_mut().find(|(s, _)| *s == node.state) {
                 Some((_, n)) => *n += 1,
                 None => p.states.push((node.state.clone(), 1)),

@@ -242,7 +242,9 @@ fn sinfo_both_schemas() {
     assert_eq!(gpu02.state, "idle+drain");
     let parts = sinfo::partitions(&nodes);
     let gpu = parts.iter().find(|p| p.name == "gpu").unwrap();
-    assert_eq!((gpu.nodes, gpu.gpus_total, gpu.gpus_free), (2, 8, 7));
+    // gpu02 is drained: its idle GPUs are not free for a new job.
+    assert_eq!((gpu.nodes, gpu.gpus_total, gpu.gpus_free), (2, 8, 3));
+    assert_eq!(gpu02.gpus_free(), 0);
     assert_eq!(
         sinfo::gpu_count("gpu:a100:2(IDX:0,1),tmpsize:7T,gpu:v100:1"),
         3

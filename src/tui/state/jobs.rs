@@ -9,7 +9,7 @@ use super::Loadable;
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
 use crate::tui::jobs_msg::{
-    CompareView, JobDetail, JobOp, JobRow, JobsEffect, LogStream, QueueView,
+    ClusterView, CompareView, JobDetail, JobOp, JobRow, JobsEffect, LogStream, QueueView,
 };
 use crate::tui::key::Key;
 
@@ -17,6 +17,9 @@ use crate::tui::key::Key;
 pub const REFRESH_MS: u64 = 1000;
 /// A load with no answer after this long is given up on, so refreshing never stops.
 const STALE_MS: u64 = 10_000;
+/// A cluster read waits longer: Slurm's own timeout when the controller is down is about
+/// 10 s, and only one read (one thread) is out at a time.
+const CLUSTER_STALE_MS: u64 = 30_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum JobsView {
@@ -175,6 +178,12 @@ pub struct Jobs {
     pub compare: Loadable<CompareView>,
     /// Why the last refresh failed, while the queue shown is an older one.
     pub stale: Option<String>,
+    /// The Slurm cluster panel is shown (in place of the GPU panel) and refreshed with the
+    /// queue.
+    pub show_cluster: bool,
+    pub cluster: Loadable<ClusterView>,
+    cluster_req: u64,
+    cluster_sent_ms: Option<u64>,
     last_refresh_ms: Option<u64>,
     queue_req: u64,
     queue_sent_ms: Option<u64>,
@@ -259,7 +268,34 @@ impl Jobs {
         if self.view == JobsView::Detail && (!waiting(self.detail_sent_ms, now_ms) || force) {
             effects.extend(self.load_detail(ids[1], now_ms));
         }
+        effects.extend(self.load_cluster(ids[0], now_ms));
         effects
+    }
+
+    /// The cluster panel's read, when it is shown and none is out (even when forced: each
+    /// read holds a thread until Slurm answers).
+    fn load_cluster(&mut self, id: u64, now_ms: u64) -> Vec<Effect> {
+        let out = self
+            .cluster_sent_ms
+            .is_some_and(|t| now_ms < t + CLUSTER_STALE_MS);
+        if !self.show_cluster || out {
+            return Vec::new();
+        }
+        self.cluster_req = id;
+        self.cluster_sent_ms = Some(now_ms);
+        if matches!(self.cluster, Loadable::Idle) {
+            self.cluster = Loadable::Loading;
+        }
+        vec![Effect::Jobs(JobsEffect::LoadCluster { id })]
+    }
+
+    /// A cluster read came back; an absent Slurm is a state of the panel, not an error.
+    pub fn on_cluster(&mut self, id: u64, result: Result<ClusterView, String>) {
+        if id != self.cluster_req {
+            return;
+        }
+        self.cluster_sent_ms = None;
+        self.cluster = Loadable::from_answer(result);
     }
 
     fn load_detail(&mut self, id: u64, now_ms: u64) -> Vec<Effect> {
@@ -446,6 +482,10 @@ impl Jobs {
                 }
                 self.view = JobsView::Compare;
                 return self.load_compare(ids[0]);
+            }
+            Action::ToggleCluster => {
+                self.show_cluster = !self.show_cluster;
+                return Outcome::Effects(self.load_cluster(ids[0], now_ms));
             }
             Action::Back if !self.text_filter.is_empty() => {
                 self.text_filter.clear();

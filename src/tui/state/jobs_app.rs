@@ -68,6 +68,10 @@ impl App {
                 self.jobs.on_detail(id, result);
                 Vec::new()
             }
+            JobsReply::Cluster { id, result } => {
+                self.jobs.on_cluster(id, result);
+                Vec::new()
+            }
             JobsReply::Compare { id, result } => {
                 self.jobs.on_compare(id, result);
                 Vec::new()

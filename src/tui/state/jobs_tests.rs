@@ -350,3 +350,58 @@ fn compare_needs_two_marked_runs() {
 fn select_back(app: &mut App) {
     code(app, KeyCode::Esc);
 }
+
+fn cluster_id(effects: &[Effect]) -> Option<u64> {
+    effects.iter().find_map(|e| match e {
+        Effect::Jobs(JobsEffect::LoadCluster { id }) => Some(*id),
+        _ => None,
+    })
+}
+
+#[test]
+fn the_cluster_panel_loads_in_the_background_only_while_shown() {
+    let mut app = loaded();
+    app.clock_ms = 20_000;
+    assert_eq!(
+        cluster_id(&tick(&mut app, 21_000)),
+        None,
+        "hidden: no sinfo"
+    );
+    let first = key(&mut app, 'S');
+    assert!(app.jobs.show_cluster);
+    let id = cluster_id(&first).expect("S reads the cluster at once");
+    assert!(matches!(app.jobs.cluster, Loadable::Loading));
+    // One read out at a time, even when the queue refreshes.
+    assert_eq!(cluster_id(&tick(&mut app, 22_100)), None);
+    assert_eq!(
+        cluster_id(&key(&mut app, 'S')),
+        None,
+        "hiding reads nothing"
+    );
+    key(&mut app, 'S');
+    app.update(Msg::reply(Reply::Jobs(JobsReply::Cluster {
+        id,
+        result: Err("no Slurm: sbatch not found".into()),
+    })));
+    // No Slurm is the panel's state, not a toast on every refresh.
+    assert_eq!(
+        app.jobs.cluster,
+        Loadable::Failed("no Slurm: sbatch not found".into())
+    );
+    assert!(app.toasts.is_empty(), "{:?}", app.toasts);
+    let next = cluster_id(&tick(&mut app, 23_200)).expect("refreshed with the queue");
+    assert_ne!(next, id);
+    // A stale answer is dropped; the current one shows.
+    app.update(Msg::reply(Reply::Jobs(JobsReply::Cluster {
+        id,
+        result: Ok(fx::cluster()),
+    })));
+    assert!(matches!(app.jobs.cluster, Loadable::Failed(_)));
+    app.update(Msg::reply(Reply::Jobs(JobsReply::Cluster {
+        id: next,
+        result: Ok(fx::cluster()),
+    })));
+    assert_eq!(app.jobs.cluster.ready().map(|c| c.nodes.len()), Some(3));
+    key(&mut app, '1');
+    assert_eq!(cluster_id(&tick(&mut app, 60_000)), None, "screen hidden");
+}

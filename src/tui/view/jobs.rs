@@ -48,10 +48,20 @@ fn queue(jobs: &Jobs, theme: &Theme, frame: &mut Frame, area: Rect) {
         Inventory::Gpus { gpus, .. } => gpus.len().max(1) as u16 + 1,
     };
     let gpu_height = (gpu_rows + 2).min(area.height / 3).max(3);
-    let [table_area, gpu_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(gpu_height)]).areas(area);
+    // The cluster panel takes the GPU panel's place, with room for nodes and other jobs.
+    let lower = if jobs.show_cluster {
+        (area.height / 2).max(3)
+    } else {
+        gpu_height
+    };
+    let [table_area, lower_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(lower)]).areas(area);
     table(jobs, q, theme, frame, table_area);
-    gpu_panel(q, theme, frame, gpu_area);
+    if jobs.show_cluster {
+        super::jobs_cluster::panel(jobs, theme, frame, lower_area);
+    } else {
+        gpu_panel(q, theme, frame, lower_area);
+    }
 }
 
 fn table(jobs: &Jobs, q: &QueueView, theme: &Theme, frame: &mut Frame, area: Rect) {

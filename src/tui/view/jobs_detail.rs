@@ -11,7 +11,7 @@ use ratatui::Frame;
 use super::jobs::{progress, status, status_style};
 use super::{framed, notice, safe};
 use crate::jobs::derive::human_duration;
-use crate::tui::jobs_msg::{thin, CompareView, JobDetail};
+use crate::tui::jobs_msg::{thin, CompareView, JobDetail, JobRow};
 use crate::tui::state::jobs::{Editing, Jobs, Lower};
 use crate::tui::state::Loadable;
 use crate::tui::theme::Theme;
@@ -42,7 +42,12 @@ pub fn detail(jobs: &Jobs, theme: &Theme, frame: &mut Frame, area: Rect) {
             return;
         }
     };
-    let title = format!("Job #{} {}  (Esc: queue)", d.row.id, d.row.name);
+    let title = format!(
+        "Job #{} {}{}  (Esc: queue)",
+        d.row.id,
+        d.row.name,
+        backend(&d.row)
+    );
     let inner = framed(frame, area, &title, true, theme);
     let [head, body] = Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(inner);
     summary(d, theme, frame, head);
@@ -69,6 +74,15 @@ pub fn detail(jobs: &Jobs, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// Where the job runs, when not here: " · slurm job 123".
+fn backend(r: &JobRow) -> String {
+    match (r.slurm_id.as_deref(), r.backend.as_str()) {
+        (Some(id), b) => format!(" · {} job {}", safe(b), safe(id)),
+        (None, "local" | "") => String::new(),
+        (None, b) => format!(" · {}", safe(b)),
+    }
+}
+
 fn summary(d: &JobDetail, theme: &Theme, frame: &mut Frame, area: Rect) {
     let r = &d.row;
     let steps = match (d.step, d.total) {
@@ -80,6 +94,13 @@ fn summary(d: &JobDetail, theme: &Theme, frame: &mut Frame, area: Rect) {
         Span::styled(status(r), status_style(r, theme)),
         Span::raw(format!("  {}  {steps}", progress(r.fraction, 12))),
     ];
+    if let Some(why) = r.wait_reason.as_deref().filter(|_| !r.ended) {
+        // For a Slurm job, Slurm's pending reason: Resources, Priority, Dependency, ...
+        first.push(Span::styled(
+            format!("  waiting: {}", safe(why)),
+            theme.style("status.excluded"),
+        ));
+    }
     if let Some(eta) = r.eta_s {
         first.push(Span::raw(format!("  ETA {}", human_duration(eta))));
     }

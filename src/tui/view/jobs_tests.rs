@@ -104,3 +104,38 @@ fn jobs_views_survive_tiny_terminals() {
         }
     }
 }
+
+#[test]
+fn jobs_cluster_panel() {
+    let mut app = queue(fx::two_gpus());
+    app.jobs.show_cluster = true;
+    app.jobs.cluster = Loadable::Ready(fx::cluster());
+    snapshot("jobs_cluster", &mut app);
+}
+
+#[test]
+fn jobs_cluster_panel_without_slurm() {
+    let mut app = queue(fx::no_gpu());
+    app.jobs.show_cluster = true;
+    app.jobs.cluster = Loadable::Failed("no Slurm: sbatch not found".into());
+    snapshot("jobs_cluster_no_slurm", &mut app);
+    app.jobs.cluster = Loadable::Failed(
+        "controller down: Unable to contact slurm controller (connect failure)".into(),
+    );
+    snapshot("jobs_cluster_down", &mut app);
+    app.jobs.cluster = Loadable::Loading;
+    snapshot("jobs_cluster_loading", &mut app);
+}
+
+#[test]
+fn jobs_detail_of_a_pending_slurm_job() {
+    let mut app = detail();
+    let mut d = fx::detail();
+    d.row = fx::row(4, "eval-sweep", "queued");
+    d.row.backend = "slurm".into();
+    d.row.slurm_id = Some("5020_1".into());
+    d.row.wait_reason = Some("Slurm: Resources".into());
+    app.jobs.detail_job = Some(4);
+    app.jobs.detail = Loadable::Ready(d);
+    snapshot("jobs_detail_slurm_pending", &mut app);
+}

@@ -11,6 +11,7 @@ mod eval_tests;
 mod eval_verdict;
 mod inspector;
 mod jobs;
+mod jobs_cluster;
 mod jobs_detail;
 #[cfg(test)]
 mod jobs_tests;

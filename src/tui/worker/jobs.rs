@@ -37,6 +37,11 @@ pub(super) fn read(shared: &Shared, store: Result<&Store, String>, effect: JobsE
             id,
             result: store.and_then(|s| load_compare(s.conn(), &jobs)),
         },
+        JobsEffect::LoadCluster { id } => {
+            // Never on the read lane: Slurm may take seconds to answer.
+            super::cluster::start(shared, id);
+            return;
+        }
         JobsEffect::Control { task, job, op } => {
             // Never on the read lane: cancel waits out a grace period.
             start_control(shared, task, job, op);
@@ -94,6 +99,12 @@ fn row(job: &Job, fraction: Option<f64>, eta_s: Option<f64>) -> JobRow {
         created_ms: job.created_ms,
         backend: job.snapshot.spec.backend.clone(),
         pid: job.pid,
+        slurm_id: job.slurm_job_id.clone(),
+        // Only while it waits: an ended job's last wait says nothing.
+        wait_reason: job
+            .wait_reason
+            .clone()
+            .filter(|_| matches!(job.state, JobState::Queued | JobState::Starting)),
     }
 }
 

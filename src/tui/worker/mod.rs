@@ -16,6 +16,7 @@ use tokenizers::Tokenizer;
 
 mod changes;
 mod chat;
+pub mod cluster;
 mod eval;
 pub mod jobs;
 mod long;
@@ -204,6 +205,10 @@ impl Worker {
             }
             Effect::Jobs(JobsEffect::Control { task, job, op }) => {
                 jobs::start_control(&self.shared, *task, *job, *op);
+                return true;
+            }
+            Effect::Jobs(JobsEffect::LoadCluster { id }) => {
+                cluster::start(&self.shared, *id);
                 return true;
             }
             Effect::Task(TaskEffect::Cancel { task }) => {
