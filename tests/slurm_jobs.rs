@@ -108,8 +108,14 @@ fn cancel_of_a_pending_and_a_running_job() {
         &sh("echo started; sleep 300"),
         "cpus = 2\n",
     );
-    let a = id(&submit(&env, &[&long], &[])[0]);
-    let b = id(&submit(&env, &[&long], &[])[0]);
+    let (a, b) = (submit(&env, &[&long], &[]), submit(&env, &[&long], &[]));
+    let _cancel = slurm_support::CancelOnDrop(
+        [&a, &b]
+            .iter()
+            .map(|r| r[0]["slurm_job_id"].as_str().unwrap().to_string())
+            .collect(),
+    );
+    let (a, b) = (id(&a[0]), id(&b[0]));
     let job = wait_state(&env, a, "running");
     let started = job["stdout_path"].as_str().unwrap().to_string();
     jobs_support::wait_file(std::path::Path::new(&started));
@@ -306,4 +312,130 @@ fn a_trainers_metrics_are_parsed_from_the_slurm_log() {
     // The nan loss at step 6 raises the same alert as for a local job.
     let alerts = shown["alerts"].to_string();
     assert!(alerts.to_lowercase().contains("nan"), "{alerts}");
+}
+
+/// `scontrol show job ID` as one line, for the state Slurm itself holds.
+fn scontrol_show(slurm_id: &str) -> String {
+    let conf = slurm_support::slurm_conf().unwrap();
+    let out = Command::new("scontrol")
+        .env("SLURM_CONF", conf)
+        .args(["-o", "show", "job", slurm_id])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into()
+}
+
+#[test]
+fn pause_and_resume_hold_release_a_pending_job_and_suspend_resume_a_running_one() {
+    if !slurm_support::slurm_ready(
+        "pause_and_resume_hold_release_a_pending_job_and_suspend_resume_a_running_one",
+    ) {
+        return;
+    }
+    let env = Env::new();
+    let _daemon = DaemonGuard(&env);
+    // Holds both CPUs so the second waits.
+    let long = spec(
+        &env,
+        "long.toml",
+        "long",
+        &sh("echo started; sleep 300"),
+        "cpus = 2\n",
+    );
+    let a = submit(&env, &[&long], &[]);
+    let b = submit(&env, &[&long], &[]);
+    let (a_sid, b_sid) = (
+        a[0]["slurm_job_id"].as_str().unwrap().to_string(),
+        b[0]["slurm_job_id"].as_str().unwrap().to_string(),
+    );
+    let _cancel = slurm_support::CancelOnDrop(vec![a_sid.clone(), b_sid.clone()]);
+    let (a, b) = (id(&a[0]), id(&b[0]));
+    wait_state(&env, a, "running");
+
+    // Root's hold is an administrator's (JobHeldAdmin), anyone else's a user's.
+    let (ok, out, err) = run(&env, &["jobs", "pause", &b.to_string()]);
+    assert!(ok && out.contains("held in Slurm's queue"), "{out}{err}");
+    let held = scontrol_show(&b_sid);
+    assert!(
+        held.contains("JobState=PENDING") && held.contains("Reason=JobHeld"),
+        "{held}"
+    );
+    wait_for(&env, b, "shows the hold", |j| {
+        j["wait_reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("Slurm: JobHeld"))
+    });
+
+    let (ok, out, err) = run(&env, &["jobs", "pause", &a.to_string()]);
+    assert!(ok && out.contains("suspended by Slurm"), "{out}{err}");
+    assert!(
+        scontrol_show(&a_sid).contains("JobState=SUSPENDED"),
+        "{}",
+        scontrol_show(&a_sid)
+    );
+    let (ok, out, err) = run(&env, &["jobs", "resume", &a.to_string()]);
+    assert!(ok && out.contains("resumed by Slurm"), "{out}{err}");
+    assert!(
+        scontrol_show(&a_sid).contains("JobState=RUNNING"),
+        "{}",
+        scontrol_show(&a_sid)
+    );
+
+    let (ok, out, err) = run(&env, &["jobs", "resume", &b.to_string()]);
+    assert!(
+        ok && out.contains("released in Slurm's queue"),
+        "{out}{err}"
+    );
+    let released = scontrol_show(&b_sid);
+    assert!(!released.contains("Reason=JobHeld"), "{released}");
+
+    // An ended job is neither paused nor resumed through Slurm: a clear refusal.
+    let (ok, _, _) = run(&env, &["jobs", "cancel", &a.to_string()]);
+    assert!(ok);
+    let (ok, _, _) = run(&env, &["jobs", "cancel", &b.to_string()]);
+    assert!(ok);
+    let (ok, _, err) = run(&env, &["jobs", "pause", &a.to_string()]);
+    assert!(!ok && err.contains("cancelled"), "{err}");
+}
+
+#[test]
+fn a_controller_that_does_not_answer_is_named_and_nothing_is_lost() {
+    if !slurm_support::slurm_ready("a_controller_that_does_not_answer_is_named_and_nothing_is_lost")
+    {
+        return;
+    }
+    let env = Env::new();
+    let _daemon = DaemonGuard(&env);
+    let done = spec(&env, "ok.toml", "ok", &sh("echo hi"), "");
+    let first = id(&submit(&env, &[&done], &[])[0]);
+    wait_state(&env, first, "succeeded");
+    // The same cluster's config with the controller on a port nobody listens on.
+    let conf = slurm_support::slurm_conf().unwrap();
+    let dir = env.path("down");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["slurm.conf", "gres.conf"] {
+        let from = conf.with_file_name(name);
+        if from.is_file() {
+            std::fs::copy(&from, dir.join(name)).unwrap();
+        }
+    }
+    let mut text = std::fs::read_to_string(dir.join("slurm.conf")).unwrap();
+    text.push_str("\nSlurmctldPort=6999\n");
+    std::fs::write(dir.join("slurm.conf"), text).unwrap();
+    let out = cmd(&env)
+        .env("SLURM_CONF", dir.join("slurm.conf"))
+        .args(["jobs", "submit", "--backend", "slurm"])
+        .arg(&done)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("the Slurm controller does not answer"),
+        "{err}"
+    );
+    // The job stored before is untouched.
+    let (_, list, _) = run(&env, &["jobs", "list", "--json"]);
+    let rows: Vec<Value> = serde_json::from_str(&list).unwrap();
+    let kept = rows.iter().find(|r| id(r) == first).unwrap();
+    assert_eq!(kept["state"], "succeeded");
 }

@@ -139,6 +139,8 @@ fn without_slurm_the_cluster_panel_says_so() {
     // A PATH with only `sleep` (the pane's shell keeps the pane with it) stands in for a
     // host without Slurm: no sbatch to find.
     let env = Env::new();
+    // The jobs tables exist (as after any job), so the console opens on an empty queue.
+    jobs_support::ok(&env, &["jobs", "list"]);
     let bin = env.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink("/bin/sleep", bin.join("sleep")).unwrap();

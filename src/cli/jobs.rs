@@ -97,10 +97,10 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
             control::cancel(&writer, conn, id, grace)?;
             println!("job {id} {}", get(conn, id)?.state.name());
         }
-        JobsCommand::Pause { id } => {
-            control::pause(&writer, conn, id, true)?;
-            println!("job {id} paused");
-        }
+        JobsCommand::Pause { id } => match control::pause(&writer, conn, id, true)? {
+            Some(how) => println!("job {id} paused ({how})"),
+            None => println!("job {id} paused"),
+        },
         JobsCommand::Resume { id } => {
             if get(conn, id)?.state.is_ended() {
                 let (checkpoint, step) = control::resume_from_checkpoint(&writer, conn, id)?;
@@ -111,8 +111,10 @@ pub fn run(ctx: &Context, command: JobsCommand) -> anyhow::Result<()> {
                     checkpoint.display()
                 );
             } else {
-                control::pause(&writer, conn, id, false)?;
-                println!("job {id} resumed");
+                match control::pause(&writer, conn, id, false)? {
+                    Some(how) => println!("job {id} resumed ({how})"),
+                    None => println!("job {id} resumed"),
+                }
             }
         }
         JobsCommand::Retry { id } => {

@@ -94,12 +94,17 @@ fn wait_ended(conn: &Connection, id: i64, timeout: Duration) -> bool {
     }
 }
 
-/// SIGSTOP (pause) or SIGCONT (resume) to a running job's group.
-pub fn pause(writer: &DbWriter, conn: &Connection, id: i64, stop: bool) -> Result<(), RunError> {
+/// SIGSTOP (pause) or SIGCONT (resume) to a running job's group; a Slurm job is held or
+/// suspended by Slurm instead, and the answer says which (None for a local job).
+pub fn pause(
+    writer: &DbWriter,
+    conn: &Connection,
+    id: i64,
+    stop: bool,
+) -> Result<Option<&'static str>, RunError> {
     let job = job(conn, id)?;
     if job.backend == "slurm" {
-        super::slurm::control::pause(writer, &job, stop)?;
-        return Ok(());
+        return Ok(Some(super::slurm::control::pause(writer, &job, stop)?));
     }
     let group = match job.state {
         JobState::Running { .. } => live_group(&job),
@@ -118,7 +123,7 @@ pub fn pause(writer: &DbWriter, conn: &Connection, id: i64, stop: bool) -> Resul
         "UPDATE jobs SET paused = ?2 WHERE id = ?1",
         (id, stop as i64),
     )?;
-    Ok(())
+    Ok(None)
 }
 
 /// Files that mark a checkpoint as written whole: the LoRA recipe's `progress.json` (it

@@ -11,6 +11,17 @@ use std::time::{Duration, Instant};
 /// Tells apart the servers of tests running at once in one test binary.
 static RUNS: AtomicU64 = AtomicU64::new(0);
 
+/// tmux's full path on this process's PATH (plain "tmux" when none is found, so the start
+/// fails with the install hint).
+fn tmux_program() -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("tmux"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| "tmux".into())
+}
+
 pub struct Console {
     socket: String,
 }
@@ -22,7 +33,8 @@ impl Console {
         let run = RUNS.fetch_add(1, Ordering::Relaxed);
         let socket = format!("lmdeck-{name}-{}-{run}", std::process::id());
         let bin = env!("CARGO_BIN_EXE_lmdeck");
-        let mut tmux = Command::new("tmux");
+        // Found on this process's PATH: a test may give the console a PATH without tmux.
+        let mut tmux = Command::new(tmux_program());
         tmux.args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
             .args([
                 "-s",

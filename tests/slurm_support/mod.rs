@@ -39,3 +39,18 @@ pub fn slurm_ready(test: &str) -> bool {
     println!("SKIP {test}: {why}");
     false
 }
+
+/// Cancels these Slurm jobs when dropped, so a failing test leaves no job holding the
+/// cluster's CPUs for the tests after it.
+pub struct CancelOnDrop(pub Vec<String>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(conf) = slurm_conf() {
+            let _ = Command::new("scancel")
+                .env("SLURM_CONF", conf)
+                .args(&self.0)
+                .output();
+        }
+    }
+}

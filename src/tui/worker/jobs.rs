@@ -306,10 +306,11 @@ pub(super) fn start_control(shared: &Shared, task: u64, job: i64, op: JobOp) {
                 match op {
                     JobOp::Cancel => control::cancel(&writer, conn, job, control::grace())
                         .map(|()| format!("job {job} cancelled")),
-                    JobOp::Pause => control::pause(&writer, conn, job, true)
-                        .map(|()| format!("job {job} paused")),
+                    JobOp::Pause => {
+                        control::pause(&writer, conn, job, true).map(|how| done(job, "paused", how))
+                    }
                     JobOp::Resume => control::pause(&writer, conn, job, false)
-                        .map(|()| format!("job {job} resumed")),
+                        .map(|how| done(job, "resumed", how)),
                     JobOp::Continue => control::resume_from_checkpoint(&writer, conn, job)
                         .map(|(_, step)| format!("job {job} continues from step {step}")),
                     JobOp::Retry => control::retry(&writer, conn, job, &s.config.jobs_dir)
@@ -328,6 +329,14 @@ pub(super) fn start_control(shared: &Shared, task: u64, job: i64, op: JobOp) {
             s.send(Reply::Jobs(JobsReply::Controlled { job, op, result }));
         },
     );
+}
+
+/// "job 3 paused", with how Slurm did it for a Slurm job.
+fn done(job: i64, what: &str, how: Option<&str>) -> String {
+    match how {
+        Some(how) => format!("job {job} {what} ({how})"),
+        None => format!("job {job} {what}"),
+    }
 }
 
 #[cfg(test)]
