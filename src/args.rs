@@ -649,9 +649,13 @@ pub struct BenchGenerateArgs {
         default_value = "Explain in detail how a GPU cluster scheduler decides where to place a training job, and what can go wrong."
     )]
     pub prompt: String,
+    /// Read the prompt from this file instead (scripts/bench-generate.sh writes RAG-length
+    /// prompts of about 50, 500 and 1,500 tokens).
+    #[arg(long, conflicts_with = "prompt")]
+    pub prompt_file: Option<std::path::PathBuf>,
     #[arg(long, default_value_t = 128)]
     pub max_tokens: usize,
-    /// Timed runs; the best time to first token and the best decode speed are reported.
+    /// Timed runs (after one warm-up); the medians are reported.
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
     /// Model folder (default: the installed chat model).

@@ -24,6 +24,7 @@ from the GGUF metadata (GPT-2 byte-level BPE) with the `tokenizers` library, and
 is kept in tokenizer_config.json.
 
 Usage: gguf_to_onnx.py MODEL.gguf OUT_DIR [--name NAME] [--weights q4|fp32] [--accuracy-level N]
+                       [--graph fused|plain]
 Writes OUT_DIR/{model.onnx, model.onnx.data, tokenizer.json, tokenizer_config.json, lmdeck-model.json}
 into a staging folder and renames it into place when everything is written.
 """
@@ -47,7 +48,7 @@ SUPPORTED = {
 
 
 # Recorded in lmdeck-model.json; setup converts the default model again when it changes.
-CONVERTER_VERSION = "scripts/convert/gguf_to_onnx.py 3"
+CONVERTER_VERSION = "scripts/convert/gguf_to_onnx.py 4"
 FOUR_BIT = {GGMLQuantizationType.Q4_0, GGMLQuantizationType.Q4_1}
 BLOCK = 32  # values per Q4_0 / Q4_1 block
 
@@ -85,13 +86,15 @@ def read_model(path):
         "context": int(field(reader, p + "context_length")),
     }
     cfg["head_dim"] = cfg["hidden"] // cfg["heads"]
-    tensors, blocks = {}, {}
+    tensors, blocks, q8 = {}, {}, {}
     for t in reader.tensors:
         if t.tensor_type not in SUPPORTED:
             raise ConvertError(f"tensor {t.name} has type {t.tensor_type.name}; supported: Q4_0, Q4_1, Q8_0, F16, F32")
         if t.tensor_type in FOUR_BIT and len(t.shape) == 2:
             rows = int(t.shape[1])
             blocks[t.name] = (t.tensor_type, np.asarray(t.data, dtype=np.uint8).reshape(rows, -1))
+        if t.tensor_type == GGMLQuantizationType.Q8_0 and len(t.shape) == 2:
+            q8[t.name] = np.asarray(t.data, dtype=np.uint8).reshape(int(t.shape[1]), -1)
         w = dequantize(t.data, t.tensor_type).astype(np.float32)
         # gguf-py lists shapes input-dim first; dequantised arrays come out [out, in].
         tensors[t.name] = w.reshape([int(d) for d in reversed(t.shape.tolist())]) if w.ndim == 1 and len(t.shape) > 1 else w
@@ -99,6 +102,8 @@ def read_model(path):
         raise ConvertError("this model scales RoPE frequencies (rope_freqs, as Llama 3.1+ does), which the converter does not support yet")
     cfg["vocab"] = tensors["token_embd.weight"].shape[0]
     cfg["blocks"] = blocks
+    # The LM head's raw Q8_0 rows (the tied embedding when there is no output.weight).
+    cfg["head_q8"] = q8.get("output.weight") if "output.weight" in tensors else q8.get("token_embd.weight")
     return reader, cfg, tensors
 
 
@@ -296,6 +301,10 @@ def build(cfg, layers, embed, norm, head, out_path, accuracy_level=0):
         for kind in ("key", "value"):
             inputs.append(helper.make_tensor_value_info(f"past_key_values.{i}.{kind}", f, ["batch", KV, "past", D]))
             outputs.append(helper.make_tensor_value_info(f"present.{i}.{kind}", f, ["batch", KV, "total", D]))
+    save(g, inputs, outputs, out_path)
+
+
+def save(g, inputs, outputs, out_path):
     graph = helper.make_graph(g.nodes, "llama", inputs, outputs, g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)], producer_name="lmdeck-gguf-to-onnx")
     model.ir_version = 8
@@ -303,6 +312,114 @@ def build(cfg, layers, embed, norm, head, out_path, accuracy_level=0):
     if os.path.exists(os.path.join(os.path.dirname(out_path), data)):
         os.remove(os.path.join(os.path.dirname(out_path), data))  # save_model appends otherwise
     onnx.save_model(model, out_path, save_as_external_data=True, all_tensors_to_one_file=True, location=data, size_threshold=1024)
+
+
+def stack_rows(ws):
+    """Projections that read the same input, stacked along the output dimension (q|k|v,
+    gate|up) so one matmul computes them: float32 rows, or 4-bit block rows of one type."""
+    if all(isinstance(w, tuple) for w in ws) and len({w[0] for w in ws}) == 1 and len({w[2] for w in ws}) == 1:
+        return (ws[0][0], np.concatenate([w[1] for w in ws], axis=0), ws[0][2])
+    return np.concatenate([w if not isinstance(w, tuple) else dequant_rows(w) for w in ws], axis=0)
+
+
+def dequant_rows(w):
+    """4-bit block rows back to float32 [out, in] (only when a stack mixes types)."""
+    kind, rows, k = w
+    d, m, packed = four_bit_codes(kind, rows)
+    lo, hi = packed & 0x0F, packed >> 4
+    codes = np.stack([lo, hi], axis=-1).reshape(rows.shape[0], -1, BLOCK).astype(np.float32)
+    base = m[:, :, None] if m is not None else -8.0 * d[:, :, None]
+    return (codes * d[:, :, None] + base).reshape(rows.shape[0], k).astype(np.float32)
+
+
+def eight_bit_head(head_q8):
+    """GGUF Q8_0 rows (block: f16 scale d, 32 int8 values) as MatMulNBits bits=8 inputs: codes
+    q + 128 with the default zero point 128, so (code - 128) * d is exactly q * d."""
+    n = head_q8.shape[0]
+    b = head_q8.reshape(n, -1, 34)
+    d = b[:, :, 0:2].copy().view(np.float16)[:, :, 0].astype(np.float32)
+    codes = (b[:, :, 2:].view(np.int8).astype(np.int16) + 128).astype(np.uint8)
+    return d, codes
+
+
+def build_fused(cfg, layers, embed, norm, head, out_path, accuracy_level=0, head_q8=None):
+    """The same model as `build`, written with ONNX Runtime's fused operators: RMSNorm as
+    (Skip)SimplifiedLayerNormalization, q|k|v and gate|up as one matmul each, attention as
+    com.microsoft::GroupQueryAttention (rotary inside) over a KV cache of fixed capacity that
+    is both input and output, so the runtime writes new keys in place (lmdeck binds one
+    buffer to both) instead of copying the whole cache every step; the LM head 8-bit when the
+    GGUF stores it as Q8_0.
+
+      inputs   input_ids [b, s] int64, seqlens_k [b] int32 (past + s - 1),
+               total_sequence_length [] int32 (past + s), logits_to_keep [1] int64,
+               past_key_values.{i}.key / .value [b, kv_heads, capacity, head_dim] float32
+      outputs  logits [b, N or s, vocab], present.{i}.key / .value (the same buffers)
+
+    The caller feeds lengths, not a mask that grows with the context; rows of the cache beyond
+    past + s are never read, and positions follow from the lengths."""
+    g = Graph()
+    lin = lambda x, w, base: linear(g, x, w, base, accuracy_level)  # noqa: E731
+    L, H, KV, D = cfg["layers"], cfg["heads"], cfg["kv_heads"], cfg["head_dim"]
+    eps = cfg["eps"]
+    x = g.op("Gather", [g.const(embed, "embed"), "input_ids"], axis=0)
+    inv_freq = 1.0 / (cfg["rope_theta"] ** (np.arange(0, D, 2, dtype=np.float64) / D))
+    angles = np.arange(cfg["context"], dtype=np.float64)[:, None] * inv_freq[None, :]
+    cos_cache = g.const(np.cos(angles).astype(np.float32), "cos_cache")
+    sin_cache = g.const(np.sin(angles).astype(np.float32), "sin_cache")
+    seqlens_k, total_len = "seqlens_k", "total_sequence_length"
+    qkv_w = [stack_rows([w["q"], w["k"], w["v"]]) for w in layers]
+    gate_up_w = [stack_rows([w["gate"], w["up"]]) for w in layers]
+    ffn = cfg["ffn"]
+    h = g.op("SimplifiedLayerNormalization", [x, g.const(layers[0]["attn_norm"], "l0_attn_norm")],
+             axis=-1, epsilon=eps, stash_type=1)
+    residual = x
+    for i, w in enumerate(layers):
+        qkv = lin(h, qkv_w[i], f"l{i}_qkv")
+        attn, _, _ = g.op(
+            "GroupQueryAttention",
+            [qkv, "", "", f"past_key_values.{i}.key", f"past_key_values.{i}.value", seqlens_k, total_len,
+             cos_cache, sin_cache],
+            outputs=[g.name(f"l{i}_attn"), f"present.{i}.key", f"present.{i}.value"],
+            domain="com.microsoft", num_heads=H, kv_num_heads=KV, do_rotary=1, rotary_interleaved=0,
+        )
+        o = lin(attn, w["o"], f"l{i}_o")
+        h, _, _, residual = g.op(
+            "SkipSimplifiedLayerNormalization", [o, residual, g.const(w["ffn_norm"], f"l{i}_ffn_norm")],
+            outputs=[g.name(f"l{i}_h2"), "", "", g.name(f"l{i}_r2")], domain="com.microsoft", epsilon=eps)
+        gate_up = lin(h, gate_up_w[i], f"l{i}_gate_up")
+        gate, up = g.op("Split", [gate_up, g.const([ffn, ffn], dtype=np.int64)], axis=-1,
+                        outputs=[g.name(f"l{i}_gate"), g.name(f"l{i}_up")])
+        act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up])
+        down = lin(act, w["down"], f"l{i}_down")
+        next_norm = layers[i + 1]["attn_norm"] if i + 1 < L else norm
+        h, _, _, residual = g.op(
+            "SkipSimplifiedLayerNormalization", [down, residual, g.const(next_norm, f"l{i}_next_norm")],
+            outputs=[g.name(f"l{i}_h"), "", "", g.name(f"l{i}_r")], domain="com.microsoft", epsilon=eps)
+    # Only the last `logits_to_keep` positions reach the LM head (0 keeps them all).
+    start = g.op("Neg", ["logits_to_keep"])
+    h = g.op("Slice", [h, start, g.const([np.iinfo(np.int64).max], dtype=np.int64), g.const([1], dtype=np.int64)])
+    if head_q8 is not None:
+        d, codes = eight_bit_head(head_q8)
+        n, nblocks = d.shape
+        g.op("MatMulNBits", [h, g.const(codes, "lm_head"), g.const(d.reshape(-1), "lm_head_scales")],
+             outputs=["logits"], domain="com.microsoft", K=nblocks * BLOCK, N=n, bits=8, block_size=BLOCK,
+             accuracy_level=accuracy_level)
+    else:
+        g.op("MatMul", [h, g.const(head.T.copy(), "lm_head")], outputs=["logits"])
+
+    f = TensorProto.FLOAT
+    inputs = [
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
+        helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, ["batch"]),
+        helper.make_tensor_value_info("total_sequence_length", TensorProto.INT32, []),
+        helper.make_tensor_value_info("logits_to_keep", TensorProto.INT64, [1]),
+    ]
+    outputs = [helper.make_tensor_value_info("logits", f, ["batch", "kept", cfg["vocab"]])]
+    for i in range(L):
+        for kind in ("key", "value"):
+            inputs.append(helper.make_tensor_value_info(f"past_key_values.{i}.{kind}", f, ["batch", KV, "capacity", D]))
+            outputs.append(helper.make_tensor_value_info(f"present.{i}.{kind}", f, ["batch", KV, "capacity", D]))
+    save(g, inputs, outputs, out_path)
 
 
 def tokenizer_files(reader, out_dir):
@@ -354,6 +471,9 @@ def main():
                     help="q4: keep Q4_0/Q4_1 projections 4-bit (MatMulNBits); fp32: dequantise everything")
     ap.add_argument("--accuracy-level", type=int, choices=[0, 1, 2, 3, 4], default=0,
                     help="MatMulNBits accuracy_level: 0 keeps activations float32 (exact), 4 quantises them to int8 per block")
+    ap.add_argument("--graph", choices=["fused", "plain"], default="fused",
+                    help="fused: ONNX Runtime's fused operators and a KV cache written in place (fast); "
+                         "plain: standard operators, the Optimum layout")
     args = ap.parse_args()
     out_dir = os.path.abspath(args.out_dir)
     staging = out_dir + ".staging"
@@ -362,7 +482,14 @@ def main():
     try:
         reader, cfg, tensors = read_model(args.gguf)
         layers, embed, norm, head = weights(cfg, tensors, four_bit=args.weights == "q4")
-        build(cfg, layers, embed, norm, head, os.path.join(staging, "model.onnx"), args.accuracy_level)
+        model_path = os.path.join(staging, "model.onnx")
+        if args.graph == "fused":
+            # ONNX Runtime has a fast 8-bit MatMulNBits only with int8 activations (level 4);
+            # at level 0 it dequantises the whole head every step, so the head stays float32.
+            head_q8 = cfg["head_q8"] if args.weights == "q4" and args.accuracy_level == 4 else None
+            build_fused(cfg, layers, embed, norm, head, model_path, args.accuracy_level, head_q8)
+        else:
+            build(cfg, layers, embed, norm, head, model_path, args.accuracy_level)
         tok, eos = tokenizer_files(reader, staging)
         name = args.name or os.path.basename(out_dir)
         manifest = {
@@ -377,6 +504,9 @@ def main():
             "model_sha256": sha256(os.path.join(staging, "model.onnx.data")),
             "converter": CONVERTER_VERSION,
             "weights": args.weights,
+            "graph": args.graph,
+            # lmdeck's decoder binds one buffer per cache tensor as both past and present.
+            "kv_cache": "shared-buffer" if args.graph == "fused" else "concat",
             "accuracy_level": args.accuracy_level if args.weights == "q4" else None,
         }
         with open(os.path.join(staging, "lmdeck-model.json"), "w") as f:

@@ -20,6 +20,13 @@ pub fn run(ctx: &Context, as_json: bool) -> anyhow::Result<()> {
         "data_dir".into(),
         json!(ctx.paths.data_dir.display().to_string()),
     );
+    // The default chat model's GGUF (scripts/bench-generate.sh gives it to llama.cpp).
+    report.insert(
+        "default_gguf".into(),
+        json!(crate::setup::convert::default_gguf(&ctx.paths)
+            .display()
+            .to_string()),
+    );
 
     let runtime = match discover::find_library(&ctx.loaded, &ctx.paths) {
         Ok(choice) => match crate::onnx::Runtime::load(choice.clone(), ctx.device()?) {

@@ -270,6 +270,7 @@ mod tests {
                 decode_tokens_per_s: 0.0,
                 total_ms: 0.0,
                 finish: crate::generate::FinishReason::Stop,
+                step_ms: Default::default(),
             },
             retrieval: None,
             pinned: vec![],

@@ -236,6 +236,7 @@ impl Generator for HttpGenerator {
             },
             total_ms: started.elapsed().as_secs_f64() * 1000.0,
             finish: finish.unwrap_or(FinishReason::Stop),
+            step_ms: Default::default(),
         };
         on_event(GenerateEvent::Done(stats.clone()));
         Ok(stats)

@@ -4,6 +4,7 @@
 
 pub mod endpoints;
 pub mod http;
+mod kv_shared;
 pub mod manifest;
 pub mod onnx;
 pub mod sampler;
@@ -71,6 +72,38 @@ pub struct GenerateStats {
     pub decode_tokens_per_s: f64,
     pub total_ms: f64,
     pub finish: FinishReason,
+    /// Per-step decode time near the start and the end of the answer (local models), so a
+    /// slowdown as the context grows shows.
+    #[serde(default)]
+    pub step_ms: StepTimes,
+}
+
+/// Mean milliseconds per decode step over the first and the last few steps (0 when unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepTimes {
+    pub start: f64,
+    pub end: f64,
+}
+
+impl StepTimes {
+    /// Steps averaged at each end.
+    pub const WINDOW: usize = 8;
+
+    /// From each decode step's duration in milliseconds, in order.
+    pub fn from_steps(steps: &[f64]) -> StepTimes {
+        let mean = |s: &[f64]| {
+            if s.is_empty() {
+                0.0
+            } else {
+                s.iter().sum::<f64>() / s.len() as f64
+            }
+        };
+        let n = steps.len().min(Self::WINDOW);
+        StepTimes {
+            start: mean(&steps[..n]),
+            end: mean(&steps[steps.len() - n..]),
+        }
+    }
 }
 
 /// Streamed pieces of an answer.

@@ -3,7 +3,9 @@
 //! `position_ids`, `past_key_values.N.key|value` -> `logits`, `present.N.key|value`), so
 //! Llama, Qwen2, SmolLM, Phi or GPT-2 style exports work alike; an optional `logits_to_keep`
 //! input (lmdeck's conversions have it) limits the LM head to the last position. The KV cache
-//! moves from one step's outputs to the next step's inputs without copies.
+//! moves from one step's outputs to the next step's inputs without copies. lmdeck's fused
+//! graph (`seqlens_k` and `total_sequence_length` inputs, GroupQueryAttention) instead keeps
+//! one fixed-capacity cache written in place (`kv_shared`).
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use ort::session::Session;
@@ -12,12 +14,13 @@ use std::path::Path;
 use std::time::Instant;
 use tokenizers::Tokenizer;
 
+use super::kv_shared::SharedCache;
 use super::manifest::DecoderManifest;
 use super::sampler::Sampler;
 use super::stop::{StopMatcher, StopScan};
 use super::{
     Cancel, ChatTemplate, FinishReason, GenerateError, GenerateEvent, GenerateRequest,
-    GenerateStats, Generator,
+    GenerateStats, Generator, StepTimes,
 };
 use crate::onnx::{ExecutionProvider, Runtime, SessionSpec};
 
@@ -33,6 +36,8 @@ struct Layout {
     /// `logits_to_keep` (lmdeck's conversions, as in transformers): the head runs on the
     /// last position only, instead of on a whole prompt.
     has_logits_to_keep: bool,
+    /// lmdeck's fused graph: lengths instead of a mask, and a cache written in place.
+    shared_kv: bool,
 }
 
 impl Layout {
@@ -83,7 +88,50 @@ impl Layout {
             has_position_ids: inputs.iter().any(|i| i.name() == "position_ids"),
             has_attention_mask: inputs.iter().any(|i| i.name() == "attention_mask"),
             has_logits_to_keep: inputs.iter().any(|i| i.name() == "logits_to_keep"),
+            shared_kv: inputs.iter().any(|i| i.name() == "seqlens_k")
+                && inputs.iter().any(|i| i.name() == "total_sequence_length"),
         })
+    }
+}
+
+/// The KV cache of one request, in the model's own layout.
+enum Cache {
+    /// Optimum layout: each step's `present` tensors become the next step's `past` inputs.
+    Concat(Vec<DynValue>),
+    /// lmdeck's fused graph: one buffer of fixed capacity, written in place.
+    Shared(Box<SharedCache>),
+}
+
+impl Cache {
+    /// An empty cache with room for `capacity` positions.
+    fn new(session: &Session, layout: &Layout, capacity: usize) -> Result<Cache, String> {
+        if layout.shared_kv {
+            SharedCache::new(
+                session,
+                &layout.cache,
+                layout.kv_heads,
+                layout.head_dim,
+                capacity,
+            )
+            .map(|shared| Cache::Shared(Box::new(shared)))
+        } else {
+            empty_cache(layout).map(Cache::Concat)
+        }
+    }
+
+    /// Feeds `ids` after `past` cached tokens; see [`step`].
+    fn step(
+        &mut self,
+        session: &mut Session,
+        layout: &Layout,
+        past: usize,
+        ids: &[u32],
+        all_rows: bool,
+    ) -> Result<Vec<Vec<f32>>, String> {
+        match self {
+            Cache::Concat(values) => step(session, layout, values, past, ids, all_rows),
+            Cache::Shared(shared) => shared.step(session, past, ids, all_rows),
+        }
     }
 }
 
@@ -403,15 +451,15 @@ fn serve(
                 reply,
             } => {
                 let result = (|| {
-                    let mut cache = empty_cache(layout)?;
+                    let mut cache = Cache::new(session, layout, ids.len())?;
                     if !step_by_step {
-                        return step(session, layout, &mut cache, 0, &ids, true);
+                        return cache.step(session, layout, 0, &ids, true);
                     }
                     let mut rows = Vec::with_capacity(ids.len());
                     for (i, &id) in ids.iter().enumerate() {
                         // Last row only, as generation asks: so the check also covers
                         // `logits_to_keep` against the full pass's every-position head.
-                        rows.extend(step(session, layout, &mut cache, i, &[id], false)?);
+                        rows.extend(cache.step(session, layout, i, &[id], false)?);
                     }
                     Ok(rows)
                 })();
@@ -444,7 +492,8 @@ fn decode(
     events: &Sender<Result<GenerateEvent, String>>,
 ) -> Result<GenerateStats, String> {
     let started = Instant::now();
-    let mut cache = empty_cache(layout)?;
+    // Room for the prompt and every token fed back (the last one never is).
+    let mut cache = Cache::new(session, layout, prompt.len() + request.max_new_tokens)?;
     let mut sampler = Sampler::new(request.sampling);
     let mut stops = StopMatcher::new(&request.stop);
     let mut history: Vec<u32> = prompt.to_vec();
@@ -454,13 +503,19 @@ fn decode(
     let mut feed: Vec<u32> = prompt.to_vec();
     let mut finish = FinishReason::Length;
     let mut decode_started = None;
+    // Each decode step's time (the model's run alone), for the per-step figures.
+    let mut step_ms: Vec<f64> = Vec::with_capacity(request.max_new_tokens);
     while generated.len() < request.max_new_tokens {
         if cancel.is_cancelled() {
             finish = FinishReason::Cancelled;
             break;
         }
         let past = history.len() - feed.len();
-        let mut rows = step(session, layout, &mut cache, past, &feed, false)?;
+        let step_started = Instant::now();
+        let mut rows = cache.step(session, layout, past, &feed, false)?;
+        if !generated.is_empty() {
+            step_ms.push(step_started.elapsed().as_secs_f64() * 1000.0);
+        }
         let mut last = rows.pop().ok_or("the model returned no logits")?;
         // The penalty looks at the answer only: repeating the sources is the point of RAG.
         let token = sampler.pick(&mut last, &generated);
@@ -502,6 +557,7 @@ fn decode(
                     decode_started,
                     started,
                     finish,
+                    &step_ms,
                 ));
             }
         }
@@ -532,6 +588,7 @@ fn decode(
         decode_started,
         started,
         finish,
+        &step_ms,
     ))
 }
 
@@ -542,6 +599,7 @@ fn stats(
     decode_started: Option<Instant>,
     started: Instant,
     finish: FinishReason,
+    step_ms: &[f64],
 ) -> GenerateStats {
     let decode_s = decode_started.map_or(0.0, |t| t.elapsed().as_secs_f64());
     GenerateStats {
@@ -556,5 +614,6 @@ fn stats(
         },
         total_ms: started.elapsed().as_secs_f64() * 1000.0,
         finish,
+        step_ms: StepTimes::from_steps(step_ms),
     }
 }

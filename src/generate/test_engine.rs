@@ -194,6 +194,7 @@ impl Generator for ScriptedGenerator {
             },
             total_ms: total.as_secs_f64() * 1000.0,
             finish,
+            step_ms: Default::default(),
         };
         on_event(GenerateEvent::Done(stats.clone()));
         Ok(stats)

@@ -615,6 +615,7 @@ fn chat_sends_streams_and_finishes() {
         decode_tokens_per_s: 40.0,
         total_ms: 200.0,
         finish: crate::generate::FinishReason::Stop,
+        step_ms: Default::default(),
     };
     let effects = app.update(Msg::reply(Reply::Chat(ChatReply::ChatDone {
         id,
@@ -821,6 +822,7 @@ fn s_alone_stops_a_streaming_answer_and_the_stop_shows() {
         decode_tokens_per_s: 1.0,
         total_ms: 9.0,
         finish: crate::generate::FinishReason::Cancelled,
+        step_ms: Default::default(),
     };
     app.update(Msg::reply(Reply::Chat(ChatReply::ChatDone {
         id,
@@ -942,6 +944,7 @@ fn rating_keys_toggle_the_last_answer_and_save_it_through_the_change_lane() {
         decode_tokens_per_s: 40.0,
         total_ms: 20.0,
         finish: crate::generate::FinishReason::Stop,
+        step_ms: Default::default(),
     };
     app.update(Msg::reply(Reply::Chat(ChatReply::ChatDone {
         id,

@@ -323,6 +323,7 @@ fn chat_screen() {
         decode_tokens_per_s: 41.5,
         total_ms: 1700.0,
         finish: crate::generate::FinishReason::Stop,
+        step_ms: Default::default(),
     });
     app.chat.turns = vec![turn.clone()];
     app.chat.source_cursor.selected = 1;
