@@ -15,6 +15,7 @@ import sys
 import time
 
 import numpy as np
+import llama_cpp
 from llama_cpp import Llama
 from tokenizers import Tokenizer
 
@@ -38,11 +39,18 @@ def main():
     llm = Llama(model_path=gguf, n_ctx=max(2048, len(ids) + max_new + 16), n_threads=threads,
                 n_threads_batch=threads, n_batch=512, verbose=False)
 
+    n_vocab = llm.n_vocab()
+
+    def last_logits():
+        # The last evaluated position's logits (llama-cpp-python keeps no copy of them
+        # unless every position's are asked for).
+        return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(n_vocab,))
+
     def once(limit):
         llm.reset()
         t0 = time.perf_counter()
         llm.eval(ids)
-        nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        nxt = int(np.argmax(last_logits()))
         first = time.perf_counter() - t0
         out, steps = [], []
         while nxt not in eos and len(out) < limit:
@@ -51,7 +59,7 @@ def main():
                 break
             s0 = time.perf_counter()
             llm.eval([nxt])
-            nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+            nxt = int(np.argmax(last_logits()))
             steps.append((time.perf_counter() - s0) * 1000)
         end = time.perf_counter() - t0
         decode = (len(out) - 1) / (end - first) if len(out) > 1 else 0.0

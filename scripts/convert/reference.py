@@ -6,7 +6,8 @@ Usage: reference.py MODEL.gguf MODEL_DIR TEXT_FILE OUT.json [--positions N]
 Tokenises TEXT_FILE with MODEL_DIR/tokenizer.json, runs the first N tokens teacher-forced
 through the reference, and writes the token ids with the reference's top-1 id and the
 log-softmax of every position (top 5) to OUT.json. With --check it also runs MODEL_DIR/model.onnx
-through onnxruntime and prints top-1 agreement and the largest logit difference.
+through onnxruntime and prints top-1 agreement, the mean KL divergence from the reference and the
+largest logit difference.
 """
 import argparse
 import json
@@ -67,16 +68,22 @@ def onnx_logits(model_dir, cfg, ids):
     import onnxruntime as ort
     sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), providers=["CPUExecutionProvider"])
     n = len(ids)
-    feeds = {
-        "input_ids": np.array([ids], dtype=np.int64),
-        "attention_mask": np.ones((1, n), dtype=np.int64),
-        "position_ids": np.arange(n, dtype=np.int64)[None, :],
-    }
-    if any(i.name == "logits_to_keep" for i in sess.get_inputs()):
+    names = {i.name for i in sess.get_inputs()}
+    # lmdeck's fused graph takes lengths and a cache with room for the prompt; the Optimum
+    # layout a mask, positions and an empty cache.
+    fused = "seqlens_k" in names
+    feeds = {"input_ids": np.array([ids], dtype=np.int64)}
+    if fused:
+        feeds["seqlens_k"] = np.array([n - 1], dtype=np.int32)
+        feeds["total_sequence_length"] = np.array(n, dtype=np.int32)
+    else:
+        feeds["attention_mask"] = np.ones((1, n), dtype=np.int64)
+        feeds["position_ids"] = np.arange(n, dtype=np.int64)[None, :]
+    if "logits_to_keep" in names:
         feeds["logits_to_keep"] = np.array([0], dtype=np.int64)  # every position
     for i in range(cfg["layers"]):
         for kind in ("key", "value"):
-            feeds[f"past_key_values.{i}.{kind}"] = np.zeros((1, cfg["kv_heads"], 0, cfg["head_dim"]), dtype=np.float32)
+            feeds[f"past_key_values.{i}.{kind}"] = np.zeros((1, cfg["kv_heads"], n if fused else 0, cfg["head_dim"]), dtype=np.float32)
     return sess.run(["logits"], feeds)[0][0]
 
 
@@ -112,7 +119,9 @@ def main():
     if args.check:
         got = onnx_logits(args.model_dir, cfg, ids)
         agree = float((got.argmax(-1) == ref.argmax(-1)).mean())
-        print(f"onnx vs reference: top-1 agreement {agree:.4f}, max |logit diff| {np.abs(got - ref).max():.4f}")
+        p, q = log_softmax(ref.astype(np.float64)), log_softmax(got.astype(np.float64))
+        kl = float((np.exp(p) * (p - q)).sum(-1).mean())  # KL(reference || onnx), per position
+        print(f"onnx vs reference: top-1 agreement {agree:.4f}, KL {kl:.5f}, max |logit diff| {np.abs(got - ref).max():.4f}")
 
 
 if __name__ == "__main__":

