@@ -422,6 +422,32 @@ def build_fused(cfg, layers, embed, norm, head, out_path, accuracy_level=0, head
     save(g, inputs, outputs, out_path)
 
 
+def full_pass_logits(model_path, ids):
+    """Every position's logits for `ids` from a converted model through onnxruntime, empty
+    cache: lmdeck's fused graph takes lengths and a cache with room for the prompt, the
+    Optimum layout a mask, positions and an empty cache. (reference.py and the fine-tune
+    recipe's checks read models with it.)"""
+    import onnxruntime as ort
+    sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    n = len(ids)
+    inputs = sess.get_inputs()
+    fused = any(i.name == "seqlens_k" for i in inputs)
+    feeds = {"input_ids": np.array([ids], dtype=np.int64)}
+    if fused:
+        feeds["seqlens_k"] = np.array([n - 1], dtype=np.int32)
+        feeds["total_sequence_length"] = np.array(n, dtype=np.int32)
+    else:
+        feeds["attention_mask"] = np.ones((1, n), dtype=np.int64)
+        feeds["position_ids"] = np.arange(n, dtype=np.int64)[None, :]
+    for i in inputs:
+        if i.name == "logits_to_keep":
+            feeds[i.name] = np.array([0], dtype=np.int64)  # every position
+        elif i.name.startswith("past_key_values."):
+            _, kv, _, hd = i.shape
+            feeds[i.name] = np.zeros((1, kv, n if fused else 0, hd), dtype=np.float32)
+    return sess.run(["logits"], feeds)[0][0]
+
+
 def tokenizer_files(reader, out_dir):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, AddedToken
     model = field(reader, "tokenizer.ggml.model")

@@ -18,7 +18,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 sys.path.insert(0, os.path.dirname(__file__))
-from gguf_to_onnx import read_model  # noqa: E402  (reads and dequantises only)
+from gguf_to_onnx import full_pass_logits, read_model  # noqa: E402  (reads, dequantises, runs)
 
 
 def hf_rows(w, heads):
@@ -64,29 +64,6 @@ def forward(cfg, t, ids):
     return x @ head.T
 
 
-def onnx_logits(model_dir, cfg, ids):
-    import onnxruntime as ort
-    sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), providers=["CPUExecutionProvider"])
-    n = len(ids)
-    names = {i.name for i in sess.get_inputs()}
-    # lmdeck's fused graph takes lengths and a cache with room for the prompt; the Optimum
-    # layout a mask, positions and an empty cache.
-    fused = "seqlens_k" in names
-    feeds = {"input_ids": np.array([ids], dtype=np.int64)}
-    if fused:
-        feeds["seqlens_k"] = np.array([n - 1], dtype=np.int32)
-        feeds["total_sequence_length"] = np.array(n, dtype=np.int32)
-    else:
-        feeds["attention_mask"] = np.ones((1, n), dtype=np.int64)
-        feeds["position_ids"] = np.arange(n, dtype=np.int64)[None, :]
-    if "logits_to_keep" in names:
-        feeds["logits_to_keep"] = np.array([0], dtype=np.int64)  # every position
-    for i in range(cfg["layers"]):
-        for kind in ("key", "value"):
-            feeds[f"past_key_values.{i}.{kind}"] = np.zeros((1, cfg["kv_heads"], n if fused else 0, cfg["head_dim"]), dtype=np.float32)
-    return sess.run(["logits"], feeds)[0][0]
-
-
 def log_softmax(z):
     z = z - z.max(-1, keepdims=True)
     return z - np.log(np.exp(z).sum(-1, keepdims=True))
@@ -117,7 +94,7 @@ def main():
         }, f)
     print(f"reference: {len(ids)} positions -> {args.out}")
     if args.check:
-        got = onnx_logits(args.model_dir, cfg, ids)
+        got = full_pass_logits(os.path.join(args.model_dir, "model.onnx"), ids)
         agree = float((got.argmax(-1) == ref.argmax(-1)).mean())
         p, q = log_softmax(ref.astype(np.float64)), log_softmax(got.astype(np.float64))
         kl = float((np.exp(p) * (p - q)).sum(-1).mean())  # KL(reference || onnx), per position

@@ -281,29 +281,11 @@ def write_gguf(base_path, out_path, changed, heads, kv_heads):
 
 
 def onnx_logits(model_dir, ids):
-    """Full-prompt logits of an lmdeck ONNX folder, empty cache: the Optimum layout (mask and
-    positions) or lmdeck's fused graph (lengths, and a cache buffer with room for the prompt)."""
-    import numpy as np
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), providers=["CPUExecutionProvider"])
-    n = len(ids)
-    names = {inp.name for inp in sess.get_inputs()}
-    fused = "seqlens_k" in names
-    feeds = {"input_ids": np.array([ids], dtype=np.int64)}
-    if fused:
-        feeds["seqlens_k"] = np.array([n - 1], dtype=np.int32)
-        feeds["total_sequence_length"] = np.array(n, dtype=np.int32)
-    else:
-        feeds["attention_mask"] = np.ones((1, n), dtype=np.int64)
-        feeds["position_ids"] = np.arange(n, dtype=np.int64)[None, :]
-    for inp in sess.get_inputs():
-        if inp.name.startswith("past_key_values."):
-            _, kv, _, hd = inp.shape
-            feeds[inp.name] = np.zeros((1, kv, n if fused else 0, hd), dtype=np.float32)
-        elif inp.name == "logits_to_keep":
-            feeds[inp.name] = np.array([0], dtype=np.int64)
-    return sess.run(["logits"], feeds)[0][0]
+    """Full-prompt logits of an lmdeck ONNX folder (either layout), through the converter's
+    own reader, which ships beside this recipe."""
+    sys.path.insert(0, HERE)
+    from gguf_to_onnx import full_pass_logits
+    return full_pass_logits(os.path.join(model_dir, "model.onnx"), ids)
 
 
 def merged_into(model, ref, torch):

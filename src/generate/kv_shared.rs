@@ -114,18 +114,6 @@ impl SharedCache {
             .bind_input("logits_to_keep", &keep)
             .map_err(text)?;
         let outputs = session.run_binding(&self.binding).map_err(text)?;
-        let (shape, data) = outputs["logits"]
-            .try_extract_tensor::<f32>()
-            .map_err(text)?;
-        let vocab = *shape.last().ok_or("logits have no dimensions")? as usize;
-        Ok(if all_rows {
-            data.chunks(vocab).map(<[f32]>::to_vec).collect()
-        } else {
-            data.chunks(vocab)
-                .last()
-                .map(<[f32]>::to_vec)
-                .into_iter()
-                .collect()
-        })
+        super::onnx::logit_rows(&outputs["logits"], all_rows)
     }
 }

@@ -191,19 +191,7 @@ fn step(
         feeds.push((name.clone(), value.view().into()));
     }
     let mut outputs = session.run(feeds).map_err(text)?;
-    let (shape, data) = outputs["logits"]
-        .try_extract_tensor::<f32>()
-        .map_err(text)?;
-    let vocab = *shape.last().ok_or("logits have no dimensions")? as usize;
-    let rows: Vec<Vec<f32>> = if all_rows {
-        data.chunks(vocab).map(<[f32]>::to_vec).collect()
-    } else {
-        data.chunks(vocab)
-            .last()
-            .map(<[f32]>::to_vec)
-            .into_iter()
-            .collect()
-    };
+    let rows = logit_rows(&outputs["logits"], all_rows)?;
     let mut next = Vec::with_capacity(layout.cache.len());
     for (_, output) in &layout.cache {
         next.push(
@@ -214,6 +202,20 @@ fn step(
     }
     *cache = next;
     Ok(rows)
+}
+
+/// The rows of a `logits` output: every position's, or only the last one's.
+pub(super) fn logit_rows(logits: &DynValue, all_rows: bool) -> Result<Vec<Vec<f32>>, String> {
+    let (shape, data) = logits
+        .try_extract_tensor::<f32>()
+        .map_err(|e| e.to_string())?;
+    let vocab = *shape.last().ok_or("logits have no dimensions")? as usize;
+    let mut rows = data.chunks(vocab);
+    Ok(if all_rows {
+        rows.map(<[f32]>::to_vec).collect()
+    } else {
+        rows.next_back().map(<[f32]>::to_vec).into_iter().collect()
+    })
 }
 
 fn empty_cache(layout: &Layout) -> Result<Vec<DynValue>, String> {

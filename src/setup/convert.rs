@@ -94,7 +94,14 @@ pub fn converter_env(paths: &Paths) -> Result<ConverterEnv, SetupError> {
     }
     for (name, text) in [("gguf_to_onnx.py", CONVERTER), ("reference.py", REFERENCE)] {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| SetupError::io("cannot write", &path, e))?;
+        if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
+            continue;
+        }
+        // Written aside (under this process's own name) and renamed: a conversion running now
+        // reads the old script or the new one, never half of one.
+        let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
+        std::fs::write(&tmp, text).map_err(|e| SetupError::io("cannot write", &tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| SetupError::io("cannot write", &path, e))?;
     }
     Ok(ConverterEnv { python, dir })
 }
@@ -233,7 +240,7 @@ fn extract_member(wheel: &Path, member: &str, dest: &Path) -> Result<(), SetupEr
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent).map_err(|e| SetupError::io("cannot create", parent, e))?;
     }
-    let partial = dest.with_extension("partial");
+    let partial = dest.with_extension(format!("{}.partial", std::process::id()));
     let mut out =
         std::fs::File::create(&partial).map_err(|e| SetupError::io("cannot write", &partial, e))?;
     std::io::copy(&mut entry, &mut out).map_err(|e| bad(e.to_string()))?;

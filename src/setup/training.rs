@@ -228,8 +228,9 @@ fn write_scripts(dir: &Path) -> Result<(), TrainingSetupError> {
             continue;
         }
         // Written aside and renamed: a job starting now reads the old file or the new one,
-        // never half of one.
-        let tmp = dir.join(format!(".{name}.partial"));
+        // never half of one. The aside name is this process's own, so two lmdeck commands
+        // updating the scripts at once (after an upgrade) do not rename each other's file away.
+        let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
         std::fs::write(&tmp, text).map_err(|e| io("cannot write", &tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| io("cannot write", &path, e))?;
     }
