@@ -50,6 +50,28 @@ fn id(v: &Value) -> i64 {
     v["id"].as_i64().unwrap()
 }
 
+/// Two Slurm jobs that each want both of the cluster's CPUs, so the second waits while the
+/// first runs: their (lmdeck id, Slurm id), and a guard that cancels both in Slurm.
+fn two_long_jobs(env: &Env) -> ((i64, String), (i64, String), slurm_support::CancelOnDrop) {
+    let long = spec(
+        env,
+        "long.toml",
+        "long",
+        &sh("echo started; sleep 300"),
+        "cpus = 2\n",
+    );
+    let mut jobs = [submit(env, &[&long], &[]), submit(env, &[&long], &[])].map(|rows| {
+        (
+            id(&rows[0]),
+            rows[0]["slurm_job_id"].as_str().unwrap().to_string(),
+        )
+    });
+    let cancel = slurm_support::CancelOnDrop(jobs.iter().map(|j| j.1.clone()).collect());
+    let b = std::mem::take(&mut jobs[1]);
+    let a = std::mem::take(&mut jobs[0]);
+    (a, b, cancel)
+}
+
 #[test]
 fn a_job_succeeds_and_one_fails_with_its_exit_code() {
     if !slurm_support::slurm_ready("a_job_succeeds_and_one_fails_with_its_exit_code") {
@@ -100,22 +122,7 @@ fn cancel_of_a_pending_and_a_running_job() {
     }
     let env = Env::new();
     let _daemon = DaemonGuard(&env);
-    // Holds both CPUs so the second waits for Resources.
-    let long = spec(
-        &env,
-        "long.toml",
-        "long",
-        &sh("echo started; sleep 300"),
-        "cpus = 2\n",
-    );
-    let (a, b) = (submit(&env, &[&long], &[]), submit(&env, &[&long], &[]));
-    let _cancel = slurm_support::CancelOnDrop(
-        [&a, &b]
-            .iter()
-            .map(|r| r[0]["slurm_job_id"].as_str().unwrap().to_string())
-            .collect(),
-    );
-    let (a, b) = (id(&a[0]), id(&b[0]));
+    let ((a, _), (b, _), _cancel) = two_long_jobs(&env);
     let job = wait_state(&env, a, "running");
     let started = job["stdout_path"].as_str().unwrap().to_string();
     jobs_support::wait_file(std::path::Path::new(&started));
@@ -334,22 +341,7 @@ fn pause_and_resume_hold_release_a_pending_job_and_suspend_resume_a_running_one(
     }
     let env = Env::new();
     let _daemon = DaemonGuard(&env);
-    // Holds both CPUs so the second waits.
-    let long = spec(
-        &env,
-        "long.toml",
-        "long",
-        &sh("echo started; sleep 300"),
-        "cpus = 2\n",
-    );
-    let a = submit(&env, &[&long], &[]);
-    let b = submit(&env, &[&long], &[]);
-    let (a_sid, b_sid) = (
-        a[0]["slurm_job_id"].as_str().unwrap().to_string(),
-        b[0]["slurm_job_id"].as_str().unwrap().to_string(),
-    );
-    let _cancel = slurm_support::CancelOnDrop(vec![a_sid.clone(), b_sid.clone()]);
-    let (a, b) = (id(&a[0]), id(&b[0]));
+    let ((a, a_sid), (b, b_sid), _cancel) = two_long_jobs(&env);
     wait_state(&env, a, "running");
 
     // Root's hold is an administrator's (JobHeldAdmin), anyone else's a user's.

@@ -27,6 +27,18 @@ def chat_ids(tok, prompt):
     return tok.encode(text).ids
 
 
+def load_prompt(model_dir, prompt_file):
+    """The model's manifest, the prompt file's chat-rendered token ids and the end tokens'
+    ids (every engine of the benchmark starts from these)."""
+    with open(os.path.join(model_dir, "lmdeck-model.json")) as f:
+        m = json.load(f)
+    with open(prompt_file) as f:
+        prompt = f.read()
+    tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    eos = {tok.token_to_id(t) for t in m["eos_tokens"]}
+    return m, chat_ids(tok, prompt), eos
+
+
 class Optimum:
     """The usual loop: every step's presents become the next step's pasts."""
 
@@ -82,17 +94,11 @@ class Fused:
 def main():
     model_dir, prompt_file, max_new = sys.argv[1], sys.argv[2], int(sys.argv[3])
     runs = int(sys.argv[4]) if len(sys.argv) > 4 else 5
-    with open(os.path.join(model_dir, "lmdeck-model.json")) as f:
-        m = json.load(f)
-    with open(prompt_file) as f:
-        prompt = f.read()
-    tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
-    eos = {tok.token_to_id(t) for t in m["eos_tokens"]}
+    m, ids, eos = load_prompt(model_dir, prompt_file)
     sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), ort.SessionOptions(),
                                 providers=["CPUExecutionProvider"])
     names = {i.name for i in sess.get_inputs()}
     loop = Fused(sess, m) if "seqlens_k" in names else Optimum(sess, m)
-    ids = chat_ids(tok, prompt)
 
     def once(limit):
         loop.start(len(ids) + limit)

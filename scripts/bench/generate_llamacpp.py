@@ -8,7 +8,6 @@ step over the first and the last 8 steps.
 Prints one line: mode=llamacpp ttft_ms=... decode_tokens_per_s=... step_ms_start=...
 step_ms_end=... tokens=... prompt_tokens=...
 """
-import json
 import os
 import statistics
 import sys
@@ -17,10 +16,9 @@ import time
 import numpy as np
 import llama_cpp
 from llama_cpp import Llama
-from tokenizers import Tokenizer
 
 sys.path.insert(0, os.path.dirname(__file__))
-from generate_baseline import chat_ids  # noqa: E402
+from generate_baseline import load_prompt  # noqa: E402
 
 WINDOW = 8
 
@@ -29,13 +27,7 @@ def main():
     gguf, model_dir, prompt_file, max_new = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     runs = int(sys.argv[5]) if len(sys.argv) > 5 else 5
     threads = int(sys.argv[6]) if len(sys.argv) > 6 else os.cpu_count()
-    with open(os.path.join(model_dir, "lmdeck-model.json")) as f:
-        m = json.load(f)
-    with open(prompt_file) as f:
-        prompt = f.read()
-    tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
-    eos = {tok.token_to_id(t) for t in m["eos_tokens"]}
-    ids = chat_ids(tok, prompt)
+    _, ids, eos = load_prompt(model_dir, prompt_file)
     llm = Llama(model_path=gguf, n_ctx=max(2048, len(ids) + max_new + 16), n_threads=threads,
                 n_threads_batch=threads, n_batch=512, verbose=False)
 
