@@ -6,6 +6,7 @@
 use super::Shared;
 use crate::jobs::slurm::sinfo::{self, Node};
 use crate::jobs::slurm::squeue::{self, SlurmJob};
+use crate::jobs::slurm::state::{self, Mapped};
 use crate::jobs::slurm::{cli, SlurmError};
 use crate::tui::jobs_msg::{ClusterView, JobsReply};
 use crate::tui::msg::Reply;
@@ -49,13 +50,15 @@ pub fn absent(e: SlurmError) -> String {
 }
 
 /// The panel's data: partitions summed from the nodes, and the user's jobs lmdeck did not
-/// submit (every user's when the user is unknown).
+/// submit (every user's when the user is unknown), waiting and running ones before those that
+/// ended (Slurm lists ended jobs for a few minutes; a short panel shows the live ones).
 pub fn view(nodes: Vec<Node>, jobs: Vec<SlurmJob>, user: Option<String>) -> ClusterView {
-    let others = jobs
+    let mut others: Vec<SlurmJob> = jobs
         .into_iter()
         .filter(|j| !j.name.starts_with(OWN_PREFIX))
         .filter(|j| user.as_ref().is_none_or(|u| &j.user == u))
         .collect();
+    others.sort_by_key(|j| matches!(state::map(j), Mapped::Ended { .. }));
     ClusterView {
         partitions: sinfo::partitions(&nodes),
         nodes,
@@ -107,6 +110,21 @@ mod tests {
         let v = view(vec![node()], jobs, None);
         let ids: Vec<u64> = v.others.iter().map(|j| j.job_id).collect();
         assert_eq!(ids, [2, 3]);
+    }
+
+    #[test]
+    fn live_jobs_come_before_ended_ones() {
+        let mut done = job(1, "old", "ana");
+        done.state = "COMPLETED".into();
+        let mut waiting = job(3, "queued", "ana");
+        waiting.state = "PENDING".into();
+        let v = view(
+            vec![node()],
+            vec![done, job(2, "live", "ana"), waiting],
+            None,
+        );
+        let ids: Vec<u64> = v.others.iter().map(|j| j.job_id).collect();
+        assert_eq!(ids, [2, 3, 1]);
     }
 
     #[test]
