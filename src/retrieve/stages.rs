@@ -29,19 +29,21 @@ pub fn vector(
     let ids = loop {
         let coarse = store.nearest_codes(table, collection_id, query, read)?;
         let mut ids = Vec::with_capacity(wanted);
-        for (id, _) in &coarse {
+        for (id, _) in &coarse.ids {
             if ids.len() == wanted {
                 break;
             }
-            if active.exists([id])? {
+            if coarse.retrievable_only || active.exists([id])? {
                 ids.push(*id);
             }
         }
-        if ids.len() == wanted || coarse.len() < read {
+        if ids.len() == wanted || coarse.ids.len() < read {
             break ids;
         }
         read *= 4;
     };
+    let mut ids = ids;
+    ids.sort_unstable(); // neighbouring rows share B-tree pages
     let mut scored: Ranked = vectors::embeddings(conn, &table.table, &ids)?
         .into_iter()
         .map(|(id, v)| (id, 1.0 - dot(query, &v) as f64))
@@ -51,19 +53,20 @@ pub fn vector(
     Ok(scored)
 }
 
-/// BM25 over FTS5 within the collection (the expression carries the collection token).
-/// Scores are BM25 relevance (higher is better). The top rows come from FTS5 alone (its fast
-/// ranked path); excluded content is dropped afterwards, reading further only if it must.
+/// BM25 over FTS5 within the collection. Scores are BM25 relevance (higher is better). The
+/// top rows come from FTS5 alone (its fast ranked path); rows of other collections (when the
+/// expression leaves the collection token out) and excluded content are dropped afterwards,
+/// reading further only if they must.
 pub fn keyword(
     conn: &Connection,
     fts_expression: &str,
+    collection_id: i64,
     candidates: usize,
 ) -> Result<Ranked, StoreError> {
     let mut top = conn.prepare_cached(
         "SELECT rowid, -rank FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT ?2",
     )?;
-    let mut active = conn.prepare_cached(ACTIVE_CHUNK)?;
-    let mut limit = candidates * 2;
+    let mut limit = candidates.saturating_mul(2);
     loop {
         let rows: Ranked = top
             .query_map(rusqlite::params![fts_expression, limit as i64], |r| {
@@ -72,19 +75,49 @@ pub fn keyword(
             .collect::<Result<Vec<_>, _>>()?;
         let exhausted = rows.len() < limit;
         let mut out = Vec::with_capacity(candidates.min(rows.len()));
-        for (id, score) in rows {
+        for batch in rows.chunks(RETRIEVABLE_BATCH) {
+            let keep = retrievable(conn, batch.iter().map(|(id, _)| *id), collection_id)?;
+            out.extend(
+                batch
+                    .iter()
+                    .filter(|(id, _)| keep.contains(id))
+                    .take(candidates - out.len()),
+            );
             if out.len() == candidates {
-                break;
-            }
-            if active.exists([id])? {
-                out.push((id, score));
+                return Ok(out);
             }
         }
-        if out.len() == candidates || exhausted {
+        if exhausted {
             return Ok(out);
         }
-        limit *= 4;
+        limit = limit.saturating_mul(4);
     }
+}
+
+/// Ids checked in one statement: one query per batch instead of one per id.
+const RETRIEVABLE_BATCH: usize = 512;
+
+/// Which of `ids` belong to the collection and may be retrieved.
+fn retrievable(
+    conn: &Connection,
+    ids: impl Iterator<Item = i64>,
+    collection_id: i64,
+) -> Result<std::collections::HashSet<i64>, StoreError> {
+    let list = ids.map(|id| id.to_string()).collect::<Vec<_>>().join(",");
+    // CROSS JOIN fixes the order: ids first, then two primary-key lookups each. Left to
+    // itself the planner walks every document of the collection (14 ms at 100k, not 0.2).
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id FROM json_each(?1) j
+         CROSS JOIN chunks c ON c.id = j.value
+         CROSS JOIN documents d ON d.id = c.document_id
+         WHERE c.excluded = 0 AND d.status = 'active' AND d.collection_id = ?2",
+    )?;
+    let found = stmt
+        .query_map(rusqlite::params![format!("[{list}]"), collection_id], |r| {
+            r.get(0)
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(found)
 }
 
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {

@@ -84,7 +84,7 @@ pub fn why_not(
     let keyword_query = query::keyword_query(conn, query_text, coll.id, params.common_term_chunks)?;
     let keyword_list = match &keyword_query {
         Some(q) if params.mode.uses_keywords() => {
-            stages::keyword(conn, &q.expression, EVERY_MATCH)?
+            stages::keyword(conn, &q.expression, coll.id, EVERY_MATCH)?
         }
         _ => Vec::new(),
     };

@@ -142,6 +142,15 @@ fn open_backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_millis(5 + spread)
 }
 
+/// Candidates of the binary-code stage: (chunk id, Hamming distance), nearest first.
+#[derive(Debug)]
+pub struct NearestCodes {
+    pub ids: Vec<(i64, u32)>,
+    /// True when excluded chunks are already left out (the in-memory copy holds only
+    /// retrievable ones); sqlite-vec's own KNN returns every chunk of the collection.
+    pub retrievable_only: bool,
+}
+
 impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -192,21 +201,27 @@ impl Store {
     }
 
     /// Nearest binary codes of a collection, from the in-memory copy (refreshed when the
-    /// database changed since it was read).
+    /// database changed since it was read), or from sqlite-vec on a process's first search.
     pub fn nearest_codes(
         &self,
         table: &VecTable,
         collection_id: i64,
         query: &[f32],
         k: usize,
-    ) -> Result<Vec<(i64, u32)>, StoreError> {
+    ) -> Result<NearestCodes, StoreError> {
         let mut codes = self.codes.borrow_mut();
         let first = self.code_searches.replace(self.code_searches.get() + 1) == 0;
         if first && !codes.is_fresh(&self.conn, table, collection_id)? {
-            return vectors::knn_codes(&self.conn, table, collection_id, query, k);
+            return Ok(NearestCodes {
+                ids: vectors::knn_codes(&self.conn, table, collection_id, query, k)?,
+                retrievable_only: false,
+            });
         }
         codes.refresh(&self.conn, table, collection_id)?;
-        Ok(codes.nearest(query, table.center.as_deref(), k))
+        Ok(NearestCodes {
+            ids: codes.nearest(query, table.center.as_deref(), k),
+            retrievable_only: true,
+        })
     }
 
     /// Runs `work` on the second read connection (opened on first use), typically on another

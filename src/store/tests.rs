@@ -145,7 +145,8 @@ fn vector_search_is_scoped_to_the_collection() {
     assert_eq!(exact.len(), 1);
     let codes = store
         .nearest_codes(&table, b.id, &[1., 0., 0., 0., 0., 0., 0., 0.], 5)
-        .unwrap();
+        .unwrap()
+        .ids;
     assert_eq!(codes.len(), 1);
     assert_ne!(exact[0].0, codes[0].0);
 }
@@ -185,13 +186,20 @@ fn the_in_memory_code_copy_follows_writes() {
     let a = collections::get_or_create(store.conn(), "a").unwrap();
     let table = vectors::ensure_model(store.conn(), &model(8)).unwrap();
     let q = [1., 0., 0., 0., 0., 0., 0., 0.];
-    assert!(store.nearest_codes(&table, a.id, &q, 5).unwrap().is_empty());
+    assert!(store
+        .nearest_codes(&table, a.id, &q, 5)
+        .unwrap()
+        .ids
+        .is_empty());
     upsert(
         &mut store,
         &doc(a.id, "x", vec![chunk("x", q.to_vec())]),
         &table,
     );
-    assert_eq!(store.nearest_codes(&table, a.id, &q, 5).unwrap().len(), 1);
+    assert_eq!(
+        store.nearest_codes(&table, a.id, &q, 5).unwrap().ids.len(),
+        1
+    );
 
     // a write from another connection is seen too
     let mut other = Store::open(&dir.path().join("t.db")).unwrap();
@@ -200,7 +208,10 @@ fn the_in_memory_code_copy_follows_writes() {
         &doc(a.id, "y", vec![chunk("y", q.to_vec())]),
         &table,
     );
-    assert_eq!(store.nearest_codes(&table, a.id, &q, 5).unwrap().len(), 2);
+    assert_eq!(
+        store.nearest_codes(&table, a.id, &q, 5).unwrap().ids.len(),
+        2
+    );
 }
 
 #[test]
@@ -225,8 +236,45 @@ fn sqlite_vec_and_the_in_memory_copy_rank_codes_alike() {
     let query: Vec<f32> = (0..16).map(|_| next()).collect();
     let first = store.nearest_codes(&table, coll.id, &query, 15).unwrap(); // sqlite-vec
     let second = store.nearest_codes(&table, coll.id, &query, 15).unwrap(); // memory
+    assert!(!first.retrievable_only && second.retrievable_only);
     let distances = |v: &[(i64, u32)]| v.iter().map(|(_, d)| *d).collect::<Vec<_>>();
-    assert_eq!(distances(&first), distances(&second));
+    assert_eq!(distances(&first.ids), distances(&second.ids));
+
+    // The re-scorer's vectors, read from sqlite-vec's auxiliary table, are the virtual
+    // table's own.
+    let ids: Vec<i64> = second.ids.iter().map(|(id, _)| *id).collect();
+    let fast = vectors::embeddings(store.conn(), &table.table, &ids).unwrap();
+    let mut via_vtab = store
+        .conn()
+        .prepare(&format!(
+            "SELECT embedding FROM {} WHERE chunk_id = ?1",
+            table.table
+        ))
+        .unwrap();
+    for (id, v) in &fast {
+        let bytes: Vec<u8> = via_vtab.query_row([id], |r| r.get(0)).unwrap();
+        assert_eq!(*v, vectors::from_bytes(&bytes));
+    }
+    assert_eq!(fast.len(), ids.len());
+
+    // Excluding a chunk, or its whole document, takes it out of the in-memory copy.
+    let (nearest, _) = second.ids[0];
+    store
+        .conn()
+        .execute("UPDATE chunks SET excluded = 1 WHERE id = ?1", [nearest])
+        .unwrap();
+    let third = store.nearest_codes(&table, coll.id, &query, 200).unwrap();
+    assert_eq!(third.ids.len(), 119);
+    assert!(third.ids.iter().all(|(id, _)| *id != nearest));
+    store
+        .conn()
+        .execute(
+            "UPDATE documents SET status = 'excluded' WHERE id = (SELECT document_id FROM chunks WHERE id = ?1)",
+            [nearest],
+        )
+        .unwrap();
+    let fourth = store.nearest_codes(&table, coll.id, &query, 200).unwrap();
+    assert_eq!(fourth.ids.len(), 117);
 }
 
 #[test]
