@@ -19,19 +19,24 @@ model_dir="$($bin doctor --json | .venv-bench/bin/python -c 'import json,sys; pr
 echo "== embedding throughput ($docs SciFact documents, title + text, truncation 256)"
 naive=$(.venv-bench/bin/python ../shared/bench/embed_baseline.py "$model_dir/model.onnx" "$model_dir/tokenizer.json" "$dataset/corpus.jsonl" "$docs" naive)
 sorted=$(.venv-bench/bin/python ../shared/bench/embed_baseline.py "$model_dir/model.onnx" "$model_dir/tokenizer.json" "$dataset/corpus.jsonl" "$docs" sorted)
+# lmdeck runs the fused graph `lmdeck setup` wrote from the same model file (same weights,
+# vectors equal to ~1e-7); the exported graph is measured too, so the fusion's share shows.
 ours=$($bin --device cpu bench embed --beir "$dataset" --docs "$docs")
-echo "$naive"; echo "$sorted"; echo "$ours"
+exported=$(LMDECK_EMBED_GRAPH=original $bin --device cpu bench embed --beir "$dataset" --docs "$docs")
+echo "$naive"; echo "$sorted"; echo "$ours"; echo "$exported"
 tps() { sed -E 's/.*tokens_per_s=([0-9.]+).*/\1/' <<<"$1"; }
-.venv-bench/bin/python - "$(tps "$ours")" "$(tps "$naive")" "$(tps "$sorted")" <<'PY'
+.venv-bench/bin/python - "$(tps "$ours")" "$(tps "$exported")" "$(tps "$naive")" "$(tps "$sorted")" <<'PY'
 import sys
-ours, naive, sorted_ = map(float, sys.argv[1:])
+ours, exported, naive, sorted_ = map(float, sys.argv[1:])
 print(f"lmdeck / naive  = {ours / naive:.2f}x (goal >= 1.3x)")
-print(f"lmdeck / sorted = {ours / sorted_:.2f}x (goal >= 1.0x)")
+print(f"lmdeck / sorted = {ours / sorted_:.2f}x (goal >= 1.5x)")
+print(f"lmdeck on the exported graph / sorted = {exported / sorted_:.2f}x; the fused graph: {ours / exported:.2f}x")
 PY
 
 echo
 echo "== search latency and recall (synthetic vectors, real query embedding)"
 $bin --device cpu bench search --sizes "${SIZES:-10000,100000,300000}" --queries "${QUERIES:-100}" --dir target/bench
+echo "(goals at 100,000 chunks: p50 < 12 ms, p95 < 25 ms, recall@10 >= 0.98)"
 
 echo
 echo "== vector recall@10 on real data (SciFact collection of the quality gate)"

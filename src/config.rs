@@ -54,6 +54,9 @@ pub struct EmbedConfig {
     pub sessions: usize,
     /// Intra-op threads per session; 0 = cores divided by sessions.
     pub threads: usize,
+    /// fused (the graph `lmdeck setup` writes with ONNX Runtime's fused operators, when
+    /// installed) | original (the model file as exported).
+    pub graph: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -161,6 +164,7 @@ impl Config {
                 batch_size: 0,
                 sessions: 0,
                 threads: 0,
+                graph: "fused".into(),
             },
             chunk: ChunkConfig {
                 target_tokens: 200,
@@ -347,6 +351,13 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::Invalid(
             "chunk.overlap_tokens must be at most half of chunk.target_tokens".into(),
         ));
+    }
+    if let Err(detail) = config
+        .embed
+        .graph
+        .parse::<crate::embed::fused::GraphChoice>()
+    {
+        return Err(ConfigError::Invalid(detail));
     }
     if !["hybrid", "vector", "keyword"].contains(&config.search.mode.as_str()) {
         return Err(ConfigError::Invalid(format!(

@@ -5,12 +5,72 @@ use lmdeck::embed::Embedder;
 use lmdeck::services::{Context, Overrides};
 
 fn embedder() -> lmdeck::embed::OnnxEmbedder {
+    context().embedder().unwrap()
+}
+
+fn context() -> Context {
     let global = Overrides {
         config: Some("/nonexistent/lmdeck-test-config.toml".into()),
         device: Some("cpu".into()),
         ..Overrides::default()
     };
-    Context::new(&global).unwrap().embedder().unwrap()
+    Context::new(&global).unwrap()
+}
+
+#[test]
+fn the_fused_graph_setup_wrote_gives_the_exported_graphs_vectors() {
+    use lmdeck::embed::fused::GraphChoice;
+    use lmdeck::embed::{EmbedOptions, OnnxEmbedder};
+    let ctx = context();
+    let runtime = ctx.runtime().unwrap();
+    let start = |graph, query_lane| {
+        let options = EmbedOptions {
+            graph,
+            query_lane,
+            ..EmbedOptions::default()
+        };
+        OnnxEmbedder::start(&ctx.model_dir(), &runtime, options).unwrap()
+    };
+    let fused = start(GraphChoice::Fused, true);
+    let exported = start(GraphChoice::Original, false);
+    assert_eq!(
+        fused.graph(),
+        "fused",
+        "`lmdeck setup` writes the fused graph"
+    );
+    assert_eq!(exported.graph(), "original");
+    assert_eq!(
+        fused.identity(),
+        exported.identity(),
+        "the model file stays the identity"
+    );
+    let texts: Vec<String> = [
+        "How do I reset my password?",
+        "",
+        "GPU nodes drain when the scheduler finds an unhealthy device. ",
+        "Ünïcode, numbers 12345 and punctuation!?",
+    ]
+    .iter()
+    .map(|s| s.repeat(3))
+    .collect();
+    let a = fused.embed(&texts).unwrap();
+    let b = exported.embed(&texts).unwrap();
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        let largest = x
+            .iter()
+            .zip(y)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0f32, f32::max);
+        assert!(largest < 1e-5, "text {i}: largest difference {largest}");
+    }
+    // A single query through the query session equals the pool's vector for it.
+    let q = fused.embed_query(&texts[2]).unwrap();
+    let largest = q
+        .iter()
+        .zip(&a[2])
+        .map(|(p, q)| (p - q).abs())
+        .fold(0f32, f32::max);
+    assert!(largest < 1e-5, "query vector differs by {largest}");
 }
 
 #[test]

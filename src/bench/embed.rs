@@ -44,18 +44,19 @@ pub fn run(ctx: &Context, args: &BenchEmbedArgs) -> anyhow::Result<()> {
             "{}",
             serde_json::json!({"docs": docs.len(), "secs": secs, "docs_per_s": docs.len() as f64 / secs,
                 "tokens_per_s": real_tokens as f64 / secs, "sessions": sessions, "batch_size": batch,
-                "provider": embedder.provider().to_string()})
+                "provider": embedder.provider().to_string(), "graph": embedder.graph()})
         );
     } else {
         println!(
-            "mode=lmdeck docs={} secs={:.2} docs_per_s={:.1} tokens_per_s={:.0} sessions={} batch={} provider={}",
+            "mode=lmdeck docs={} secs={:.2} docs_per_s={:.1} tokens_per_s={:.0} sessions={} batch={} provider={} graph={}",
             docs.len(),
             secs,
             docs.len() as f64 / secs,
             real_tokens as f64 / secs,
             sessions,
             batch,
-            embedder.provider()
+            embedder.provider(),
+            embedder.graph()
         );
     }
     Ok(())

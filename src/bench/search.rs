@@ -15,7 +15,7 @@ use crate::store::{collections, vectors, DbWriter, Store, WriterOptions};
 const COLLECTION: &str = "bench";
 
 pub fn run(ctx: &Context, args: &BenchSearchArgs) -> anyhow::Result<()> {
-    let embedder = ctx.embedder()?;
+    let embedder = ctx.embedder_for_queries()?;
     let params = ctx.search_params()?;
     let tmp;
     let dir: PathBuf = match &args.dir {

@@ -67,6 +67,10 @@ pub fn run(ctx: &Context, as_json: bool) -> anyhow::Result<()> {
                 "max_tokens": manifest.max_tokens, "model_sha256": manifest.model_sha256,
                 "path": dir.display().to_string(), "verified": verified,
                 "configured": dir == ctx.model_dir(),
+                "fused_graph": match crate::embed::fused::current(&dir, &manifest) {
+                    Some(path) => path.display().to_string(),
+                    None => "none (`lmdeck setup` writes it for the default model)".to_string(),
+                },
             }));
         }
     }

@@ -1,6 +1,7 @@
 //! Sentence embeddings: the `Embedder` trait and its ONNX implementation.
 
 pub mod batch;
+pub mod fused;
 pub mod manifest;
 pub mod onnx;
 pub mod pool;
@@ -37,4 +38,12 @@ pub struct ModelIdentity {
 pub trait Embedder: Send + Sync {
     fn identity(&self) -> &ModelIdentity;
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
+
+    /// One search query, where latency matters more than throughput (an implementation may
+    /// use a session with every core for it). The vector is `embed`'s for the same text.
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        self.embed(&[text.to_string()])?
+            .pop()
+            .ok_or(EmbedError::WorkerGone)
+    }
 }

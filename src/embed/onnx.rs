@@ -9,6 +9,7 @@ use std::path::Path;
 use tokenizers::Tokenizer;
 
 use super::batch::{plan, Batch, Encoded};
+use super::fused::{self, GraphChoice};
 use super::manifest::{ModelManifest, Pooling};
 use super::pool::pool;
 use super::{tokenizer, EmbedError, Embedder, ModelIdentity};
@@ -25,6 +26,11 @@ pub struct EmbedOptions {
     pub sessions: usize,
     /// 0 = cores / sessions.
     pub threads: usize,
+    pub graph: GraphChoice,
+    /// Long-lived searching processes (the console, `serve`): a session with every core
+    /// answers single queries, made in the background at start. A one-shot command would pay
+    /// more to make it than it saves.
+    pub query_lane: bool,
 }
 
 pub struct OnnxEmbedder {
@@ -32,7 +38,11 @@ pub struct OnnxEmbedder {
     provider: ExecutionProvider,
     sessions: usize,
     batch_size: usize,
+    graph: &'static str,
     requests: Sender<Request>,
+    /// Single queries, on a session with every core, when asked for and the pool's sessions
+    /// have fewer threads; None otherwise.
+    queries: Option<Sender<Request>>,
     /// The tokenizer and session threads, joined on drop so no session is still being
     /// used or destroyed when the process exits.
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -44,6 +54,7 @@ impl Drop for OnnxEmbedder {
         // channel and so ends the session threads.
         let (closed, _) = unbounded();
         drop(std::mem::replace(&mut self.requests, closed));
+        drop(self.queries.take());
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
@@ -80,6 +91,16 @@ impl OnnxEmbedder {
             });
         }
         let tokenizer = tokenizer::load(&dir.join("tokenizer.json"), Some(manifest.max_tokens))?;
+        let fused_graph = match options.graph {
+            GraphChoice::Fused => fused::current(dir, &manifest),
+            GraphChoice::Original => None,
+        };
+        let graph = if fused_graph.is_some() {
+            "fused"
+        } else {
+            "original"
+        };
+        let model = fused_graph.unwrap_or(model);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
         // The first session tells us the device, which decides the defaults for the rest.
@@ -91,6 +112,7 @@ impl OnnxEmbedder {
         let spec = |threads: usize| SessionSpec {
             model: model.clone(),
             intra_threads: threads,
+            spin: true,
         };
         let (first, provider) = runtime.session(&spec(probe_threads))?;
         let gpu = provider.is_gpu();
@@ -134,25 +156,56 @@ impl OnnxEmbedder {
             );
         }
         let (req_tx, req_rx) = unbounded::<Request>();
+        let queries = if options.query_lane && !gpu && threads < cores {
+            let (tx, rx) = unbounded::<Request>();
+            let lane = QueryLane {
+                runtime: runtime.clone(),
+                spec: SessionSpec {
+                    spin: false,
+                    ..spec(cores)
+                },
+                tokenizer: tokenizer.clone(),
+                pooling: manifest.pooling,
+                dim: manifest.dim,
+                uses_type_ids,
+                pool: req_tx.clone(),
+            };
+            workers.push(
+                std::thread::Builder::new()
+                    .name("embed-query".into())
+                    .spawn(move || lane.serve(rx))
+                    .map_err(|e| EmbedError::Inference(e.to_string()))?,
+            );
+            Some(tx)
+        } else {
+            None
+        };
         workers.push(
             std::thread::Builder::new()
                 .name("embed-tokenizer".into())
                 .spawn(move || tokenizer_worker(tokenizer, req_rx, job_tx, batch_size))
                 .map_err(|e| EmbedError::Inference(e.to_string()))?,
         );
-        tracing::info!(model = %manifest.name, %provider, sessions, threads, batch_size, "embedder started");
+        tracing::info!(model = %manifest.name, %provider, sessions, threads, batch_size, graph, "embedder started");
         Ok(Self {
             identity: manifest.identity(),
             provider,
             sessions,
             batch_size,
+            graph,
             requests: req_tx,
+            queries,
             threads: workers,
         })
     }
 
     pub fn provider(&self) -> &ExecutionProvider {
         &self.provider
+    }
+
+    /// "fused" or "original": which graph of the model the sessions run.
+    pub fn graph(&self) -> &'static str {
+        self.graph
     }
 
     /// (sessions, batch size) actually used, for reports.
@@ -167,11 +220,28 @@ impl Embedder for OnnxEmbedder {
     }
 
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.embed_on(&self.requests, texts)
+    }
+
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        let lane = self.queries.as_ref().unwrap_or(&self.requests);
+        self.embed_on(lane, &[text.to_string()])?
+            .pop()
+            .ok_or(EmbedError::WorkerGone)
+    }
+}
+
+impl OnnxEmbedder {
+    fn embed_on(
+        &self,
+        requests: &Sender<Request>,
+        texts: &[String],
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, replies) = unbounded();
-        self.requests
+        requests
             .send(Request {
                 texts: texts.to_vec(),
                 reply,
@@ -198,6 +268,74 @@ impl Embedder for OnnxEmbedder {
     }
 }
 
+/// The single-query session: all cores for one short text cut its latency by 40 %, while
+/// the pool's one-thread sessions stay best for throughput. Its threads do not spin when idle:
+/// the keyword stage runs beside it.
+struct QueryLane {
+    runtime: Runtime,
+    spec: SessionSpec,
+    tokenizer: Tokenizer,
+    pooling: Pooling,
+    dim: usize,
+    uses_type_ids: bool,
+    /// The pool's request channel, for when the query session cannot be made.
+    pool: Sender<Request>,
+}
+
+impl QueryLane {
+    fn serve(self, requests: Receiver<Request>) {
+        // Made now, beside the pool's sessions, not when the first query waits for it.
+        let mut session: Option<Session> = self.runtime.session(&self.spec).ok().map(|s| s.0);
+        for request in requests {
+            let reply = |r| {
+                let _ = request.reply.send(r);
+            };
+            if session.is_none() {
+                match self.runtime.session(&self.spec) {
+                    Ok((s, _)) => session = Some(s),
+                    Err(e) => {
+                        // The pool can still answer, only slower.
+                        tracing::warn!("no query session ({e}); queries go to the pool");
+                        let _ = self.pool.send(request);
+                        continue;
+                    }
+                }
+            }
+            let Some(session) = session.as_mut() else {
+                continue;
+            };
+            let encodings = match self.tokenizer.encode_batch(request.texts.clone(), true) {
+                Ok(e) => e,
+                Err(e) => {
+                    reply(Reply::Failed(format!("tokenization failed: {e}")));
+                    continue;
+                }
+            };
+            let mut count = 0;
+            for batch in plan(encode(&encodings), 0, request.texts.len()) {
+                count += 1;
+                let vectors =
+                    run_batch(session, &batch, self.pooling, self.dim, self.uses_type_ids);
+                reply(Reply::Part {
+                    origin: batch.origin,
+                    vectors,
+                });
+            }
+            reply(Reply::Planned(count));
+        }
+    }
+}
+
+fn encode(encodings: &[tokenizers::Encoding]) -> Vec<Encoded> {
+    encodings
+        .iter()
+        .map(|e| Encoded {
+            ids: e.get_ids().iter().map(|&x| x as i64).collect(),
+            type_ids: e.get_type_ids().iter().map(|&x| x as i64).collect(),
+        })
+        .collect()
+}
+
 fn tokenizer_worker(
     tokenizer: Tokenizer,
     requests: Receiver<Request>,
@@ -216,14 +354,7 @@ fn tokenizer_worker(
                     break;
                 }
             };
-            let encoded = encodings
-                .iter()
-                .map(|e| Encoded {
-                    ids: e.get_ids().iter().map(|&x| x as i64).collect(),
-                    type_ids: e.get_type_ids().iter().map(|&x| x as i64).collect(),
-                })
-                .collect();
-            for batch in plan(encoded, w * WINDOW, batch_size) {
+            for batch in plan(encode(&encodings), w * WINDOW, batch_size) {
                 count += 1;
                 let job = Job {
                     batch,

@@ -308,6 +308,7 @@ impl OnnxDecoder {
         let (mut session, provider) = runtime.session(&SessionSpec {
             model: dir.join("model.onnx"),
             intra_threads: threads,
+            spin: true,
         })?;
         let mut layout = Layout::discover(&session, dir)?;
         if let ExecutionProvider::Cuda(device) = &provider {

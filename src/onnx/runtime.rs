@@ -36,6 +36,10 @@ impl std::fmt::Debug for Runtime {
 pub struct SessionSpec {
     pub model: PathBuf,
     pub intra_threads: usize,
+    /// Whether idle intra-op threads spin (ONNX Runtime's default). A session that shares
+    /// the cores with other work (the search query's, beside the keyword stage) turns it off:
+    /// a spinning thread takes the core the other work needs.
+    pub spin: bool,
 }
 
 impl Runtime {
@@ -152,6 +156,8 @@ impl Runtime {
             .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(text)?
             .with_intra_threads(spec.intra_threads.max(1))
+            .map_err(text)?
+            .with_intra_op_spinning(spec.spin)
             .map_err(text)?
             .with_inter_threads(1)
             .map_err(text)?

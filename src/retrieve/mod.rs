@@ -177,24 +177,27 @@ pub fn search(
     let coll = collections::get(store.conn(), collection)?;
     collections::check_model(&coll, embedder.identity())?;
     let table = vector_table(store, &coll)?;
-    let keyword_query = keyword_query(store, &coll, query_text, params)?;
-    let fts = keyword_query.as_ref().map(|q| q.expression.clone());
     let mut timings = Timings::default();
 
+    // The keyword stage, its vocabulary lookups included, runs on the side connection.
+    let coll_id = coll.id;
     let (vector, keyword) = store.with_side(|side| {
         std::thread::scope(|scope| {
-            let keyword = fts.as_deref().map(|expr| {
-                scope.spawn(move || {
+            let keyword = params.mode.uses_keywords().then(|| {
+                scope.spawn(move || -> Result<_, StoreError> {
                     let t = Instant::now();
-                    stages::keyword(side, expr, params.candidates).map(|list| (list, ms(t)))
+                    let Some(q) =
+                        query::keyword_query(side, query_text, coll_id, params.common_term_chunks)?
+                    else {
+                        return Ok((None, Vec::new(), ms(t)));
+                    };
+                    let list = stages::keyword(side, &q.expression, coll_id, params.candidates)?;
+                    Ok((Some(q), list, ms(t)))
                 })
             });
             let vector = (|| -> Result<Ranked, RetrieveError> {
                 let t = Instant::now();
-                let q = embedder
-                    .embed(&[query_text.to_string()])?
-                    .pop()
-                    .ok_or(EmbedError::WorkerGone)?;
+                let q = embedder.embed_query(query_text)?;
                 timings.embed_ms = ms(t);
                 let t = Instant::now();
                 let list = stages::vector(
@@ -219,13 +222,13 @@ pub fn search(
         })
     })?;
     let vector = vector?;
-    let keyword = match keyword {
+    let (keyword_query, keyword) = match keyword {
         Some(result) => {
-            let (list, keyword_ms) = result?;
+            let (query, list, keyword_ms) = result?;
             timings.keyword_ms = keyword_ms;
-            list
+            (query, list)
         }
-        None => Vec::new(),
+        None => (None, Vec::new()),
     };
     finish(
         store,
@@ -274,7 +277,7 @@ pub fn search_embedded(
     let keyword = match &keyword_query {
         Some(q) => {
             let t = Instant::now();
-            let list = stages::keyword(store.conn(), &q.expression, params.candidates)?;
+            let list = stages::keyword(store.conn(), &q.expression, coll.id, params.candidates)?;
             timings.keyword_ms = ms(t);
             list
         }

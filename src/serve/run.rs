@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let generator = Arc::new(ctx.decoder(Some(&dir))?);
-    let embedder = match ctx.embedder() {
+    let embedder = match ctx.embedder_for_queries() {
         Ok(e) => Some(Arc::new(e)),
         Err(e) => {
             tracing::warn!(

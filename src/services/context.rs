@@ -134,12 +134,27 @@ impl Context {
     }
 
     pub fn embedder(&self) -> Result<OnnxEmbedder, ServiceError> {
+        self.start_embedder(false)
+    }
+
+    /// The embedder of a long-lived process that searches (the console, `serve`): single
+    /// queries get a session of their own with every core.
+    pub fn embedder_for_queries(&self) -> Result<OnnxEmbedder, ServiceError> {
+        self.start_embedder(true)
+    }
+
+    fn start_embedder(&self, query_lane: bool) -> Result<OnnxEmbedder, ServiceError> {
         let runtime = self.runtime()?;
         let e = &self.config().embed;
         let options = EmbedOptions {
             batch_size: e.batch_size,
             sessions: e.sessions,
             threads: e.threads,
+            graph: e
+                .graph
+                .parse()
+                .map_err(crate::config::ConfigError::Invalid)?,
+            query_lane,
         };
         OnnxEmbedder::start(&self.model_dir(), &runtime, options).map_err(|source| {
             ServiceError::EmbedderStart {

@@ -92,7 +92,11 @@ pub fn converter_env(paths: &Paths) -> Result<ConverterEnv, SetupError> {
         )?;
         std::fs::write(&marker, &wanted).map_err(|e| SetupError::io("cannot write", &marker, e))?;
     }
-    for (name, text) in [("gguf_to_onnx.py", CONVERTER), ("reference.py", REFERENCE)] {
+    for (name, text) in [
+        ("gguf_to_onnx.py", CONVERTER),
+        ("reference.py", REFERENCE),
+        ("fuse_embedder.py", super::fuse::FUSER),
+    ] {
         let path = dir.join(name);
         if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
             continue;

@@ -7,6 +7,7 @@
 
 pub mod convert;
 pub mod fetch;
+pub mod fuse;
 pub mod install;
 pub mod pins;
 pub mod training;

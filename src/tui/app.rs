@@ -246,7 +246,7 @@ pub fn spawn_engine(
 ) {
     threads.spawn("lmdeck-engine", move || {
         let loaded = (|| -> Result<_, crate::services::ServiceError> {
-            let embedder = ctx.embedder()?;
+            let embedder = ctx.embedder_for_queries()?;
             // The first run of a session pays for lazy initialisation (on CUDA about
             // 280 ms against 2 ms warm, measured on an H200): pay it here, not on the
             // first query.
