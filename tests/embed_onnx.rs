@@ -118,3 +118,38 @@ fn long_inputs_are_truncated_not_rejected() {
     assert_eq!(v.len(), 2);
     assert!(v[0].iter().all(|x| x.is_finite()));
 }
+
+#[test]
+fn setup_removes_a_fused_graph_whose_vectors_differ() {
+    use lmdeck::setup::fuse::fuse_embed_model;
+    use lmdeck::setup::Outcome;
+    let ctx = context();
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["model.onnx", "model.json", "tokenizer.json"] {
+        std::fs::copy(ctx.model_dir().join(file), dir.path().join(file)).unwrap();
+    }
+    let fused = dir.path().join("model.fused.onnx");
+    let record = dir.path().join("model.fused.json");
+
+    let step = fuse_embed_model(&ctx.paths, dir.path(), false, |_| Ok(0.5)).unwrap();
+    match step.outcome {
+        Outcome::Skipped(why) => assert!(why.contains("differ"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!fused.exists() && !record.exists());
+
+    let step =
+        fuse_embed_model(&ctx.paths, dir.path(), false, |_| Err("no runtime".into())).unwrap();
+    assert!(matches!(step.outcome, Outcome::Skipped(ref why) if why.contains("no runtime")));
+    assert!(!fused.exists());
+
+    let step = fuse_embed_model(&ctx.paths, dir.path(), false, |_| Ok(1e-7)).unwrap();
+    assert!(
+        matches!(step.outcome, Outcome::Installed),
+        "{:?}",
+        step.outcome
+    );
+    assert!(fused.exists() && record.exists());
+    let again = fuse_embed_model(&ctx.paths, dir.path(), false, |_| Ok(0.5)).unwrap();
+    assert!(matches!(again.outcome, Outcome::AlreadyInstalled));
+}

@@ -308,8 +308,14 @@ fn fts_db() -> rusqlite::Connection {
     conn.execute_batch(
         "CREATE VIRTUAL TABLE chunks_fts USING fts5(body, coll, tokenize = 'porter unicode61 remove_diacritics 2');
          CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab(chunks_fts, 'row');
+         CREATE TABLE documents (id INTEGER PRIMARY KEY, collection_id INTEGER NOT NULL);
+         CREATE TABLE chunks (id INTEGER PRIMARY KEY);
+         INSERT INTO documents (collection_id) VALUES (7), (8);
+         INSERT INTO chunks DEFAULT VALUES; INSERT INTO chunks DEFAULT VALUES;
+         INSERT INTO chunks DEFAULT VALUES; INSERT INTO chunks DEFAULT VALUES;
          INSERT INTO chunks_fts (body, coll) VALUES ('drain the node before upgrading', 'lmdeckcoll7'),
-             ('İstanbul straße café', 'lmdeckcoll7'), ('the the the', 'lmdeckcoll7');",
+             ('İstanbul straße café', 'lmdeckcoll7'), ('the the the', 'lmdeckcoll7'),
+             ('another collection', 'lmdeckcoll8');",
     )
     .unwrap();
     conn

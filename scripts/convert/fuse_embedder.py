@@ -16,8 +16,9 @@ function is the same: only the order of float additions differs (embeddings agre
 1e-6). The original file stays the model's identity; this graph is how lmdeck runs it.
 
 Usage: fuse_embedder.py MODEL.onnx OUT.onnx [--check TOKENIZER.json]
-Writes OUT.onnx through a temporary file renamed into place. With --check, runs both graphs on
-a few texts with onnxruntime and prints the largest difference of the pooled embeddings.
+Writes OUT.onnx through a temporary file renamed into place. With --check (needs onnxruntime),
+runs both graphs on a few texts first and prints the largest difference of the pooled
+embeddings; `lmdeck setup` makes the same comparison with its own runtime.
 """
 import argparse
 import os
@@ -75,12 +76,22 @@ class Source:
         return found
 
     def layer_norm_epsilon(self):
+        """The LayerNorms' epsilon (ONNX's default 1e-5 when the attribute is absent); all must
+        agree, since the rebuilt graph uses one."""
+        found = set()
         for node in self.graph.node:
             if node.op_type == "LayerNormalization":
+                eps = 1e-5
                 for a in node.attribute:
                     if a.name == "epsilon":
-                        return a.f
-        return 1e-12
+                        eps = a.f
+                found.add(eps)
+        if len(found) != 1:
+            raise ValueError(f"LayerNormalization epsilons {sorted(found)}: expected one value")
+        return found.pop()
+
+    def count(self, op_type):
+        return sum(1 for n in self.graph.node if n.op_type == op_type)
 
     def embedding(self, prefix):
         for name in (prefix + ".weight",):
@@ -114,6 +125,22 @@ def fuse(model, prefix="inner"):
         layers += 1
     if layers == 0:
         raise ValueError("no encoder layers found")
+    # What this rebuild assumes, checked rather than hoped for: anything else (another GELU,
+    # a decomposed LayerNorm, layers this loop did not see, a head after the encoder) fails
+    # here, and `lmdeck setup` also compares the two graphs' vectors before using the result.
+    query_biases = [n for n in src.inits if n.endswith(".attention.self.query.bias")]
+    if len(query_biases) != layers or len(linears) != 6 * layers:
+        raise ValueError(f"{len(query_biases)} query biases and {len(linears)} linear layers for {layers} layers")
+    if hidden % head != 0:
+        raise ValueError(f"hidden size {hidden} is not a multiple of the head size {head}")
+    if src.count("Erf") != layers or src.count("Tanh") != 0:
+        raise ValueError("the feed-forward activation is not the exact (erf) GELU")
+    if src.count("LayerNormalization") != 1 + 2 * layers:
+        raise ValueError("expected one LayerNormalization after the embeddings and two per layer")
+    outputs = [o.name for o in model.graph.output]
+    last = src.producer.get(outputs[0]) if len(outputs) == 1 else None
+    if last is None or last.op_type != "LayerNormalization":
+        raise ValueError(f"outputs {outputs}: expected the last LayerNorm's hidden states only")
 
     inits = []
     nodes = []
@@ -262,10 +289,10 @@ def main():
         sys.exit(f"fuse_embedder: {args.model}: not a BERT graph this script can fuse: {e}")
     tmp = f"{args.out}.{os.getpid()}.tmp"
     onnx.save(fused, tmp)
+    if args.check and check(args.model, tmp, args.check) > 1e-4:
+        os.remove(tmp)
+        sys.exit("fuse_embedder: the fused graph does not compute the same embeddings")
     os.replace(tmp, args.out)
-    if args.check:
-        if check(args.model, args.out, args.check) > 1e-4:
-            sys.exit("fuse_embedder: the fused graph does not compute the same embeddings")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ pub trait Embedder: Send + Sync {
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
 
     /// One search query, where latency matters more than throughput (an implementation may
-    /// use a session with every core for it). The vector is `embed`'s for the same text.
+    /// use a session with every core for it). The vector equals `embed`'s for the same text
+    /// up to float rounding (about 1e-6).
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         self.embed(&[text.to_string()])?
             .pop()

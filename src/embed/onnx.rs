@@ -284,25 +284,24 @@ struct QueryLane {
 
 impl QueryLane {
     fn serve(self, requests: Receiver<Request>) {
-        // Made now, beside the pool's sessions, not when the first query waits for it.
-        let mut session: Option<Session> = self.runtime.session(&self.spec).ok().map(|s| s.0);
+        // Made now, beside the pool's sessions, not when the first query waits for it. If it
+        // cannot be made, the pool answers the queries, only slower.
+        let mut session = match self.runtime.session(&self.spec) {
+            Ok((session, _)) => Some(session),
+            Err(e) => {
+                tracing::warn!("no query session ({e}); queries go to the pool");
+                None
+            }
+        };
         for request in requests {
+            let Some(session) = session.as_mut() else {
+                if self.pool.send(request).is_err() {
+                    return;
+                }
+                continue;
+            };
             let reply = |r| {
                 let _ = request.reply.send(r);
-            };
-            if session.is_none() {
-                match self.runtime.session(&self.spec) {
-                    Ok((s, _)) => session = Some(s),
-                    Err(e) => {
-                        // The pool can still answer, only slower.
-                        tracing::warn!("no query session ({e}); queries go to the pool");
-                        let _ = self.pool.send(request);
-                        continue;
-                    }
-                }
-            }
-            let Some(session) = session.as_mut() else {
-                continue;
             };
             let encodings = match self.tokenizer.encode_batch(request.texts.clone(), true) {
                 Ok(e) => e,

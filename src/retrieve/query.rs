@@ -94,24 +94,41 @@ pub fn keyword_query(
             }
         }
     }
-    let filter = narrows_the_match(conn, collection_id)?.then_some(collection_id);
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    let filter = keeps_the_token(conn, collection_id)?.then_some(collection_id);
     Ok(expression(&kept, filter).map(|expression| KeywordQuery {
         expression,
         dropped,
     }))
 }
 
-/// Whether the collection's token narrows the match: only when the collection holds at most
-/// half of the store's documents. Otherwise FTS5 walks the token's posting list (an entry per
-/// chunk of the collection) for little gain, about half of the keyword stage at 100k chunks,
-/// and the keyword stage drops other collections' rows after the match instead.
-fn narrows_the_match(conn: &Connection, collection_id: i64) -> Result<bool, StoreError> {
-    let (ours, all): (i64, i64) = conn.query_row(
-        "SELECT (SELECT count(*) FROM documents WHERE collection_id = ?1),
-                (SELECT count(*) FROM documents)",
+/// Whether the collection's token must stay in the match. FTS5 walks the token's posting list
+/// (an entry per chunk of the collection), about half of the keyword stage at 100k chunks.
+/// When the collection holds more than half of the indexed chunks, BM25 gives the token no
+/// weight (FTS5 floors the IDF of such a term at 1e-6), so leaving it out ranks alike; the
+/// keyword stage then drops other collections' rows after the match. With one collection in
+/// the store (the usual case) two index probes decide it; otherwise the token's count is read.
+fn keeps_the_token(conn: &Connection, collection_id: i64) -> Result<bool, StoreError> {
+    let others: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM documents WHERE collection_id < ?1)
+             OR EXISTS (SELECT 1 FROM documents WHERE collection_id > ?1)",
         [collection_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| r.get(0),
     )?;
+    if !others {
+        return Ok(false);
+    }
+    let ours: i64 = conn
+        .query_row(
+            "SELECT doc FROM chunks_fts_vocab WHERE term = ?1",
+            [collection_token(collection_id)],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let all: i64 = conn.query_row("SELECT count(*) FROM chunks", [], |r| r.get(0))?;
     Ok(ours * 2 <= all)
 }
 
@@ -149,7 +166,8 @@ mod tests {
             "CREATE VIRTUAL TABLE chunks_fts USING fts5(body, coll, tokenize = 'porter unicode61 remove_diacritics 2');
              CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab(chunks_fts, 'row');
              CREATE TABLE documents (id INTEGER PRIMARY KEY, collection_id INTEGER NOT NULL);
-             INSERT INTO documents (collection_id) VALUES (1), (2), (2);",
+             CREATE TABLE chunks (id INTEGER PRIMARY KEY);
+             INSERT INTO documents (collection_id) VALUES (1), (2);",
         )
         .unwrap();
         for i in 0..10 {
@@ -158,11 +176,15 @@ mod tests {
             } else {
                 "gpu nodes"
             };
+            // collection 1 holds three of the ten chunks, collection 2 seven
+            let coll = if i < 3 { "lmdeckcoll1" } else { "lmdeckcoll2" };
             conn.execute(
-                "INSERT INTO chunks_fts (body, coll) VALUES (?1, 'c')",
-                [body],
+                "INSERT INTO chunks_fts (body, coll) VALUES (?1, ?2)",
+                [body, coll],
             )
             .unwrap();
+            conn.execute("INSERT INTO chunks DEFAULT VALUES", [])
+                .unwrap();
         }
         let q = keyword_query(&conn, "draining GPU nodes", 1, 5)
             .unwrap()
@@ -175,9 +197,15 @@ mod tests {
         assert!(q.dropped.is_empty());
         assert!(q.expression.starts_with("coll : \"lmdeckcoll1\" AND "));
 
-        // A collection with most of the documents is filtered after the match instead.
+        // A collection with most of the chunks is filtered after the match instead, as is
+        // the only collection of a store.
         let q = keyword_query(&conn, "GPU nodes", 2, 0).unwrap().unwrap();
         assert_eq!(q.expression, "body : (\"gpu\" OR \"nodes\")");
+        conn.execute("DELETE FROM documents WHERE collection_id = 2", [])
+            .unwrap();
+        let q = keyword_query(&conn, "GPU nodes", 1, 0).unwrap().unwrap();
+        assert_eq!(q.expression, "body : (\"gpu\" OR \"nodes\")");
+        assert_eq!(keyword_query(&conn, "?!", 1, 0).unwrap(), None);
     }
 
     #[test]

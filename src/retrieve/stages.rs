@@ -63,6 +63,9 @@ pub fn keyword(
     collection_id: i64,
     candidates: usize,
 ) -> Result<Ranked, StoreError> {
+    if candidates == 0 {
+        return Ok(Vec::new());
+    }
     let mut top = conn.prepare_cached(
         "SELECT rowid, -rank FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT ?2",
     )?;

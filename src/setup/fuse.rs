@@ -12,8 +12,19 @@ use crate::paths::Paths;
 
 pub const FUSER: &str = include_str!("../../scripts/convert/fuse_embedder.py");
 
-/// Fuses the embedding model in `dir` unless a current fused graph is there already.
-pub fn fuse_embed_model(paths: &Paths, dir: &Path, force: bool) -> Result<StepReport, SetupError> {
+/// Largest difference of vectors that still counts as the same function (float sums in
+/// another order differ by about 1e-7).
+const SAME_VECTORS: f32 = 1e-4;
+
+/// Fuses the embedding model in `dir` unless a current fused graph is there already, then
+/// checks with `difference` (fused against exported vectors, on a few texts) that it computes
+/// the same vectors; a graph that does not is removed and the exported one stays in use.
+pub fn fuse_embed_model(
+    paths: &Paths,
+    dir: &Path,
+    force: bool,
+    difference: impl Fn(&Path) -> Result<f32, String>,
+) -> Result<StepReport, SetupError> {
     let component = format!(
         "fused graph of {}",
         dir.file_name()
@@ -30,8 +41,17 @@ pub fn fuse_embed_model(paths: &Paths, dir: &Path, force: bool) -> Result<StepRe
             outcome: Outcome::AlreadyInstalled,
         });
     }
-    let env = converter_env(paths)?;
     let out = dir.join(FUSED_FILE);
+    let skipped = |why: String| StepReport {
+        component: component.clone(),
+        location: out.clone(),
+        outcome: Outcome::Skipped(format!("{why}; the exported graph is used")),
+    };
+    // The fused graph only makes things faster: no Python environment, no fused graph.
+    let env = match converter_env(paths) {
+        Ok(env) => env,
+        Err(e) => return Ok(skipped(format!("not fused ({e})"))),
+    };
     let output = Command::new(&env.python)
         .arg(env.dir.join("fuse_embedder.py"))
         .arg(dir.join("model.onnx"))
@@ -45,11 +65,7 @@ pub fn fuse_embed_model(paths: &Paths, dir: &Path, force: bool) -> Result<StepRe
         // A model this fuser does not understand still works through its own graph.
         let reason = String::from_utf8_lossy(&output.stderr).trim().to_string();
         let last = reason.lines().last().unwrap_or("failed").to_string();
-        return Ok(StepReport {
-            component,
-            location: out,
-            outcome: Outcome::Skipped(format!("not fused ({last}); the exported graph is used")),
-        });
+        return Ok(skipped(format!("not fused ({last})")));
     }
     let size = std::fs::metadata(&out)
         .map_err(|e| SetupError::io("cannot read", &out, e))?
@@ -67,6 +83,17 @@ pub fn fuse_embed_model(paths: &Paths, dir: &Path, force: bool) -> Result<StepRe
     })?;
     std::fs::write(&tmp, text).map_err(|e| SetupError::io("cannot write", &tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| SetupError::io("cannot write", &path, e))?;
+    let verdict = difference(dir);
+    if !matches!(verdict, Ok(d) if d <= SAME_VECTORS) {
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&out);
+        return Ok(skipped(match verdict {
+            Ok(d) => format!(
+                "the fused graph's vectors differ from the exported graph's by {d:.1e}: removed"
+            ),
+            Err(e) => format!("the fused graph could not be checked ({e}): removed"),
+        }));
+    }
     Ok(StepReport {
         component,
         location: out,

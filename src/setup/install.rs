@@ -40,11 +40,6 @@ pub fn run(paths: &Paths, options: &SetupOptions) -> Result<Vec<StepReport>, Set
         &cache,
         options.force,
     )?);
-    reports.push(super::fuse::fuse_embed_model(
-        paths,
-        &paths.models_dir().join(pins::DEFAULT_EMBED_MODEL),
-        options.force,
-    )?);
     Ok(reports)
 }
 

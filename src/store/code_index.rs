@@ -64,6 +64,15 @@ impl CodeIndex {
         if self.version.as_ref() == Some(&version) {
             return Ok(());
         }
+        // The exclusions and the codes are read from one snapshot: a commit between the two
+        // reads could otherwise let a chunk excluded meanwhile in (a transaction already open
+        // on this connection is one snapshot anyway).
+        let snapshot = if conn.is_autocommit() {
+            Some(conn.unchecked_transaction()?)
+        } else {
+            None
+        };
+        let version = Self::current(conn, table, collection_id)?;
         self.words = table.dim.div_ceil(64);
         self.ids.clear();
         self.codes.clear();
@@ -89,6 +98,11 @@ impl CodeIndex {
             let bytes: Vec<u8> = row.get(1)?;
             self.ids.push(id);
             pack(&bytes, self.words, &mut self.codes);
+        }
+        drop(rows);
+        drop(stmt);
+        if let Some(snapshot) = snapshot {
+            snapshot.commit()?;
         }
         self.version = Some(version);
         Ok(())
@@ -248,7 +262,7 @@ mod tests {
                 })
                 .collect()
         };
-        for n in [6, 12] {
+        for n in [6, 12, 16] {
             assert_eq!(hamming(&wide, &wide[..n]), general(&wide[..n]));
         }
     }
