@@ -44,9 +44,9 @@ pub fn vector(
     };
     let mut ids = ids;
     ids.sort_unstable(); // neighbouring rows share B-tree pages
-    let mut scored: Ranked = vectors::embeddings(conn, &table.table, &ids)?
+    let mut scored: Ranked = vectors::dot_products(conn, &table.table, &ids, query)?
         .into_iter()
-        .map(|(id, v)| (id, 1.0 - dot(query, &v) as f64))
+        .map(|(id, dot)| (id, 1.0 - dot as f64))
         .collect();
     scored.sort_by(|a, b| a.1.total_cmp(&b.1));
     scored.truncate(candidates);

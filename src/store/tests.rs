@@ -256,6 +256,15 @@ fn sqlite_vec_and_the_in_memory_copy_rank_codes_alike() {
         assert_eq!(*v, vectors::from_bytes(&bytes));
     }
     assert_eq!(fast.len(), ids.len());
+    // ... and the re-scorer's dot products, read from the bytes in one statement, are the
+    // same arithmetic on the same vectors.
+    let dots = vectors::dot_products(store.conn(), &table.table, &ids, &query).unwrap();
+    assert_eq!(dots.len(), ids.len());
+    for ((id, dot), (same_id, v)) in dots.iter().zip(&fast) {
+        assert_eq!(id, same_id);
+        let expected: f32 = query.iter().zip(v).map(|(q, x)| q * x).sum();
+        assert_eq!(dot.to_bits(), expected.to_bits());
+    }
 
     // Excluding a chunk, or its whole document, takes it out of the in-memory copy.
     let (nearest, _) = second.ids[0];
