@@ -441,12 +441,12 @@ fn read_stream(reader: impl Read, capacity: usize) -> (Vec<Sent>, bool, Option<S
             Err(e) => return (got, done, Some(e.to_string())),
         };
         match event {
-            Ok(SseEvent::Skip) => {}
+            Ok(SseEvent::Skip) | Ok(SseEvent::Usage(_)) => {}
             Ok(SseEvent::Done) => {
                 done = true;
                 break;
             }
-            Ok(SseEvent::Delta { text, finish }) => got.push(Sent { text, finish }),
+            Ok(SseEvent::Delta { text, finish, .. }) => got.push(Sent { text, finish }),
             Err(e) => return (got, done, Some(e)),
         }
     }

@@ -63,6 +63,27 @@ fn streams_a_well_behaved_answer() {
 }
 
 #[test]
+fn token_counts_come_from_the_server_when_it_gives_them() {
+    let server = FakeServer::start();
+    let g = HttpGenerator::new("fake", endpoint(server.url("usage"))).unwrap();
+    let (result, text, _) = ask(&g);
+    let stats = result.unwrap();
+    assert_eq!(text, "Echo: ping");
+    assert_eq!((stats.prompt_tokens, stats.completion_tokens), (42, 7));
+
+    // A server that refuses `stream_options` is asked again without it, and from then on;
+    // the counts are then estimated.
+    let g = HttpGenerator::new("fake", endpoint(server.url("strict"))).unwrap();
+    for _ in 0..2 {
+        let (result, text, _) = ask(&g);
+        let stats = result.unwrap();
+        assert_eq!(text, "Echo: ping");
+        assert_eq!(stats.completion_tokens, 3);
+        assert!(stats.prompt_tokens > 0 && stats.prompt_tokens != 42);
+    }
+}
+
+#[test]
 fn misbehaving_servers_give_clear_errors_not_hangs() {
     let server = FakeServer::start();
     let cases = [

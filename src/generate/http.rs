@@ -6,7 +6,7 @@ use std::io::{BufReader, Read};
 use std::time::{Duration, Instant};
 
 use super::endpoints::Endpoint;
-use super::sse::SseEvent;
+use super::sse::{SseEvent, Usage};
 use super::sse_reader::SseReader;
 use super::{
     Cancel, ChatMessage, FinishReason, GenerateError, GenerateEvent, GenerateRequest,
@@ -23,6 +23,9 @@ pub struct HttpGenerator {
     endpoint: Endpoint,
     api_key: Option<String>,
     client: reqwest::blocking::Client,
+    /// Set when the server refused `stream_options` (an older or stricter server): later
+    /// requests go without it, and token counts are estimated.
+    no_usage: std::sync::atomic::AtomicBool,
 }
 
 impl HttpGenerator {
@@ -43,6 +46,7 @@ impl HttpGenerator {
             endpoint,
             api_key,
             client,
+            no_usage: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -81,6 +85,31 @@ impl HttpGenerator {
 /// server's tokenizer is not at hand.
 fn estimate_tokens(text: &str) -> usize {
     text.chars().count().div_ceil(4)
+}
+
+impl HttpGenerator {
+    fn send(&self, body: &serde_json::Value) -> Result<reqwest::blocking::Response, GenerateError> {
+        let mut call = self
+            .client
+            .post(self.url())
+            .json(body)
+            .header("Accept", "text/event-stream");
+        if let Some(key) = &self.api_key {
+            call = call.bearer_auth(key);
+        }
+        call.send().map_err(|e| {
+            if e.is_timeout() {
+                self.fail(format!(
+                    "no response within {} s",
+                    self.endpoint.read_timeout_s
+                ))
+            } else if e.is_connect() {
+                self.fail(format!("cannot connect: {}", root_cause(&e)))
+            } else {
+                self.fail(root_cause(&e))
+            }
+        })
+    }
 }
 
 impl Generator for HttpGenerator {
@@ -131,32 +160,29 @@ impl Generator for HttpGenerator {
         if !request.stop.is_empty() {
             body["stop"] = serde_json::json!(request.stop);
         }
-        let mut call = self
-            .client
-            .post(self.url())
-            .json(&body)
-            .header("Accept", "text/event-stream");
-        if let Some(key) = &self.api_key {
-            call = call.bearer_auth(key);
-        }
-        let response = call.send().map_err(|e| {
-            if e.is_timeout() {
-                self.fail(format!(
-                    "no response within {} s",
-                    self.endpoint.read_timeout_s
-                ))
-            } else if e.is_connect() {
-                self.fail(format!("cannot connect: {}", root_cause(&e)))
-            } else {
-                self.fail(root_cause(&e))
+        use std::sync::atomic::Ordering;
+        let response = loop {
+            // The server's own token counts, where it gives them (OpenAI, vLLM, llama.cpp and
+            // Ollama do): a remote tokenizer is not at hand to count them here.
+            let ask_usage = !self.no_usage.load(Ordering::Relaxed);
+            if ask_usage {
+                body["stream_options"] = serde_json::json!({"include_usage": true});
+            } else if let Some(fields) = body.as_object_mut() {
+                fields.remove("stream_options");
             }
-        })?;
-        let status = response.status();
-        if !status.is_success() {
+            let response = self.send(&body)?;
+            let status = response.status();
+            if status.is_success() {
+                break response;
+            }
             // Bounded: an error body is quoted in the message, never streamed whole.
             let mut bytes = Vec::new();
             let _ = response.take(ERROR_BODY_BYTES).read_to_end(&mut bytes);
             let text = String::from_utf8_lossy(&bytes);
+            if ask_usage && status.is_client_error() && text.contains("stream_options") {
+                self.no_usage.store(true, Ordering::Relaxed);
+                continue;
+            }
             let message = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|v| {
@@ -168,12 +194,13 @@ impl Generator for HttpGenerator {
                 })
                 .unwrap_or_else(|| text.chars().take(300).collect());
             return Err(self.fail(format!("HTTP {status}: {message}")));
-        }
+        };
         let mut reader = SseReader::new(BufReader::new(response));
         let mut first_ms = None;
         let mut first_at = None;
         let mut pieces = 0usize;
         let mut finish = None;
+        let mut usage = Usage::default();
         loop {
             if cancel.is_cancelled() {
                 finish = Some(FinishReason::Cancelled);
@@ -197,6 +224,7 @@ impl Generator for HttpGenerator {
             };
             match event.map_err(|e| self.fail(e))? {
                 SseEvent::Skip => {}
+                SseEvent::Usage(counts) => usage = counts,
                 SseEvent::Done => {
                     finish.get_or_insert(FinishReason::Stop);
                     break;
@@ -204,7 +232,11 @@ impl Generator for HttpGenerator {
                 SseEvent::Delta {
                     text,
                     finish: reason,
+                    usage: counts,
                 } => {
+                    if let Some(counts) = counts {
+                        usage = counts;
+                    }
                     if !text.is_empty() {
                         if first_ms.is_none() {
                             first_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
@@ -224,13 +256,18 @@ impl Generator for HttpGenerator {
             }
         }
         let decode_s = first_at.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let prompt_tokens = match usage.prompt_tokens {
+            Some(n) => n,
+            None => self.prompt_tokens(&request.messages)?,
+        };
+        // Without the server's count, stream pieces: servers send about one token per event.
+        let completion_tokens = usage.completion_tokens.unwrap_or(pieces);
         let stats = GenerateStats {
-            prompt_tokens: self.prompt_tokens(&request.messages)?,
-            // Stream pieces: servers send about one token per event.
-            completion_tokens: pieces,
+            prompt_tokens,
+            completion_tokens,
             time_to_first_token_ms: first_ms.unwrap_or(0.0),
-            decode_tokens_per_s: if pieces > 1 && decode_s > 0.0 {
-                (pieces - 1) as f64 / decode_s
+            decode_tokens_per_s: if completion_tokens > 1 && decode_s > 0.0 {
+                (completion_tokens - 1) as f64 / decode_s
             } else {
                 0.0
             },

@@ -7,14 +7,28 @@ use serde::Deserialize;
 /// One parsed line of the stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SseEvent {
-    /// New answer text (may be empty).
+    /// New answer text (may be empty); the last one may carry the server's token counts
+    /// (llama.cpp sends them there).
     Delta {
         text: String,
         finish: Option<String>,
+        usage: Option<Usage>,
     },
+    /// The server's token counts in a chunk of their own (vLLM, OpenAI), asked for with
+    /// `stream_options.include_usage`.
+    Usage(Usage),
     Done,
     /// A line that carries nothing for us (comments, `event:`, keep-alives).
     Skip,
+}
+
+/// Token counts as the server counted them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub prompt_tokens: Option<usize>,
+    #[serde(default)]
+    pub completion_tokens: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -23,6 +37,8 @@ struct Chunk {
     choices: Vec<Choice>,
     #[serde(default)]
     error: Option<serde_json::Value>,
+    #[serde(default)]
+    usage: Option<Usage>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,12 +81,17 @@ pub fn parse_line(line: &str) -> Result<SseEvent, String> {
             "the server reported an error mid-stream: {message}"
         ));
     }
+    // `"usage": {}` or `null` counts nothing.
+    let usage = chunk
+        .usage
+        .filter(|u| u.prompt_tokens.is_some() || u.completion_tokens.is_some());
     let Some(choice) = chunk.choices.into_iter().next() else {
-        return Ok(SseEvent::Skip); // usage-only chunks
+        return Ok(usage.map_or(SseEvent::Skip, SseEvent::Usage));
     };
     Ok(SseEvent::Delta {
         text: choice.delta.and_then(|d| d.content).unwrap_or_default(),
         finish: choice.finish_reason,
+        usage,
     })
 }
 
@@ -87,14 +108,16 @@ mod tests {
             .unwrap(),
             SseEvent::Delta {
                 text: "Hi".into(),
-                finish: None
+                finish: None,
+                usage: None
             }
         );
         assert_eq!(
             parse_line("data:{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}").unwrap(),
             SseEvent::Delta {
                 text: String::new(),
-                finish: Some("stop".into())
+                finish: Some("stop".into()),
+                usage: None
             }
         );
         assert_eq!(parse_line("data: [DONE]").unwrap(), SseEvent::Done);
@@ -102,6 +125,30 @@ mod tests {
         assert_eq!(parse_line("event: message").unwrap(), SseEvent::Skip);
         assert_eq!(
             parse_line("data: {\"choices\":[],\"usage\":{}}").unwrap(),
+            SseEvent::Skip
+        );
+    }
+
+    #[test]
+    fn usage_comes_alone_or_with_the_last_delta() {
+        let counts = Usage {
+            prompt_tokens: Some(42),
+            completion_tokens: Some(7),
+        };
+        assert_eq!(
+            parse_line("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":42,\"completion_tokens\":7,\"total_tokens\":49}}").unwrap(),
+            SseEvent::Usage(counts)
+        );
+        assert_eq!(
+            parse_line("data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":42,\"completion_tokens\":7}}").unwrap(),
+            SseEvent::Delta {
+                text: String::new(),
+                finish: Some("length".into()),
+                usage: Some(counts)
+            }
+        );
+        assert_eq!(
+            parse_line("data: {\"choices\":[],\"usage\":null}").unwrap(),
             SseEvent::Skip
         );
     }

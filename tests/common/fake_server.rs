@@ -1,6 +1,8 @@
 //! A small OpenAI-compatible server that misbehaves on request: the first path segment picks
 //! the behaviour (`/ok/v1/chat/completions`, `/unauthorized/...`, `/silent/...`, `/drop/...`,
-//! `/malformed/...`, `/slow/...`, `/judge/...`). Real sockets, real HTTP/1.1, real SSE framing.
+//! `/malformed/...`, `/slow/...`, `/judge/...`, `/usage/...` which sends token counts when asked
+//! as vLLM does, `/strict/...` which refuses `stream_options` with a 400 as an older server
+//! would). Real sockets, real HTTP/1.1, real SSE framing.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -91,9 +93,14 @@ fn handle(mut stream: TcpStream) -> std::io::Result<()> {
         .to_string();
     let sse_head =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+    let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if mode == "strict" && request.get("stream_options").is_some() {
+        let body =
+            r#"{"error":{"message":"unknown field `stream_options`","type":"invalid_request"}}"#;
+        return write!(stream, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    }
     match mode.as_str() {
-        "ok" | "slow" => {
-            let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        "ok" | "slow" | "usage" | "strict" => {
             stream.write_all(sse_head.as_bytes())?;
             stream.write_all(b": keep-alive\n\n")?;
             let question = request["messages"]
@@ -109,7 +116,13 @@ fn handle(mut stream: TcpStream) -> std::io::Result<()> {
                 stream.write_all(delta(piece).as_bytes())?;
                 stream.flush()?;
             }
-            stream.write_all(b"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")?;
+            stream.write_all(
+                b"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+            )?;
+            if mode == "usage" && request["stream_options"]["include_usage"] == true {
+                stream.write_all(b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":42,\"completion_tokens\":7,\"total_tokens\":49}}\n\n")?;
+            }
+            stream.write_all(b"data: [DONE]\n\n")?;
         }
         "judge" => {
             let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
