@@ -104,12 +104,13 @@ pub fn keyword_query(
     }))
 }
 
-/// Whether the collection's token must stay in the match. FTS5 walks the token's posting list
-/// (an entry per chunk of the collection), about half of the keyword stage at 100k chunks.
-/// When the collection holds more than half of the indexed chunks, BM25 gives the token no
-/// weight (FTS5 floors the IDF of such a term at 1e-6), so leaving it out ranks alike; the
-/// keyword stage then drops other collections' rows after the match. With one collection in
-/// the store (the usual case) two index probes decide it; otherwise the token's count is read.
+/// Whether the collection's token should stay in the match. Scores never depend on it (the
+/// table's rank is `bm25(1.0, 0.0)`: the `coll` column weighs nothing), so this is about speed
+/// only: FTS5 walks the token's posting list (an entry per chunk of the collection), about half
+/// of the keyword stage at 100k chunks, which pays off only when it narrows the match, i.e. when
+/// the collection holds at most half of the indexed chunks. Otherwise the keyword stage drops
+/// other collections' rows after the match. With one collection in the store (the usual case)
+/// two index probes decide it; otherwise the token's count is read.
 fn keeps_the_token(conn: &Connection, collection_id: i64) -> Result<bool, StoreError> {
     let others: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM documents WHERE collection_id < ?1)
