@@ -81,9 +81,35 @@ pub fn to_bytes(v: &[f32]) -> Vec<u8> {
 }
 
 pub fn from_bytes(b: &[u8]) -> Vec<f32> {
+    floats(b).collect()
+}
+
+/// The floats of a stored vector, read in place.
+fn floats(b: &[u8]) -> impl Iterator<Item = f32> + '_ {
     b.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+}
+
+/// `[1,2,3]`: ids for a statement that reads them with `json_each`, one statement for many
+/// ids instead of one per id.
+pub fn json_ids(ids: impl IntoIterator<Item = i64>) -> String {
+    let list: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+    format!("[{}]", list.join(","))
+}
+
+/// sqlite-vec (pinned at 0.1.6) keeps an auxiliary column in the plain table
+/// `<table>_auxiliary` keyed by the row's primary key; reading it there skips the virtual
+/// table's per-lookup cost (about 4x faster for a search's 300 re-scored vectors). The virtual
+/// table's own query (`through_vtab`) remains for a layout this code does not know.
+fn prepare_vector_read<'c>(
+    conn: &'c Connection,
+    from_auxiliary: &str,
+    through_vtab: &str,
+) -> Result<rusqlite::CachedStatement<'c>, StoreError> {
+    match conn.prepare_cached(from_auxiliary) {
+        Ok(stmt) => Ok(stmt),
+        Err(_) => Ok(conn.prepare_cached(through_vtab)?),
+    }
 }
 
 /// Sign bits of `v - center`, packed eight to a byte.
@@ -180,18 +206,11 @@ pub fn embeddings(
     table: &str,
     ids: &[i64],
 ) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
-    // sqlite-vec (pinned at 0.1.6) keeps an auxiliary column in the plain table
-    // `<table>_auxiliary` keyed by the row's primary key; reading it there skips the virtual
-    // table's per-lookup cost (about 4x faster for a search's 300 re-scored vectors). The
-    // virtual table's own query remains for a layout this code does not know.
-    let mut stmt = match conn.prepare_cached(&format!(
-        "SELECT value00 FROM {table}_auxiliary WHERE rowid = ?1"
-    )) {
-        Ok(stmt) => stmt,
-        Err(_) => conn.prepare_cached(&format!(
-            "SELECT embedding FROM {table} WHERE chunk_id = ?1"
-        ))?,
-    };
+    let mut stmt = prepare_vector_read(
+        conn,
+        &format!("SELECT value00 FROM {table}_auxiliary WHERE rowid = ?1"),
+        &format!("SELECT embedding FROM {table} WHERE chunk_id = ?1"),
+    )?;
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
         if let Some(bytes) = stmt
@@ -213,31 +232,18 @@ pub fn dot_products(
     ids: &[i64],
     query: &[f32],
 ) -> Result<Vec<(i64, f32)>, StoreError> {
-    let list = ids
-        .iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    // CROSS JOIN keeps the planner on one primary-key lookup per id (see `embeddings` for the
-    // auxiliary table).
-    let mut stmt = match conn.prepare_cached(&format!(
-        "SELECT a.rowid, a.value00 FROM json_each(?1) j CROSS JOIN {table}_auxiliary a ON a.rowid = j.value"
-    )) {
-        Ok(stmt) => stmt,
-        Err(_) => conn.prepare_cached(&format!(
-            "SELECT v.chunk_id, v.embedding FROM json_each(?1) j CROSS JOIN {table} v ON v.chunk_id = j.value"
-        ))?,
-    };
-    let mut rows = stmt.query([format!("[{list}]")])?;
+    // CROSS JOIN keeps the planner on one primary-key lookup per id.
+    let mut stmt = prepare_vector_read(
+        conn,
+        &format!("SELECT a.rowid, a.value00 FROM json_each(?1) j CROSS JOIN {table}_auxiliary a ON a.rowid = j.value"),
+        &format!("SELECT v.chunk_id, v.embedding FROM json_each(?1) j CROSS JOIN {table} v ON v.chunk_id = j.value"),
+    )?;
+    let mut rows = stmt.query([json_ids(ids.iter().copied())])?;
     let mut out = Vec::with_capacity(ids.len());
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
         let bytes = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-        let dot: f32 = bytes
-            .chunks_exact(4)
-            .zip(query)
-            .map(|(b, q)| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * q)
-            .sum();
+        let dot: f32 = floats(bytes).zip(query).map(|(x, q)| x * q).sum();
         out.push((id, dot));
     }
     Ok(out)
