@@ -3,7 +3,9 @@
 # (numbered sample-data sources before a question, about 50, 500 and 1,500 tokens), greedy,
 # same thread count, 128 new tokens:
 #   lmdeck            `lmdeck bench generate` on the installed model (its fused graph), exact,
-#                     and the same GGUF converted with int8 activations (llama.cpp's numerics)
+#                     and the same GGUF converted with int8 activations (llama.cpp's numerics),
+#                     both with lmdeck's attention operator (the CPU graph); the int8 model
+#                     once more with ONNX Runtime's GroupQueryAttention, for comparison
 #   llama.cpp         llama-cpp-python on the GGUF that model was converted from
 #   Python            an onnxruntime loop over the same ONNX file
 # Medians of RUNS runs each. Goals (issue 13): lmdeck decode >= 1.2x llama.cpp at ~500 and
@@ -48,9 +50,11 @@ for n in $lengths; do
   prompt="$out/prompt-$n.txt"
   exact=$($bin --device cpu bench generate --prompt-file "$prompt" --max-tokens "$tokens" --runs "$runs")
   int8=$($bin --device cpu bench generate --model "$int8_dir" --prompt-file "$prompt" --max-tokens "$tokens" --runs "$runs")
+  # The same int8 model with ONNX Runtime's GroupQueryAttention instead of lmdeck's operator.
+  int8_ort=$(LMDECK_GENERATE_ATTENTION=onnxruntime $bin --device cpu bench generate --model "$int8_dir" --prompt-file "$prompt" --max-tokens "$tokens" --runs "$runs")
   llama=$($py scripts/bench/generate_llamacpp.py "$gguf" "$model_dir" "$prompt" "$tokens" "$runs" "$threads")
   python=$($py scripts/bench/generate_baseline.py "$model_dir" "$prompt" "$tokens" "$runs")
-  printf '%s\n' "$exact" "$int8" "$llama" "$python" | tee -a "$results"
+  printf '%s\n' "$exact" "$int8" "$int8_ort" "$llama" "$python" | tee -a "$results"
 done
 $py - "$results" <<'PY'
 import sys
@@ -58,22 +62,24 @@ rows = [dict(p.split("=", 1) for p in line.split() if "=" in p) for line in open
 print()
 print("Decode tokens/s (ratio to llama.cpp), time to first token (ratio), ms per decode step at the start -> end of the answer:")
 print()
-print("| prompt | llama.cpp | lmdeck exact | lmdeck int8 | Python (exact graph) | TTFT llama.cpp | TTFT exact | TTFT int8 | ms/step llama.cpp | exact | int8 |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| prompt | llama.cpp | lmdeck exact | lmdeck int8 | int8, ORT attention | Python (exact graph) | TTFT llama.cpp | TTFT exact | TTFT int8 | TTFT int8, ORT attention | ms/step llama.cpp | exact | int8 | int8, ORT attention |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 fails = []
-for exact, int8, llama, py in zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4]):
+for exact, int8, int8_ort, llama, py in zip(rows[0::5], rows[1::5], rows[2::5], rows[3::5], rows[4::5]):
     n = int(exact["prompt_tokens"])
-    lengths = {r["prompt_tokens"] for r in (exact, int8, llama, py)}
+    lengths = {r["prompt_tokens"] for r in (exact, int8, int8_ort, llama, py)}
     if len(lengths) != 1:
         print(f"warning: prompt lengths differ: {sorted(lengths)}")
-    dec = {k: float(r["decode_tokens_per_s"]) for k, r in (("exact", exact), ("int8", int8), ("llama", llama), ("py", py))}
-    ttft = {k: float(r["ttft_ms"]) for k, r in (("exact", exact), ("int8", int8), ("llama", llama))}
+    dec = {k: float(r["decode_tokens_per_s"]) for k, r in (("exact", exact), ("int8", int8), ("int8_ort", int8_ort), ("llama", llama), ("py", py))}
+    ttft = {k: float(r["ttft_ms"]) for k, r in (("exact", exact), ("int8", int8), ("int8_ort", int8_ort), ("llama", llama))}
     step = lambda r: f"{float(r['step_ms_start']):.1f} -> {float(r['step_ms_end']):.1f}"  # noqa: E731
     print(f"| {n} tokens | {dec['llama']:.1f} | {dec['exact']:.1f} ({dec['exact'] / dec['llama']:.2f}x) "
-          f"| {dec['int8']:.1f} ({dec['int8'] / dec['llama']:.2f}x) | {dec['py']:.1f} "
+          f"| {dec['int8']:.1f} ({dec['int8'] / dec['llama']:.2f}x) "
+          f"| {dec['int8_ort']:.1f} ({dec['int8_ort'] / dec['llama']:.2f}x) | {dec['py']:.1f} "
           f"| {ttft['llama']:.0f} ms | {ttft['exact']:.0f} ms ({ttft['exact'] / ttft['llama']:.2f}x) "
           f"| {ttft['int8']:.0f} ms ({ttft['int8'] / ttft['llama']:.2f}x) "
-          f"| {step(llama)} | {step(exact)} | {step(int8)} |")
+          f"| {ttft['int8_ort']:.0f} ms ({ttft['int8_ort'] / ttft['llama']:.2f}x) "
+          f"| {step(llama)} | {step(exact)} | {step(int8)} | {step(int8_ort)} |")
     goal = 1.0 if n < 200 else 1.2
     for mode in ("exact", "int8"):
         if dec[mode] / dec["llama"] < goal:

@@ -113,6 +113,9 @@ pub struct GenerateConfig {
     pub rag_k: usize,
     /// Intra-op threads of the decoder session; 0 = all cores.
     pub threads: usize,
+    /// lmdeck (its own attention operator, in the CPU graph of lmdeck's conversions) |
+    /// onnxruntime (ONNX Runtime's GroupQueryAttention).
+    pub attention: String,
 }
 
 /// The console theme used when none is configured.
@@ -190,6 +193,7 @@ impl Config {
                 context_tokens: 2048,
                 rag_k: 5,
                 threads: 0,
+                attention: "lmdeck".into(),
             },
             ui: UiConfig {
                 theme: DEFAULT_THEME.into(),
@@ -358,6 +362,13 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
         .parse::<crate::embed::fused::GraphChoice>()
     {
         return Err(ConfigError::Invalid(detail));
+    }
+    if crate::generate::attention::AttentionChoice::parse(&config.generate.attention).is_none() {
+        return Err(ConfigError::Invalid(format!(
+            "generate.attention must be {}, got `{}`",
+            crate::generate::attention::AttentionChoice::NAMES.join(" or "),
+            config.generate.attention
+        )));
     }
     if !["hybrid", "vector", "keyword"].contains(&config.search.mode.as_str()) {
         return Err(ConfigError::Invalid(format!(
@@ -573,6 +584,16 @@ mod tests {
         )];
         let err = load(&paths(dir.path()), &dir.path().join("x"), &flags).unwrap_err();
         assert!(err.to_string().contains("search.mode"));
+
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, "[generate]\nattention = \"flash\"\n").unwrap();
+        let err = load(&paths(dir.path()), &file, &vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("generate.attention must be lmdeck or onnxruntime, got `flash`"),
+            "{err}"
+        );
     }
 
     #[test]

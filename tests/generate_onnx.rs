@@ -71,6 +71,53 @@ fn kv_cached_steps_match_a_full_forward_pass() {
     }
 }
 
+/// The CPU graph's attention (lmdeck's operator) against ONNX Runtime's GroupQueryAttention
+/// over the same weights: the same logits to float rounding, over a prompt and step by step.
+#[test]
+fn lmdeck_attention_matches_onnx_runtimes() {
+    let d = decoder();
+    assert_eq!(
+        d.attention(),
+        "lmdeck",
+        "the default model should run lmdeck's attention on the CPU (model.cpu.onnx)"
+    );
+    let ctx = context();
+    let runtime = ctx.runtime().unwrap();
+    let ort_decoder = OnnxDecoder::start(
+        &ctx.chat_model_dir(),
+        &runtime,
+        0,
+        lmdeck::generate::attention::AttentionChoice::OnnxRuntime,
+    )
+    .unwrap();
+    assert_eq!(ort_decoder.attention(), "onnxruntime");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-data/corpus/runbooks/gpu-node-drain.md"
+    ))
+    .unwrap();
+    let mut ids = d.encode(&text).unwrap();
+    ids.truncate(200);
+    for step_by_step in [false, true] {
+        let ours = d.logits(&ids, step_by_step).unwrap();
+        let theirs = ort_decoder.logits(&ids, step_by_step).unwrap();
+        assert_eq!(ours.len(), theirs.len());
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            let diff = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                diff < 1e-3,
+                "position {i} (steps: {step_by_step}): logits differ by {diff}"
+            );
+            let top = |v: &[f32]| lmdeck::generate::sampler::argmax(v);
+            assert_eq!(top(a), top(b), "position {i} (steps: {step_by_step})");
+        }
+    }
+}
+
 #[test]
 fn answers_a_clear_factual_question() {
     let (text, stats) = run(

@@ -181,7 +181,7 @@ fn quitting_at_any_moment_exits_cleanly() {
             tmux.screen()
         );
         run(delay);
-        let quit = if n % 2 == 0 { "q" } else { "C-c" };
+        let quit = if n.is_multiple_of(2) { "q" } else { "C-c" };
         // Ctrl+C quits from anywhere; q only where it is not typed into a box.
         tmux.keys(&[if moment == "load" { quit } else { "C-c" }]);
         let status = exit_status(&status_file, || tmux.screen());

@@ -48,7 +48,7 @@ SUPPORTED = {
 
 
 # Recorded in lmdeck-model.json; setup converts the default model again when it changes.
-CONVERTER_VERSION = "scripts/convert/gguf_to_onnx.py 4"
+CONVERTER_VERSION = "scripts/convert/gguf_to_onnx.py 5"
 FOUR_BIT = {GGMLQuantizationType.Q4_0, GGMLQuantizationType.Q4_1}
 BLOCK = 32  # values per Q4_0 / Q4_1 block
 
@@ -422,6 +422,35 @@ def build_fused(cfg, layers, embed, norm, head, out_path, accuracy_level=0, head
     save(g, inputs, outputs, out_path)
 
 
+CPU_GRAPH = "model.cpu.onnx"
+
+
+def write_cpu_graph(model_path):
+    """The CPU graph lmdeck runs: model.onnx with each GroupQueryAttention replaced by
+    lmdeck.CachedAttention (lmdeck's own operator, registered by its decoder; same packed input,
+    cache buffers, lengths and rotary tables, same outputs). It reads the same weights file:
+    only the ~130 KB graph is written. ONNX Runtime alone cannot run it; model.onnx stays the
+    portable graph (CUDA, Python checks)."""
+    model = onnx.load(model_path, load_external_data=False)
+    replaced = 0
+    for node in model.graph.node:
+        if node.op_type != "GroupQueryAttention":
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if attrs.get("do_rotary") != 1 or attrs.get("rotary_interleaved", 0) != 0 or node.input[1] or node.input[2]:
+            raise ConvertError("GroupQueryAttention without packed QKV and half-split rotary: no CPU graph")
+        qkv, _k, _v, past_k, past_v, seqlens, total, cos, sin = node.input
+        replacement = helper.make_node(
+            "CachedAttention", [qkv, past_k, past_v, seqlens, total, cos, sin], list(node.output),
+            name=node.name, domain="lmdeck", num_heads=attrs["num_heads"], kv_num_heads=attrs["kv_num_heads"])
+        node.CopyFrom(replacement)
+        replaced += 1
+    if replaced == 0:
+        raise ConvertError("no GroupQueryAttention in the graph: no CPU graph")
+    model.opset_import.append(helper.make_opsetid("lmdeck", 1))
+    onnx.save_model(model, os.path.join(os.path.dirname(model_path), CPU_GRAPH))
+
+
 def full_pass_logits(model_path, ids):
     """Every position's logits for `ids` from a converted model through onnxruntime, empty
     cache: lmdeck's fused graph takes lengths and a cache with room for the prompt, the
@@ -514,6 +543,7 @@ def main():
             # at level 0 it dequantises the whole head every step, so the head stays float32.
             head_q8 = cfg["head_q8"] if args.weights == "q4" and args.accuracy_level == 4 else None
             build_fused(cfg, layers, embed, norm, head, model_path, args.accuracy_level, head_q8)
+            write_cpu_graph(model_path)
         else:
             build(cfg, layers, embed, norm, head, model_path, args.accuracy_level)
         tok, eos = tokenizer_files(reader, staging)
@@ -533,6 +563,8 @@ def main():
             "graph": args.graph,
             # lmdeck's decoder binds one buffer per cache tensor as both past and present.
             "kv_cache": "shared-buffer" if args.graph == "fused" else "concat",
+            # The same model with lmdeck's attention operator, for CPU sessions.
+            "cpu_graph": CPU_GRAPH if args.graph == "fused" else None,
             "accuracy_level": args.accuracy_level if args.weights == "q4" else None,
         }
         with open(os.path.join(staging, "lmdeck-model.json"), "w") as f:

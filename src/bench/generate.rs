@@ -66,11 +66,12 @@ pub fn run(ctx: &Context, args: &BenchGenerateArgs) -> anyhow::Result<()> {
     let step_end = median(runs.iter().map(|s| s.step_ms.end));
     if let Some(s) = runs.first() {
         println!(
-            "mode=lmdeck ttft_ms={ttft:.1} decode_tokens_per_s={decode:.1} step_ms_start={step_start:.2} step_ms_end={step_end:.2} tokens={} prompt_tokens={} runs={} provider={}",
+            "mode=lmdeck ttft_ms={ttft:.1} decode_tokens_per_s={decode:.1} step_ms_start={step_start:.2} step_ms_end={step_end:.2} tokens={} prompt_tokens={} runs={} provider={} attention={}",
             s.completion_tokens,
             s.prompt_tokens,
             runs.len(),
-            decoder.provider()
+            decoder.provider(),
+            decoder.attention()
         );
     }
     Ok(())

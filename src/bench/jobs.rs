@@ -21,7 +21,7 @@ fn step_lines(step: u64, total: u64, out: &mut Vec<u8>, err: &mut Vec<u8>) {
         out,
         "{{\"step\": {step}, \"loss\": {loss:.5}, \"learning_rate\": 0.0001, \"grad_norm\": 1.25}}"
     );
-    if step % 50 == 0 {
+    if step.is_multiple_of(50) {
         let _ = write!(
             err,
             "\r {:3}%|####      | {step}/{total} [00:10<00:20, 5000.00it/s]",

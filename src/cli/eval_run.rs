@@ -270,7 +270,7 @@ fn execute_runs(
             &mut |done: usize, failed: usize, total: usize, result: &evstore::ItemResult| {
                 means.add(&result.metrics);
                 if human {
-                    if done % 10 == 0 || done == total {
+                    if done.is_multiple_of(10) || done == total {
                         eprintln!("  {done}/{total} items, {failed} failed{}", means.line());
                     }
                 } else {

@@ -113,6 +113,7 @@ impl OnnxEmbedder {
             model: model.clone(),
             intra_threads: threads,
             spin: true,
+            cpu_graph: None,
         };
         let (first, provider) = runtime.session(&spec(probe_threads))?;
         let gpu = provider.is_gpu();

@@ -35,6 +35,9 @@ impl SharedCache {
         cuda: Option<u32>,
     ) -> Result<SharedCache, String> {
         let text = |e: ort::Error| e.to_string();
+        // lmdeck's attention keeps keys in tiles of 16 positions.
+        let capacity = capacity.max(1).div_ceil(super::attention::kernel::TILE)
+            * super::attention::kernel::TILE;
         let device_allocator = match cuda {
             Some(device) => Some(
                 Allocator::new(
@@ -55,10 +58,9 @@ impl SharedCache {
         let mut binding = session.create_binding().map_err(text)?;
         let mut buffers = Vec::with_capacity(cache.len());
         for (input, output) in cache {
-            let mut buffer =
-                Tensor::<f32>::new(allocator, [1usize, kv_heads, capacity.max(1), head_dim])
-                    .map_err(text)?
-                    .upcast();
+            let mut buffer = Tensor::<f32>::new(allocator, [1usize, kv_heads, capacity, head_dim])
+                .map_err(text)?
+                .upcast();
             binding.bind_input(input.as_str(), &buffer).map_err(text)?;
             binding
                 .bind_output(output.as_str(), &mut buffer)

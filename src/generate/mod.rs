@@ -2,6 +2,7 @@
 //! "text-generation-with-past" layout (KV cache carried between steps), sampling, stop
 //! conditions and chat templates.
 
+pub mod attention;
 pub mod endpoints;
 pub mod http;
 mod kv_shared;

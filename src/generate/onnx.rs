@@ -14,6 +14,7 @@ use std::path::Path;
 use std::time::Instant;
 use tokenizers::Tokenizer;
 
+use super::attention::AttentionChoice;
 use super::kv_shared::SharedCache;
 use super::manifest::DecoderManifest;
 use super::sampler::Sampler;
@@ -22,7 +23,7 @@ use super::{
     Cancel, ChatTemplate, FinishReason, GenerateError, GenerateEvent, GenerateRequest,
     GenerateStats, Generator, StepTimes,
 };
-use crate::onnx::{ExecutionProvider, Runtime, SessionSpec};
+use crate::onnx::{CpuGraph, ExecutionProvider, Runtime, SessionSpec};
 
 /// Where the model's inputs and outputs are and what shape the cache has.
 #[derive(Debug, Clone)]
@@ -256,6 +257,9 @@ pub struct OnnxDecoder {
     bos: Option<u32>,
     context: usize,
     provider: ExecutionProvider,
+    /// Whose attention kernel runs: "lmdeck" (the CPU graph), "onnxruntime" or, for an
+    /// Optimum export, "graph" (standard operators).
+    attention: &'static str,
     commands: Sender<Command>,
     /// The session thread, joined on drop: the session is destroyed before the process
     /// can exit.
@@ -280,6 +284,7 @@ impl OnnxDecoder {
         dir: &Path,
         runtime: &Runtime,
         threads: usize,
+        attention: AttentionChoice,
     ) -> Result<OnnxDecoder, GenerateError> {
         let (manifest, config) = DecoderManifest::load(dir)?;
         let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
@@ -305,12 +310,27 @@ impl OnnxDecoder {
         } else {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         };
+        // lmdeck's conversions carry a CPU graph with lmdeck's own attention beside the
+        // portable one; CUDA sessions, older conversions and Optimum exports use model.onnx.
+        let cpu_graph = dir.join(super::attention::CPU_GRAPH_FILE);
+        let cpu_graph =
+            (attention == AttentionChoice::Lmdeck && cpu_graph.is_file()).then_some(CpuGraph {
+                model: cpu_graph,
+                operators: super::attention::domain,
+            });
+        let lmdeck_attention = cpu_graph.is_some();
         let (mut session, provider) = runtime.session(&SessionSpec {
             model: dir.join("model.onnx"),
             intra_threads: threads,
             spin: true,
+            cpu_graph,
         })?;
         let mut layout = Layout::discover(&session, dir)?;
+        let attention = match (&provider, layout.shared_kv) {
+            (ExecutionProvider::Cpu { .. }, true) if lmdeck_attention => "lmdeck",
+            (_, true) => "onnxruntime",
+            (_, false) => "graph",
+        };
         if let ExecutionProvider::Cuda(device) = &provider {
             layout.cuda = Some(*device);
         }
@@ -321,7 +341,7 @@ impl OnnxDecoder {
             .name("lmdeck-decoder".into())
             .spawn(move || serve(&mut session, &layout, &decode_tokenizer, &eos_ids, rx))
             .map_err(|e| GenerateError::Inference(e.to_string()))?;
-        tracing::info!(model = %manifest.name, %provider, threads, "decoder started");
+        tracing::info!(model = %manifest.name, %provider, threads, attention, "decoder started");
         let bos = if config.add_bos_token == Some(true) {
             super::manifest::TokenizerConfig::token(&config.bos_token)
                 .and_then(|t| tokenizer.token_to_id(&t))
@@ -336,6 +356,7 @@ impl OnnxDecoder {
             tokenizer,
             eos,
             provider,
+            attention,
             commands: tx,
             thread: Some(thread),
         })
@@ -343,6 +364,11 @@ impl OnnxDecoder {
 
     pub fn provider(&self) -> &ExecutionProvider {
         &self.provider
+    }
+
+    /// Whose attention kernel runs: "lmdeck", "onnxruntime" or "graph".
+    pub fn attention(&self) -> &'static str {
+        self.attention
     }
 
     pub fn template(&self) -> &ChatTemplate {

@@ -7,7 +7,7 @@ pub mod runtime;
 
 pub use device::{Device, ExecutionProvider};
 pub use discover::{LibraryChoice, LibrarySource};
-pub use runtime::{Runtime, SessionSpec};
+pub use runtime::{CpuGraph, Runtime, SessionSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OnnxError {

@@ -40,6 +40,16 @@ pub struct SessionSpec {
     /// the cores with other work (the search query's, beside the keyword stage) turns it off:
     /// a spinning thread takes the core the other work needs.
     pub spin: bool,
+    /// A graph to load instead of `model` when the session runs on the CPU, with the custom
+    /// operators it needs (the decoder's CPU graph uses lmdeck's own attention).
+    pub cpu_graph: Option<CpuGraph>,
+}
+
+/// A CPU-only graph and the operator domain that registers its custom operators.
+#[derive(Debug, Clone)]
+pub struct CpuGraph {
+    pub model: PathBuf,
+    pub operators: fn() -> ort::Result<ort::operator::OperatorDomain>,
 }
 
 impl Runtime {
@@ -125,12 +135,22 @@ impl Runtime {
     }
 
     fn cpu_session(&self, spec: &SessionSpec) -> Result<Session, OnnxError> {
-        let cpu = ort::ep::CPU::default().with_arena_allocator(true).build();
-        self.build(spec, vec![cpu])
-            .map_err(|detail| OnnxError::Session {
-                model: spec.model.display().to_string(),
-                detail,
-            })
+        let cpu = || ort::ep::CPU::default().with_arena_allocator(true).build();
+        let error = |model: &std::path::Path, detail| OnnxError::Session {
+            model: model.display().to_string(),
+            detail,
+        };
+        match &spec.cpu_graph {
+            Some(graph) => {
+                let operators =
+                    (graph.operators)().map_err(|e| error(&graph.model, e.to_string()))?;
+                self.build(&graph.model, spec, vec![cpu()], Some(operators))
+                    .map_err(|detail| error(&graph.model, detail))
+            }
+            None => self
+                .build(&spec.model, spec, vec![cpu()], None)
+                .map_err(|detail| error(&spec.model, detail)),
+        }
     }
 
     fn cuda_session(&self, spec: &SessionSpec, device: u32) -> Result<Session, String> {
@@ -138,17 +158,22 @@ impl Runtime {
             .with_device_id(device as i32)
             .build()
             .error_on_failure();
-        self.build(spec, vec![cuda])
+        self.build(&spec.model, spec, vec![cuda], None)
     }
 
     fn build(
         &self,
+        model: &std::path::Path,
         spec: &SessionSpec,
         providers: Vec<ort::ep::ExecutionProviderDispatch>,
+        operators: Option<ort::operator::OperatorDomain>,
     ) -> Result<Session, String> {
         let text = |e: ort::Error<_>| e.to_string();
-        Session::builder(&self.env)
-            .map_err(|e| e.to_string())?
+        let mut builder = Session::builder(&self.env).map_err(|e| e.to_string())?;
+        if let Some(domain) = operators {
+            builder = builder.with_operators(domain).map_err(text)?;
+        }
+        builder
             .with_no_environment_execution_providers()
             .map_err(text)?
             .with_execution_providers(providers)
@@ -161,7 +186,7 @@ impl Runtime {
             .map_err(text)?
             .with_inter_threads(1)
             .map_err(text)?
-            .commit_from_file(&spec.model)
+            .commit_from_file(model)
             .map_err(|e| e.to_string())
     }
 }

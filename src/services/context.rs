@@ -206,7 +206,11 @@ impl Context {
     ) -> Result<crate::generate::OnnxDecoder, ServiceError> {
         let dir = dir.map_or_else(|| self.chat_model_dir(), Path::to_path_buf);
         let runtime = self.runtime()?;
-        crate::generate::OnnxDecoder::start(&dir, &runtime, 0)
+        let generate = &self.config().generate;
+        // Validated when the configuration loaded.
+        let attention = crate::generate::attention::AttentionChoice::parse(&generate.attention)
+            .unwrap_or_default();
+        crate::generate::OnnxDecoder::start(&dir, &runtime, generate.threads, attention)
             .map_err(|source| ServiceError::DecoderStart { dir, source })
     }
 

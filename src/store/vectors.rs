@@ -24,7 +24,7 @@ pub fn table_name(model_id: i64) -> String {
 
 /// Registers the model (once) and creates its vector table.
 pub fn ensure_model(conn: &Connection, model: &ModelIdentity) -> Result<VecTable, StoreError> {
-    if model.dim == 0 || model.dim % 8 != 0 {
+    if model.dim == 0 || !model.dim.is_multiple_of(8) {
         return Err(StoreError::BadDimension(model.dim));
     }
     conn.execute(
