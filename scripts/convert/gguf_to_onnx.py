@@ -425,20 +425,29 @@ def build_fused(cfg, layers, embed, norm, head, out_path, accuracy_level=0, head
 CPU_GRAPH = "model.cpu.onnx"
 
 
-def write_cpu_graph(model_path):
+def write_cpu_graph(model_path, head_dim):
     """The CPU graph lmdeck runs: model.onnx with each GroupQueryAttention replaced by
     lmdeck.CachedAttention (lmdeck's own operator, registered by its decoder; same packed input,
     cache buffers, lengths and rotary tables, same outputs). It reads the same weights file:
     only the ~130 KB graph is written. ONNX Runtime alone cannot run it; model.onnx stays the
     portable graph (CUDA, Python checks)."""
+    if head_dim % 16:
+        print(f"note: head size {head_dim} is not a multiple of 16; no CPU graph (ONNX Runtime's attention runs)",
+              file=sys.stderr)
+        return False
     model = onnx.load(model_path, load_external_data=False)
     replaced = 0
     for node in model.graph.node:
         if node.op_type != "GroupQueryAttention":
             continue
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        if attrs.get("do_rotary") != 1 or attrs.get("rotary_interleaved", 0) != 0 or node.input[1] or node.input[2]:
-            raise ConvertError("GroupQueryAttention without packed QKV and half-split rotary: no CPU graph")
+        # The operator implements exactly this: packed QKV, half-split rotary inside, the
+        # default scale, no softcap or window; anything else must not be dropped silently.
+        known = {"num_heads", "kv_num_heads", "do_rotary", "rotary_interleaved"}
+        if (set(attrs) - known or attrs.get("do_rotary") != 1 or attrs.get("rotary_interleaved", 0) != 0
+                or len(node.input) != 9 or node.input[1] or node.input[2]):
+            raise ConvertError(f"{node.name}: GroupQueryAttention {attrs} with {len(node.input)} inputs is not "
+                               "what lmdeck.CachedAttention implements; no CPU graph")
         qkv, _k, _v, past_k, past_v, seqlens, total, cos, sin = node.input
         replacement = helper.make_node(
             "CachedAttention", [qkv, past_k, past_v, seqlens, total, cos, sin], list(node.output),
@@ -449,6 +458,7 @@ def write_cpu_graph(model_path):
         raise ConvertError("no GroupQueryAttention in the graph: no CPU graph")
     model.opset_import.append(helper.make_opsetid("lmdeck", 1))
     onnx.save_model(model, os.path.join(os.path.dirname(model_path), CPU_GRAPH))
+    return True
 
 
 def full_pass_logits(model_path, ids):
@@ -543,9 +553,10 @@ def main():
             # at level 0 it dequantises the whole head every step, so the head stays float32.
             head_q8 = cfg["head_q8"] if args.weights == "q4" and args.accuracy_level == 4 else None
             build_fused(cfg, layers, embed, norm, head, model_path, args.accuracy_level, head_q8)
-            write_cpu_graph(model_path)
+            cpu_graph = write_cpu_graph(model_path, cfg["head_dim"])
         else:
             build(cfg, layers, embed, norm, head, model_path, args.accuracy_level)
+            cpu_graph = False
         tok, eos = tokenizer_files(reader, staging)
         name = args.name or os.path.basename(out_dir)
         manifest = {
@@ -564,7 +575,7 @@ def main():
             # lmdeck's decoder binds one buffer per cache tensor as both past and present.
             "kv_cache": "shared-buffer" if args.graph == "fused" else "concat",
             # The same model with lmdeck's attention operator, for CPU sessions.
-            "cpu_graph": CPU_GRAPH if args.graph == "fused" else None,
+            "cpu_graph": CPU_GRAPH if cpu_graph else None,
             "accuracy_level": args.accuracy_level if args.weights == "q4" else None,
         }
         with open(os.path.join(staging, "lmdeck-model.json"), "w") as f:

@@ -318,13 +318,29 @@ impl OnnxDecoder {
                 model: cpu_graph,
                 operators: super::attention::domain,
             });
-        let lmdeck_attention = cpu_graph.is_some();
-        let (mut session, provider) = runtime.session(&SessionSpec {
+        let mut lmdeck_attention = cpu_graph.is_some();
+        let spec = SessionSpec {
             model: dir.join("model.onnx"),
             intra_threads: threads,
             spin: true,
             cpu_graph,
-        })?;
+        };
+        let (mut session, provider) = match runtime.session(&spec) {
+            Ok(session) => session,
+            // A CPU graph this runtime cannot load still leaves the portable one.
+            Err(e) if lmdeck_attention => {
+                tracing::warn!(
+                    "{}: lmdeck's attention graph failed ({e}); using model.onnx",
+                    dir.display()
+                );
+                lmdeck_attention = false;
+                runtime.session(&SessionSpec {
+                    cpu_graph: None,
+                    ..spec
+                })?
+            }
+            Err(e) => return Err(e.into()),
+        };
         let mut layout = Layout::discover(&session, dir)?;
         let attention = match (&provider, layout.shared_kv) {
             (ExecutionProvider::Cpu { .. }, true) if lmdeck_attention => "lmdeck",

@@ -88,7 +88,11 @@ impl Operator for CachedAttention {
             info.get::<i64>(name)
                 .filter(|v| *v > 0)
                 .map(|v| v as usize)
-                .ok_or_else(|| ort::Error::new(format!("{OPERATOR}: attribute {name} is missing")))
+                .ok_or_else(|| {
+                    ort::Error::new(format!(
+                        "{OPERATOR}: attribute {name} is missing or not positive"
+                    ))
+                })
         };
         Ok(AttentionKernel {
             heads: attribute("num_heads")?,
@@ -160,7 +164,7 @@ impl AttentionKernel {
                 .ok_or_else(|| fail(format!("input {i} is missing")))
         };
         let (qkv, past_key, past_value) = (input(0)?, input(1)?, input(2)?);
-        let (total, cos_in, sin_in) = (input(4)?, input(5)?, input(6)?);
+        let (seqlens, total, cos_in, sin_in) = (input(3)?, input(4)?, input(5)?, input(6)?);
         let (qkv_shape, packed) = qkv.try_extract_tensor::<f32>()?;
         let cache_shape: Vec<i64> = past_key.try_extract_tensor::<f32>()?.0.to_vec();
         let total = *total
@@ -168,8 +172,9 @@ impl AttentionKernel {
             .1
             .first()
             .ok_or_else(|| fail("total_sequence_length is empty"))?;
+        let last = seqlens.try_extract_tensor::<i32>()?.1.first().copied();
         let (cos_shape, cos) = cos_in.try_extract_tensor::<f32>()?;
-        let (_, sin) = sin_in.try_extract_tensor::<f32>()?;
+        let (sin_shape, sin) = sin_in.try_extract_tensor::<f32>()?;
         let [batch, s, width] = qkv_shape[..] else {
             return Err(fail(format!(
                 "packed input has shape {qkv_shape:?}, want [1, s, width]"
@@ -200,12 +205,24 @@ impl AttentionKernel {
                 dims.capacity
             )));
         }
+        if last != Some(total as i32 - 1) {
+            return Err(fail(format!(
+                "seqlens_k {last:?} is not total_sequence_length - 1 ({total} - 1)"
+            )));
+        }
         if cos_shape.len() != 2
-            || (cos_shape[0] as usize) < total
+            || sin_shape[..] != cos_shape[..]
             || cos_shape[1] as usize * 2 != dims.head_dim
         {
             return Err(fail(format!(
-                "rotary tables of shape {cos_shape:?} do not cover {total} positions"
+                "rotary tables of shapes {cos_shape:?} and {sin_shape:?}, want both [positions, {}]",
+                dims.head_dim / 2
+            )));
+        }
+        if (cos_shape[0] as usize) < total {
+            return Err(fail(format!(
+                "rotary tables of {} positions do not cover {total}",
+                cos_shape[0]
             )));
         }
         let past = total - s;
@@ -325,6 +342,8 @@ impl AttentionKernel {
             let unit: Unit = units[i];
             let shared = &shared;
             let (queries, keys, values) = views(shared);
+            // The units cover the output exactly; the check only keeps a mistake from
+            // writing past it.
             let mut emit = |at: usize, v: &[f32]| {
                 if at + v.len() <= shared.out_len {
                     // SAFETY: in bounds (checked); each unit owns its rows' heads of `out`.
