@@ -216,6 +216,44 @@ pub fn attend(
         &queries[(r * dims.heads + h) * d..][..d]
     };
     let seen = |v: usize| past + unit.first_row + v / g + 1;
+    score_in_groups(isa, vectors, &query, &seen, key_block, d, scores, stride);
+    let mut sums = vec![0f32; vectors];
+    for (v, sum) in sums.iter_mut().enumerate() {
+        let row = &mut scores[v * stride..(v + 1) * stride];
+        *sum = softmax_in_place(isa, row, seen(v)).1;
+    }
+    let mut acc = vec![0f32; vectors * d];
+    values_in_groups(
+        isa,
+        vectors,
+        &seen,
+        scores,
+        stride,
+        value_block,
+        d,
+        &mut acc,
+    );
+    for (v, vector) in acc.chunks_exact_mut(d).enumerate() {
+        let (r, h) = (unit.first_row + v / g, unit.kv * g + v % g);
+        let inv = 1.0 / sums[v];
+        vector.iter_mut().for_each(|a| *a *= inv);
+        emit((r * dims.heads + h) * d, vector);
+    }
+}
+
+/// Scores of `vectors` query vectors, [`SCORE_GROUP`] at a time, each group over the tiles the
+/// last of its vectors sees.
+#[allow(clippy::too_many_arguments)]
+fn score_in_groups<'q>(
+    isa: Isa,
+    vectors: usize,
+    query: &dyn Fn(usize) -> &'q [f32],
+    seen: &dyn Fn(usize) -> usize,
+    key_block: &[f32],
+    d: usize,
+    scores: &mut [f32],
+    stride: usize,
+) {
     let mut start = 0;
     while start < vectors {
         let n = SCORE_GROUP.min(vectors - start);
@@ -232,16 +270,26 @@ pub fn attend(
         );
         start += n;
     }
-    let mut sums = vec![0f32; vectors];
-    for (v, sum) in sums.iter_mut().enumerate() {
-        let row = &mut scores[v * stride..(v + 1) * stride];
-        *sum = softmax_in_place(isa, row, seen(v)).1;
-    }
+}
+
+/// `acc[v]` (`[vectors][d]`) = the weights of row `v` of `scores` times the values it sees,
+/// [`VALUE_GROUP`] vectors at a time.
+#[allow(clippy::too_many_arguments)]
+fn values_in_groups(
+    isa: Isa,
+    vectors: usize,
+    seen: &dyn Fn(usize) -> usize,
+    scores: &[f32],
+    stride: usize,
+    value_block: &[f32],
+    d: usize,
+    acc: &mut [f32],
+) {
     let mut start = 0;
     while start < vectors {
         let n = VALUE_GROUP.min(vectors - start);
-        let mut acc = vec![0f32; n * d];
         let positions = seen(start + n - 1);
+        let out = &mut acc[start * d..(start + n) * d];
         weighted_values(
             isa,
             &scores[start * stride..],
@@ -250,16 +298,8 @@ pub fn attend(
             value_block,
             d,
             positions,
-            &mut acc,
+            out,
         );
-        for i in 0..n {
-            let v = start + i;
-            let (r, h) = (unit.first_row + v / g, unit.kv * g + v % g);
-            let inv = 1.0 / sums[v];
-            let vector = &mut acc[i * d..(i + 1) * d];
-            vector.iter_mut().for_each(|a| *a *= inv);
-            emit((r * dims.heads + h) * d, vector);
-        }
         start += n;
     }
 }
@@ -292,42 +332,13 @@ pub fn decode_part(
     }
     let key_block = &keys[kv * dims.head_block() + start * d..];
     let value_block = &values[kv * dims.head_block() + start * d..];
-    let mut first = 0;
-    while first < g {
-        let count = SCORE_GROUP.min(g - first);
-        let group: Vec<&[f32]> = (first..first + count)
-            .map(|h| &queries[(kv * g + h) * d..][..d])
-            .collect();
-        let tiles = n.div_ceil(TILE);
-        score_tiles(
-            isa,
-            &group,
-            key_block,
-            d,
-            tiles,
-            &mut scores[first * stride..],
-            stride,
-        );
-        first += count;
-    }
+    let query = |h: usize| &queries[(kv * g + h) * d..][..d];
+    let seen = |_: usize| n;
+    score_in_groups(isa, g, &query, &seen, key_block, d, scores, stride);
     for h in 0..g {
         (max[h], sum[h]) = softmax_in_place(isa, &mut scores[h * stride..(h + 1) * stride], n);
     }
-    let mut first = 0;
-    while first < g {
-        let count = VALUE_GROUP.min(g - first);
-        weighted_values(
-            isa,
-            &scores[first * stride..],
-            stride,
-            count,
-            value_block,
-            d,
-            n,
-            &mut acc[first * d..(first + count) * d],
-        );
-        first += count;
-    }
+    values_in_groups(isa, g, &seen, scores, stride, value_block, d, acc);
 }
 
 /// Combines the [`decode_part`]s of one head, given as (max, sum, acc) each, into `out`.
