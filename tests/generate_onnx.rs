@@ -120,6 +120,89 @@ fn lmdeck_attention_matches_onnx_runtimes() {
     }
 }
 
+/// The float16 cache of the int8 mode (lmdeck.CachedAttentionF16) on its own: the default GGUF
+/// converted with `--cache-type float16` and float32 activations, against the installed model
+/// (float32 cache). Rounding keys and values to float16 moves the logits a little and the
+/// top-1 token almost nowhere, as llama.cpp's float16 cache does.
+#[test]
+fn a_float16_cache_stays_close_to_the_float32_one() {
+    let ctx = context();
+    let env = lmdeck::setup::convert::converter_env(&ctx.paths).unwrap();
+    let gguf = lmdeck::setup::convert::default_gguf(&ctx.paths);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("half-cache");
+    let status = std::process::Command::new(&env.python)
+        .arg(env.converter())
+        .arg(&gguf)
+        .arg(&out)
+        .args(["--name", "half-cache", "--cache-type", "float16"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("lmdeck-model.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["cpu_cache"], "float16");
+    let runtime = ctx.runtime().unwrap();
+    let half = OnnxDecoder::start(
+        &out,
+        &runtime,
+        0,
+        lmdeck::generate::attention::AttentionChoice::Lmdeck,
+    )
+    .unwrap();
+    assert_eq!(half.attention(), "lmdeck-float16-cache");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-data/corpus/runbooks/gpu-node-drain.md"
+    ))
+    .unwrap();
+    let mut ids = decoder().encode(&text).unwrap();
+    ids.truncate(320);
+    for step_by_step in [false, true] {
+        let ours = half.logits(&ids, step_by_step).unwrap();
+        let exact = decoder().logits(&ids, step_by_step).unwrap();
+        assert_eq!(ours.len(), exact.len());
+        let top = |v: &[f32]| lmdeck::generate::sampler::argmax(v);
+        let agree = ours
+            .iter()
+            .zip(&exact)
+            .filter(|(a, b)| top(a) == top(b))
+            .count() as f64
+            / ids.len() as f64;
+        let kl = ours
+            .iter()
+            .zip(&exact)
+            .map(|(q, p)| kl_divergence(p, q))
+            .sum::<f64>()
+            / ids.len() as f64;
+        eprintln!(
+            "float16 cache (steps: {step_by_step}): top-1 agreement {agree:.4}, mean KL {kl:.2e}"
+        );
+        assert!(
+            agree >= 0.98,
+            "top-1 agreement {agree} (steps: {step_by_step})"
+        );
+        assert!(kl < 1e-3, "mean KL {kl} (steps: {step_by_step})");
+        assert!(
+            agree < 1.0 || kl > 0.0,
+            "the float16 cache changed nothing: did it run?"
+        );
+    }
+}
+
+/// KL(p || q) of two rows of logits.
+fn kl_divergence(p: &[f32], q: &[f32]) -> f64 {
+    let log_softmax = |v: &[f32]| {
+        let m = v.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+        let z = v.iter().map(|x| (*x as f64 - m).exp()).sum::<f64>().ln() + m;
+        v.iter().map(|x| *x as f64 - z).collect::<Vec<f64>>()
+    };
+    let (lp, lq) = (log_softmax(p), log_softmax(q));
+    lp.iter().zip(&lq).map(|(a, b)| a.exp() * (a - b)).sum()
+}
+
 #[test]
 fn answers_a_clear_factual_question() {
     let (text, stats) = run(

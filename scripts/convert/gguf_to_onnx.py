@@ -17,14 +17,15 @@ Q4_0 and Q4_1 projection weights stay 4-bit: their blocks map onto ONNX Runtime'
 The products stay float32 (accuracy level 0, the default): exact, and about 1.2x the decode
 speed of the float32 graph at half its size. `--accuracy-level 4` lets ONNX Runtime quantise
 activations to int8 per block, as llama.cpp does: about 10 % faster again, but no longer exact
-(KV-cached steps then drift from a full pass). `--weights fp32`
+(KV-cached steps then drift from a full pass); its CPU graph (below) then also keeps the KV cache
+in float16, as llama.cpp's does (`--cache-type` overrides). `--weights fp32`
 dequantises everything to float32 instead. Other tensors (Q8_0, F16, F32) are dequantised to
 float32 through gguf-py. The tokenizer is rebuilt
 from the GGUF metadata (GPT-2 byte-level BPE) with the `tokenizers` library, and the chat template
 is kept in tokenizer_config.json.
 
 Usage: gguf_to_onnx.py MODEL.gguf OUT_DIR [--name NAME] [--weights q4|fp32] [--accuracy-level N]
-                       [--graph fused|plain]
+                       [--graph fused|plain] [--cache-type auto|float32|float16]
 Writes OUT_DIR/{model.onnx, model.onnx.data, tokenizer.json, tokenizer_config.json, lmdeck-model.json}
 into a staging folder and renames it into place when everything is written.
 """
@@ -48,7 +49,7 @@ SUPPORTED = {
 
 
 # Recorded in lmdeck-model.json; setup converts the default model again when it changes.
-CONVERTER_VERSION = "scripts/convert/gguf_to_onnx.py 5"
+CONVERTER_VERSION = "scripts/convert/gguf_to_onnx.py 6"
 FOUR_BIT = {GGMLQuantizationType.Q4_0, GGMLQuantizationType.Q4_1}
 BLOCK = 32  # values per Q4_0 / Q4_1 block
 
@@ -425,12 +426,13 @@ def build_fused(cfg, layers, embed, norm, head, out_path, accuracy_level=0, head
 CPU_GRAPH = "model.cpu.onnx"
 
 
-def write_cpu_graph(model_path, head_dim):
+def write_cpu_graph(model_path, head_dim, cache_type="float32"):
     """The CPU graph lmdeck runs: model.onnx with each GroupQueryAttention replaced by
     lmdeck.CachedAttention (lmdeck's own operator, registered by its decoder; same packed input,
     cache buffers, lengths and rotary tables, same outputs). It reads the same weights file:
     only the ~130 KB graph is written. ONNX Runtime alone cannot run it; model.onnx stays the
-    portable graph (CUDA, Python checks)."""
+    portable graph (CUDA, Python checks). With cache_type float16 the cache inputs and outputs
+    are float16 and the nodes are lmdeck.CachedAttentionF16 (half the bytes per decode step)."""
     if head_dim % 16:
         print(f"note: head size {head_dim} is not a multiple of 16; no CPU graph (ONNX Runtime's attention runs)",
               file=sys.stderr)
@@ -449,13 +451,26 @@ def write_cpu_graph(model_path, head_dim):
             raise ConvertError(f"{node.name}: GroupQueryAttention {attrs} with {len(node.input)} inputs is not "
                                "what lmdeck.CachedAttention implements; no CPU graph")
         qkv, _k, _v, past_k, past_v, seqlens, total, cos, sin = node.input
+        op = "CachedAttentionF16" if cache_type == "float16" else "CachedAttention"
         replacement = helper.make_node(
-            "CachedAttention", [qkv, past_k, past_v, seqlens, total, cos, sin], list(node.output),
+            op, [qkv, past_k, past_v, seqlens, total, cos, sin], list(node.output),
             name=node.name, domain="lmdeck", num_heads=attrs["num_heads"], kv_num_heads=attrs["kv_num_heads"])
         node.CopyFrom(replacement)
         replaced += 1
     if replaced == 0:
         raise ConvertError("no GroupQueryAttention in the graph: no CPU graph")
+    if cache_type == "float16":
+        cache_io = [v for v in list(model.graph.input) + list(model.graph.output)
+                    if v.name.startswith(("past_key_values.", "present."))]
+        # The cache must be the attention nodes' alone: anything else reading it would get
+        # float16 where it expects float32.
+        attention = {n.name for n in model.graph.node if n.domain == "lmdeck"}
+        names = {v.name for v in cache_io}
+        for n in model.graph.node:
+            if n.name not in attention and names & set(n.input):
+                raise ConvertError(f"{n.name} reads the KV cache; no float16 CPU graph")
+        for v in cache_io:
+            v.type.tensor_type.elem_type = TensorProto.FLOAT16
     model.opset_import.append(helper.make_opsetid("lmdeck", 1))
     onnx.save_model(model, os.path.join(os.path.dirname(model_path), CPU_GRAPH))
     return True
@@ -536,6 +551,9 @@ def main():
                     help="q4: keep Q4_0/Q4_1 projections 4-bit (MatMulNBits); fp32: dequantise everything")
     ap.add_argument("--accuracy-level", type=int, choices=[0, 1, 2, 3, 4], default=0,
                     help="MatMulNBits accuracy_level: 0 keeps activations float32 (exact), 4 quantises them to int8 per block")
+    ap.add_argument("--cache-type", choices=["auto", "float32", "float16"], default="auto",
+                    help="the CPU graph's KV cache: float16 halves the bytes a decode step reads (not exact); "
+                         "auto: float16 with --accuracy-level 4 (llama.cpp's choices), float32 otherwise")
     ap.add_argument("--graph", choices=["fused", "plain"], default="fused",
                     help="fused: ONNX Runtime's fused operators and a KV cache written in place (fast); "
                          "plain: standard operators, the Optimum layout")
@@ -544,6 +562,9 @@ def main():
     staging = out_dir + ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(staging)
+    cache_type = args.cache_type
+    if cache_type == "auto":
+        cache_type = "float16" if args.accuracy_level == 4 else "float32"
     try:
         reader, cfg, tensors = read_model(args.gguf)
         layers, embed, norm, head = weights(cfg, tensors, four_bit=args.weights == "q4")
@@ -553,7 +574,7 @@ def main():
             # at level 0 it dequantises the whole head every step, so the head stays float32.
             head_q8 = cfg["head_q8"] if args.weights == "q4" and args.accuracy_level == 4 else None
             build_fused(cfg, layers, embed, norm, head, model_path, args.accuracy_level, head_q8)
-            cpu_graph = write_cpu_graph(model_path, cfg["head_dim"])
+            cpu_graph = write_cpu_graph(model_path, cfg["head_dim"], cache_type)
         else:
             build(cfg, layers, embed, norm, head, model_path, args.accuracy_level)
             cpu_graph = False
@@ -576,6 +597,7 @@ def main():
             "kv_cache": "shared-buffer" if args.graph == "fused" else "concat",
             # The same model with lmdeck's attention operator, for CPU sessions.
             "cpu_graph": CPU_GRAPH if cpu_graph else None,
+            "cpu_cache": cache_type if cpu_graph else None,
             "accuracy_level": args.accuracy_level if args.weights == "q4" else None,
         }
         with open(os.path.join(staging, "lmdeck-model.json"), "w") as f:

@@ -3,13 +3,15 @@
 //! I/O binding as both the `past_key_values.N.*` input and the `present.N.*` output, so
 //! GroupQueryAttention writes each new key and value in place. Nothing is copied between
 //! steps and no per-step allocation grows with the context: a step's inputs are the new
-//! token ids and two lengths. Under CUDA the buffers are allocated on the device, so the cache
-//! stays there between steps (not yet run on a GPU: no GPU was lent when this was written).
+//! token ids and two lengths. The buffers are float32, or float16 where lmdeck's CPU graph
+//! says so (its operator reads and writes them; nothing else does). Under CUDA the buffers
+//! are allocated on the device, so the cache stays there between steps (not yet run on a
+//! GPU: no GPU was lent when this was written).
 
 use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType};
 use ort::session::IoBinding;
 use ort::session::Session;
-use ort::value::{DynTensor, Tensor};
+use ort::value::{DynTensor, Tensor, TensorElementType};
 
 /// The fixed-capacity cache and the binding that ties it to the session. Fields drop in
 /// order: the binding before the buffers, the buffers before their allocator.
@@ -24,11 +26,13 @@ pub struct SharedCache {
 }
 
 impl SharedCache {
-    /// Buffers for `capacity` positions, bound to every cache input and output of `cache`
-    /// ((input name, output name) pairs); in the memory of CUDA device `cuda` when given.
+    /// Buffers of `element` (float32, or float16 for lmdeck's CPU graph) for `capacity`
+    /// positions, bound to every cache input and output of `cache` ((input name, output name)
+    /// pairs); in the memory of CUDA device `cuda` when given.
     pub fn new(
         session: &Session,
         cache: &[(String, String)],
+        element: TensorElementType,
         kv_heads: usize,
         head_dim: usize,
         capacity: usize,
@@ -58,9 +62,16 @@ impl SharedCache {
         let mut binding = session.create_binding().map_err(text)?;
         let mut buffers = Vec::with_capacity(cache.len());
         for (input, output) in cache {
-            let mut buffer = Tensor::<f32>::new(allocator, [1usize, kv_heads, capacity, head_dim])
-                .map_err(text)?
-                .upcast();
+            let shape = [1usize, kv_heads, capacity, head_dim];
+            let mut buffer = match element {
+                TensorElementType::Float16 => Tensor::<half::f16>::new(allocator, shape)
+                    .map_err(text)?
+                    .upcast(),
+                TensorElementType::Float32 => {
+                    Tensor::<f32>::new(allocator, shape).map_err(text)?.upcast()
+                }
+                other => return Err(format!("a KV cache of {other:?} is not supported")),
+            };
             binding.bind_input(input.as_str(), &buffer).map_err(text)?;
             binding
                 .bind_output(output.as_str(), &mut buffer)

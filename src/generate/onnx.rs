@@ -9,7 +9,7 @@
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use ort::session::Session;
-use ort::value::{DynValue, Tensor, ValueType};
+use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
 use std::path::Path;
 use std::time::Instant;
 use tokenizers::Tokenizer;
@@ -32,6 +32,8 @@ struct Layout {
     cache: Vec<(String, String)>,
     kv_heads: usize,
     head_dim: usize,
+    /// float32, or float16 in a CPU graph converted with a half-precision cache.
+    cache_type: TensorElementType,
     has_position_ids: bool,
     has_attention_mask: bool,
     /// `logits_to_keep` (lmdeck's conversions, as in transformers): the head runs on the
@@ -56,6 +58,7 @@ impl Layout {
         }
         let mut cache = Vec::new();
         let mut dims = None;
+        let mut cache_type = None;
         for input in inputs
             .iter()
             .filter(|i| i.name().starts_with("past_key_values."))
@@ -68,12 +71,15 @@ impl Layout {
                 )));
             }
             if let ValueType::Tensor { ty, shape, .. } = input.dtype() {
-                if *ty != ort::value::TensorElementType::Float32 {
+                if !matches!(ty, TensorElementType::Float32 | TensorElementType::Float16)
+                    || cache_type.is_some_and(|first| first != *ty)
+                {
                     return Err(err(format!(
-                        "cache input {} is {ty:?}; only float32 caches are supported",
+                        "cache input {} is {ty:?}; the cache must be all float32 (or all float16 in lmdeck's CPU graph)",
                         input.name()
                     )));
                 }
+                cache_type = Some(*ty);
                 if shape.len() == 4 && shape[1] > 0 && shape[3] > 0 {
                     dims = Some((shape[1] as usize, shape[3] as usize));
                 }
@@ -84,15 +90,21 @@ impl Layout {
             return Err(err("the ONNX model has no past_key_values inputs: export it with the KV cache (`--task text-generation-with-past`)".into()));
         }
         let (kv_heads, head_dim) = dims.ok_or_else(|| err("cannot read the cache shape [batch, kv_heads, past, head_dim] from the model inputs".into()))?;
+        let shared_kv = inputs.iter().any(|i| i.name() == "seqlens_k")
+            && inputs.iter().any(|i| i.name() == "total_sequence_length");
+        let cache_type = cache_type.unwrap_or(TensorElementType::Float32);
+        if cache_type == TensorElementType::Float16 && !shared_kv {
+            return Err(err("a float16 cache needs lmdeck's fused graph (seqlens_k and total_sequence_length inputs); convert the model with lmdeck".into()));
+        }
         Ok(Layout {
             cache,
             kv_heads,
             head_dim,
+            cache_type,
             has_position_ids: inputs.iter().any(|i| i.name() == "position_ids"),
             has_attention_mask: inputs.iter().any(|i| i.name() == "attention_mask"),
             has_logits_to_keep: inputs.iter().any(|i| i.name() == "logits_to_keep"),
-            shared_kv: inputs.iter().any(|i| i.name() == "seqlens_k")
-                && inputs.iter().any(|i| i.name() == "total_sequence_length"),
+            shared_kv,
             cuda: None,
         })
     }
@@ -113,6 +125,7 @@ impl Cache {
             SharedCache::new(
                 session,
                 &layout.cache,
+                layout.cache_type,
                 layout.kv_heads,
                 layout.head_dim,
                 capacity,
@@ -257,8 +270,8 @@ pub struct OnnxDecoder {
     bos: Option<u32>,
     context: usize,
     provider: ExecutionProvider,
-    /// Whose attention kernel runs: "lmdeck" (the CPU graph), "onnxruntime" or, for an
-    /// Optimum export, "graph" (standard operators).
+    /// Whose attention kernel runs: "lmdeck" (the CPU graph; "lmdeck-float16-cache" when its
+    /// cache is float16), "onnxruntime" or, for an Optimum export, "graph" (standard operators).
     attention: &'static str,
     commands: Sender<Command>,
     /// The session thread, joined on drop: the session is destroyed before the process
@@ -343,7 +356,13 @@ impl OnnxDecoder {
         };
         let mut layout = Layout::discover(&session, dir)?;
         let attention = match (&provider, layout.shared_kv) {
-            (ExecutionProvider::Cpu { .. }, true) if lmdeck_attention => "lmdeck",
+            (ExecutionProvider::Cpu { .. }, true) if lmdeck_attention => {
+                if layout.cache_type == TensorElementType::Float16 {
+                    "lmdeck-float16-cache"
+                } else {
+                    "lmdeck"
+                }
+            }
             (_, true) => "onnxruntime",
             (_, false) => "graph",
         };
@@ -382,7 +401,7 @@ impl OnnxDecoder {
         &self.provider
     }
 
-    /// Whose attention kernel runs: "lmdeck", "onnxruntime" or "graph".
+    /// Whose attention kernel runs: "lmdeck", "lmdeck-float16-cache", "onnxruntime" or "graph".
     pub fn attention(&self) -> &'static str {
         self.attention
     }

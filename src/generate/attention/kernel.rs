@@ -8,8 +8,13 @@
 //! sums, one read of each key for every query head of its group (the heads sharing a KV head
 //! are computed together). The capacity must be a multiple of 16.
 //!
+//! The cache holds float32 or float16 ([`CacheElement`]): keys and values are rounded when
+//! written, every product and sum is float32.
+//!
 //! Two implementations of the two inner loops (scores and the weighted sum of values): AVX-512
 //! (chosen at run time) and portable Rust. Both are checked against a float64 reference.
+
+pub use super::element::CacheElement;
 
 /// Positions per key tile.
 pub const TILE: usize = 16;
@@ -92,14 +97,14 @@ fn rotate(x: &[f32], cos: &[f32], sin: &[f32], out: &mut [f32]) {
 /// writes their rotated keys and values into the cache at positions `past..past + s`.
 /// `packed` holds `s` rows of `[queries | keys | values]`; `cos`/`sin` are `[positions][d/2]`.
 #[allow(clippy::too_many_arguments)]
-pub fn append(
+pub fn append<E: CacheElement>(
     dims: &Dims,
     packed: &[f32],
     past: usize,
     cos: &[f32],
     sin: &[f32],
-    keys: &mut [f32],
-    values: &mut [f32],
+    keys: &mut [E],
+    values: &mut [E],
     queries: &mut [f32],
 ) {
     let d = dims.head_dim;
@@ -127,13 +132,16 @@ pub fn append(
                 let tile = position / TILE * d * TILE;
                 block[tile..tile + d * TILE]
                     .iter_mut()
-                    .for_each(|x| *x = 0.0);
+                    .for_each(|x| *x = E::ZERO);
             }
             for (j, x) in rotated.iter().enumerate() {
-                block[key_index(position, j, d)] = *x;
+                block[key_index(position, j, d)] = E::from_f32(*x);
             }
             let v = &src[(dims.heads + dims.kv_heads + kv) * d..][..d];
-            values[kv * dims.head_block() + position * d..][..d].copy_from_slice(v);
+            let row = &mut values[kv * dims.head_block() + position * d..][..d];
+            for (dst, x) in row.iter_mut().zip(v) {
+                *dst = E::from_f32(*x);
+            }
         }
     }
 }
@@ -189,14 +197,14 @@ impl Isa {
 /// `offset` is its place in the step's output `[s][heads * d]`. `scores` is scratch, grown as
 /// needed.
 #[allow(clippy::too_many_arguments)]
-pub fn attend(
+pub fn attend<E: CacheElement>(
     isa: Isa,
     dims: &Dims,
     unit: Unit,
     past: usize,
     queries: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[E],
+    values: &[E],
     scores: &mut Vec<f32>,
     emit: &mut dyn FnMut(usize, &[f32]),
 ) {
@@ -244,12 +252,12 @@ pub fn attend(
 /// Scores of `vectors` query vectors, [`SCORE_GROUP`] at a time, each group over the tiles the
 /// last of its vectors sees.
 #[allow(clippy::too_many_arguments)]
-fn score_in_groups<'q>(
+fn score_in_groups<'q, E: CacheElement>(
     isa: Isa,
     vectors: usize,
     query: &dyn Fn(usize) -> &'q [f32],
     seen: &dyn Fn(usize) -> usize,
-    key_block: &[f32],
+    key_block: &[E],
     d: usize,
     scores: &mut [f32],
     stride: usize,
@@ -275,13 +283,13 @@ fn score_in_groups<'q>(
 /// `acc[v]` (`[vectors][d]`) = the weights of row `v` of `scores` times the values it sees,
 /// [`VALUE_GROUP`] vectors at a time.
 #[allow(clippy::too_many_arguments)]
-fn values_in_groups(
+fn values_in_groups<E: CacheElement>(
     isa: Isa,
     vectors: usize,
     seen: &dyn Fn(usize) -> usize,
     scores: &[f32],
     stride: usize,
-    value_block: &[f32],
+    value_block: &[E],
     d: usize,
     acc: &mut [f32],
 ) {
@@ -310,15 +318,15 @@ fn values_in_groups(
 /// weighted sum of values, not yet divided, in `acc` (`[group][d]`). [`merge_parts`] combines
 /// the parts, so two threads can share one KV head's positions.
 #[allow(clippy::too_many_arguments)]
-pub fn decode_part(
+pub fn decode_part<E: CacheElement>(
     isa: Isa,
     dims: &Dims,
     kv: usize,
     start: usize,
     end: usize,
     queries: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[E],
+    values: &[E],
     scores: &mut Vec<f32>,
     max: &mut [f32],
     sum: &mut [f32],
@@ -361,10 +369,10 @@ pub fn merge_parts<'a>(
 }
 
 /// `scores[i * stride + p] = query_i . key_p` for every position of the first `tiles` tiles.
-fn score_tiles(
+fn score_tiles<E: CacheElement>(
     isa: Isa,
     queries: &[&[f32]],
-    keys: &[f32],
+    keys: &[E],
     d: usize,
     tiles: usize,
     scores: &mut [f32],
@@ -385,7 +393,7 @@ fn score_tiles(
             for j in 0..d {
                 let row = &tile[j * TILE..(j + 1) * TILE];
                 for c in 0..TILE {
-                    acc[c] += q[j] * row[c];
+                    acc[c] += q[j] * row[c].to_f32();
                 }
             }
             scores[i * stride + t * TILE..][..TILE].copy_from_slice(&acc);
@@ -417,12 +425,12 @@ fn softmax_in_place(isa: Isa, row: &mut [f32], seen: usize) -> (f32, f32) {
 
 /// `acc[i] = sum over p < positions of weights[i * stride + p] * value_p` for `n` vectors.
 #[allow(clippy::too_many_arguments)]
-fn weighted_values(
+fn weighted_values<E: CacheElement>(
     isa: Isa,
     weights: &[f32],
     stride: usize,
     n: usize,
-    values: &[f32],
+    values: &[E],
     d: usize,
     positions: usize,
     acc: &mut [f32],
@@ -442,7 +450,7 @@ fn weighted_values(
         for i in 0..n {
             let w = weights[i * stride + p];
             for (a, x) in acc[i * d..(i + 1) * d].iter_mut().zip(row) {
-                *a += w * x;
+                *a += w * x.to_f32();
             }
         }
     }
@@ -450,7 +458,7 @@ fn weighted_values(
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::TILE;
+    use super::{CacheElement, TILE};
     use std::arch::x86_64::*;
 
     /// exp(x) for x <= 0: 2^n * e^r with r in [-ln2/2, ln2/2], a degree-7 polynomial
@@ -501,9 +509,9 @@ mod avx512 {
         _mm512_reduce_add_ps(sum)
     }
 
-    pub unsafe fn score_tiles(
+    pub unsafe fn score_tiles<E: CacheElement>(
         queries: &[&[f32]],
-        keys: &[f32],
+        keys: &[E],
         d: usize,
         tiles: usize,
         scores: &mut [f32],
@@ -512,7 +520,7 @@ mod avx512 {
         macro_rules! dispatch {
             ($($n:literal)*) => {
                 match queries.len() {
-                    $($n => score_n::<$n>(queries, keys, d, tiles, scores, stride),)*
+                    $($n => score_n::<E, $n>(queries, keys, d, tiles, scores, stride),)*
                     _ => unreachable!("score groups hold 1 to 12 vectors"),
                 }
             };
@@ -521,9 +529,9 @@ mod avx512 {
     }
 
     #[target_feature(enable = "avx512f")]
-    unsafe fn score_n<const N: usize>(
+    unsafe fn score_n<E: CacheElement, const N: usize>(
         queries: &[&[f32]],
-        keys: &[f32],
+        keys: &[E],
         d: usize,
         tiles: usize,
         scores: &mut [f32],
@@ -535,7 +543,7 @@ mod avx512 {
             let tile = keys.as_ptr().add(t * d * TILE);
             let mut acc = [_mm512_setzero_ps(); N];
             for j in 0..d {
-                let k = _mm512_loadu_ps(tile.add(j * TILE));
+                let k = E::load16(tile.add(j * TILE));
                 for i in 0..N {
                     acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(*q[i].add(j)), k, acc[i]);
                 }
@@ -547,11 +555,11 @@ mod avx512 {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn weighted_values(
+    pub unsafe fn weighted_values<E: CacheElement>(
         weights: &[f32],
         stride: usize,
         n: usize,
-        values: &[f32],
+        values: &[E],
         d: usize,
         positions: usize,
         acc: &mut [f32],
@@ -562,7 +570,7 @@ mod avx512 {
             macro_rules! dispatch {
                 ($($n:literal)*) => {
                     match n {
-                        $($n => values64::<$n>(weights, stride, values, positions, acc),)*
+                        $($n => values64::<E, $n>(weights, stride, values, positions, acc),)*
                         _ => unreachable!("value groups hold 1 to 6 vectors"),
                     }
                 };
@@ -574,10 +582,10 @@ mod avx512 {
     }
 
     #[target_feature(enable = "avx512f")]
-    unsafe fn values64<const N: usize>(
+    unsafe fn values64<E: CacheElement, const N: usize>(
         weights: &[f32],
         stride: usize,
-        values: &[f32],
+        values: &[E],
         positions: usize,
         acc: &mut [f32],
     ) {
@@ -586,10 +594,10 @@ mod avx512 {
         for p in 0..positions {
             let row = values.as_ptr().add(p * 64);
             let v = [
-                _mm512_loadu_ps(row),
-                _mm512_loadu_ps(row.add(16)),
-                _mm512_loadu_ps(row.add(32)),
-                _mm512_loadu_ps(row.add(48)),
+                E::load16(row),
+                E::load16(row.add(16)),
+                E::load16(row.add(32)),
+                E::load16(row.add(48)),
             ];
             for (i, oi) in o.iter_mut().enumerate() {
                 let wi = _mm512_set1_ps(*w.add(i * stride + p));
@@ -606,11 +614,11 @@ mod avx512 {
     }
 
     #[target_feature(enable = "avx512f")]
-    unsafe fn values_any(
+    unsafe fn values_any<E: CacheElement>(
         weights: &[f32],
         stride: usize,
         n: usize,
-        values: &[f32],
+        values: &[E],
         d: usize,
         positions: usize,
         acc: &mut [f32],
@@ -620,7 +628,7 @@ mod avx512 {
                 let mut o = _mm512_setzero_ps();
                 for p in 0..positions {
                     let wi = _mm512_set1_ps(weights[i * stride + p]);
-                    o = _mm512_fmadd_ps(wi, _mm512_loadu_ps(values.as_ptr().add(p * d + c)), o);
+                    o = _mm512_fmadd_ps(wi, E::load16(values.as_ptr().add(p * d + c)), o);
                 }
                 _mm512_storeu_ps(acc.as_mut_ptr().add(i * d + c), o);
             }
@@ -631,6 +639,7 @@ mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use half::f16;
 
     /// Float64 attention over plain row-major keys and values: the reference.
     fn reference(q: &[f32], keys: &[Vec<f32>], values: &[Vec<f32>], d: usize) -> Vec<f32> {
@@ -692,13 +701,13 @@ mod tests {
     }
 
     /// Runs rows `from..to` as one step after `from` cached rows.
-    fn step(
+    fn step<E: CacheElement>(
         isa: Isa,
         c: &Case,
         from: usize,
         to: usize,
-        keys: &mut [f32],
-        values: &mut [f32],
+        keys: &mut [E],
+        values: &mut [E],
     ) -> Vec<f32> {
         let dims = &c.dims;
         let w = dims.packed_width();
@@ -733,8 +742,11 @@ mod tests {
         out
     }
 
-    /// The float64 reference for every row of the case, from the same rotated rows.
-    fn expected(c: &Case, rows: usize) -> Vec<f32> {
+    /// The float64 reference for every row of the case, from the same rotated rows, keys and
+    /// values rounded to the cache's element type as the operator stores them.
+    fn expected<E: CacheElement>(c: &Case, rows: usize) -> Vec<f32> {
+        let stored =
+            |v: Vec<f32>| -> Vec<f32> { v.into_iter().map(|x| E::from_f32(x).to_f32()).collect() };
         let dims = &c.dims;
         let (d, w, half) = (dims.head_dim, dims.packed_width(), dims.head_dim / 2);
         let rot = |x: &[f32], p: usize| {
@@ -753,11 +765,13 @@ mod tests {
                 let kv = h / dims.group();
                 let q = rot(&c.packed[r * w + h * d..][..d], r);
                 let keys: Vec<Vec<f32>> = (0..=r)
-                    .map(|p| rot(&c.packed[p * w + (dims.heads + kv) * d..][..d], p))
+                    .map(|p| stored(rot(&c.packed[p * w + (dims.heads + kv) * d..][..d], p)))
                     .collect();
                 let values: Vec<Vec<f32>> = (0..=r)
                     .map(|p| {
-                        c.packed[p * w + (dims.heads + dims.kv_heads + kv) * d..][..d].to_vec()
+                        stored(
+                            c.packed[p * w + (dims.heads + dims.kv_heads + kv) * d..][..d].to_vec(),
+                        )
                     })
                     .collect();
                 out[(r * dims.heads + h) * d..][..d]
@@ -794,6 +808,11 @@ mod tests {
 
     #[test]
     fn prefill_then_steps_match_the_float64_reference() {
+        prefill_then_steps::<f32>();
+        prefill_then_steps::<f16>();
+    }
+
+    fn prefill_then_steps<E: CacheElement>() {
         for isa in isas() {
             for dims in [
                 SMOLLM,
@@ -808,15 +827,20 @@ mod tests {
                 // then single steps, then a second multi-row step (a follow-up turn).
                 let rows = 37;
                 let c = case(dims, rows, 7);
-                let mut keys = vec![f32::NAN; dims.kv_heads * dims.head_block()];
-                let mut values = vec![f32::NAN; dims.kv_heads * dims.head_block()];
+                let nan = E::from_f32(f32::NAN);
+                let mut keys = vec![nan; dims.kv_heads * dims.head_block()];
+                let mut values = vec![nan; dims.kv_heads * dims.head_block()];
                 let mut got = step(isa, &c, 0, 21, &mut keys, &mut values);
                 for r in 21..30 {
                     got.extend(step(isa, &c, r, r + 1, &mut keys, &mut values));
                 }
                 got.extend(step(isa, &c, 30, rows, &mut keys, &mut values));
-                let diff = largest_difference(&got, &expected(&c, rows));
-                assert!(diff < 2e-5, "{isa:?} {dims:?}: largest difference {diff}");
+                let diff = largest_difference(&got, &expected::<E>(&c, rows));
+                assert!(
+                    diff < 2e-5,
+                    "{isa:?} {dims:?} {}: largest difference {diff}",
+                    E::OPERATOR
+                );
                 assert!(
                     got.iter().all(|x| x.is_finite()),
                     "{isa:?}: unwritten cache rows were read"
@@ -827,13 +851,18 @@ mod tests {
 
     #[test]
     fn a_full_pass_equals_the_same_rows_step_by_step() {
+        full_pass_equals_steps::<f32>();
+        full_pass_equals_steps::<f16>();
+    }
+
+    fn full_pass_equals_steps<E: CacheElement>() {
         for isa in isas() {
             let rows = 40;
             let c = case(SMOLLM, rows, 11);
             let size = SMOLLM.kv_heads * SMOLLM.head_block();
-            let (mut k1, mut v1) = (vec![0f32; size], vec![0f32; size]);
+            let (mut k1, mut v1) = (vec![E::ZERO; size], vec![E::ZERO; size]);
             let full = step(isa, &c, 0, rows, &mut k1, &mut v1);
-            let (mut k2, mut v2) = (vec![0f32; size], vec![0f32; size]);
+            let (mut k2, mut v2) = (vec![E::ZERO; size], vec![E::ZERO; size]);
             let mut stepped = Vec::new();
             for r in 0..rows {
                 stepped.extend(step(isa, &c, r, r + 1, &mut k2, &mut v2));
@@ -846,6 +875,11 @@ mod tests {
 
     #[test]
     fn a_decode_step_split_by_position_equals_the_whole() {
+        split_decode_equals_whole::<f32>();
+        split_decode_equals_whole::<f16>();
+    }
+
+    fn split_decode_equals_whole<E: CacheElement>() {
         for isa in isas() {
             let dims = Dims {
                 capacity: 640,
@@ -854,7 +888,7 @@ mod tests {
             let rows = 600;
             let c = case(dims, rows, 3);
             let size = dims.kv_heads * dims.head_block();
-            let (mut keys, mut values) = (vec![0f32; size], vec![0f32; size]);
+            let (mut keys, mut values) = (vec![E::ZERO; size], vec![E::ZERO; size]);
             step(isa, &c, 0, rows - 1, &mut keys, &mut values);
             let whole = step(
                 isa,

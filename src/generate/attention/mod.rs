@@ -6,15 +6,22 @@
 //! all the query heads that share it, keys sit in 16-position tiles so scores need no
 //! horizontal sums, and the new row is written in place. ONNX Runtime's CPU kernel reads the
 //! cache once per query head; at 1,500 positions that was about 9 ms of a 16 ms step.
+//! `lmdeck.CachedAttentionF16` is the same over a float16 cache (the converter writes it for
+//! int8 activations, as llama.cpp keeps its cache): half the bytes per decode step.
 //! The arithmetic is in [`kernel`]; this file unpacks the tensors.
 
+pub mod element;
 pub mod kernel;
 
+use std::marker::PhantomData;
+
+use half::f16;
 use ort::operator::{
     ComputeContext, Kernel, KernelContext, Operator, OperatorDomain, OperatorInput, OperatorOutput,
 };
 use ort::value::TensorElementType;
 
+use element::CacheElement;
 use kernel::{Dims, Isa, Unit};
 
 /// The CPU graph the converter writes beside `model.onnx` (same weights file).
@@ -44,29 +51,31 @@ impl AttentionChoice {
 
 /// The custom domain the CPU graph's attention nodes use.
 pub const DOMAIN: &str = "lmdeck";
-/// The operator's name in that domain.
-pub const OPERATOR: &str = "CachedAttention";
 
-/// The domain to register on a session that loads a graph with these nodes.
+/// The domain to register on a session that loads a graph with these nodes: the operator
+/// over a float32 cache (`CachedAttention`) and over a float16 one (`CachedAttentionF16`).
 pub fn domain() -> ort::Result<OperatorDomain> {
-    OperatorDomain::new(DOMAIN)?.add(CachedAttention)
+    OperatorDomain::new(DOMAIN)?
+        .add(CachedAttention::<f32>(PhantomData))?
+        .add(CachedAttention::<f16>(PhantomData))
 }
 
-pub struct CachedAttention;
+/// The operator over a cache of `E`.
+pub struct CachedAttention<E>(PhantomData<E>);
 
-impl Operator for CachedAttention {
-    type Kernel<'attr> = AttentionKernel;
+impl<E: CacheElement> Operator for CachedAttention<E> {
+    type Kernel<'attr> = AttentionKernel<E>;
 
     fn name(&self) -> &str {
-        OPERATOR
+        E::OPERATOR
     }
 
     fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
         use TensorElementType::{Float32, Int32};
         [
             OperatorInput::required(Float32), // packed query, key, value [1, s, (h + 2 kv) d]
-            OperatorInput::required(Float32), // past key [1, kv, capacity, d]
-            OperatorInput::required(Float32), // past value
+            OperatorInput::required(E::TENSOR_TYPE), // past key [1, kv, capacity, d]
+            OperatorInput::required(E::TENSOR_TYPE), // past value
             OperatorInput::required(Int32),   // seqlens_k [1]: past + s - 1
             OperatorInput::required(Int32),   // total_sequence_length []: past + s
             OperatorInput::required(Float32), // cos cache [positions, d / 2]
@@ -77,20 +86,21 @@ impl Operator for CachedAttention {
     fn outputs(&self) -> impl IntoIterator<Item = OperatorOutput> {
         use TensorElementType::Float32;
         [
-            OperatorOutput::required(Float32), // attention [1, s, h d]
-            OperatorOutput::required(Float32), // present key: the past key's buffer
-            OperatorOutput::required(Float32), // present value
+            OperatorOutput::required(Float32),        // attention [1, s, h d]
+            OperatorOutput::required(E::TENSOR_TYPE), // present key: the past key's buffer
+            OperatorOutput::required(E::TENSOR_TYPE), // present value
         ]
     }
 
-    fn create_kernel<'attr>(&self, info: &KernelContext<'attr>) -> ort::Result<AttentionKernel> {
+    fn create_kernel<'attr>(&self, info: &KernelContext<'attr>) -> ort::Result<AttentionKernel<E>> {
         let attribute = |name: &str| {
             info.get::<i64>(name)
                 .filter(|v| *v > 0)
                 .map(|v| v as usize)
                 .ok_or_else(|| {
                     ort::Error::new(format!(
-                        "{OPERATOR}: attribute {name} is missing or not positive"
+                        "{}: attribute {name} is missing or not positive",
+                        E::OPERATOR
                     ))
                 })
         };
@@ -98,14 +108,16 @@ impl Operator for CachedAttention {
             heads: attribute("num_heads")?,
             kv_heads: attribute("kv_num_heads")?,
             isa: Isa::detect(),
+            cache: PhantomData,
         })
     }
 }
 
-pub struct AttentionKernel {
+pub struct AttentionKernel<E> {
     heads: usize,
     kv_heads: usize,
     isa: Isa,
+    cache: PhantomData<E>,
 }
 
 /// Scratch of one step, shared by the layers' kernels on the calling thread (the layers run
@@ -132,32 +144,32 @@ thread_local! {
 }
 
 fn fail(detail: impl std::fmt::Display) -> ort::Error {
-    ort::Error::new(format!("{OPERATOR}: {detail}"))
+    ort::Error::new(format!("lmdeck attention: {detail}"))
 }
 
 /// Raw views shared with ONNX Runtime's worker threads; every unit writes its own rows of
 /// the output and only reads the cache.
-struct Shared {
+struct Shared<E> {
     queries: *const f32,
     queries_len: usize,
-    keys: *const f32,
-    values: *const f32,
+    keys: *const E,
+    values: *const E,
     cache_len: usize,
     out: *mut f32,
     out_len: usize,
 }
 // SAFETY: the pointers outlive the parallel loop (they borrow tensors of the running kernel)
 // and the units write disjoint parts of `out`.
-unsafe impl Sync for Shared {}
-unsafe impl Send for Shared {}
+unsafe impl<E: Sync> Sync for Shared<E> {}
+unsafe impl<E: Send> Send for Shared<E> {}
 
-impl Kernel for AttentionKernel {
+impl<E: CacheElement> Kernel for AttentionKernel<E> {
     fn compute(&mut self, ctx: &ComputeContext) -> ort::Result<()> {
         STEP_SCRATCH.with_borrow_mut(|scratch| self.run(ctx, scratch))
     }
 }
 
-impl AttentionKernel {
+impl<E: CacheElement> AttentionKernel<E> {
     fn run(&self, ctx: &ComputeContext, scratch: &mut Scratch) -> ort::Result<()> {
         let input = |i: usize| {
             ctx.input(i)?
@@ -166,7 +178,7 @@ impl AttentionKernel {
         let (qkv, past_key, past_value) = (input(0)?, input(1)?, input(2)?);
         let (seqlens, total, cos_in, sin_in) = (input(3)?, input(4)?, input(5)?, input(6)?);
         let (qkv_shape, packed) = qkv.try_extract_tensor::<f32>()?;
-        let cache_shape: Vec<i64> = past_key.try_extract_tensor::<f32>()?.0.to_vec();
+        let cache_shape: Vec<i64> = past_key.try_extract_tensor::<E>()?.0.to_vec();
         let total = *total
             .try_extract_tensor::<i32>()?
             .1
@@ -227,8 +239,8 @@ impl AttentionKernel {
         }
         let past = total - s;
         let cache_len = dims.kv_heads * dims.head_block();
-        let past_key_ptr = past_key.try_extract_tensor::<f32>()?.1.as_ptr();
-        let past_value_ptr = past_value.try_extract_tensor::<f32>()?.1.as_ptr();
+        let past_key_ptr = past_key.try_extract_tensor::<E>()?.1.as_ptr();
+        let past_value_ptr = past_value.try_extract_tensor::<E>()?.1.as_ptr();
 
         let mut out = ctx
             .output(0, vec![1, s as i64, (dims.heads * dims.head_dim) as i64])?
@@ -239,18 +251,18 @@ impl AttentionKernel {
         let mut present_value = ctx
             .output(2, cache_shape.clone())?
             .ok_or_else(|| fail("present value is missing"))?;
-        let keys = present_key.try_extract_tensor_mut::<f32>()?.1;
-        let values = present_value.try_extract_tensor_mut::<f32>()?.1;
+        let keys = present_key.try_extract_tensor_mut::<E>()?.1;
+        let values = present_value.try_extract_tensor_mut::<E>()?.1;
         if keys.len() != cache_len || values.len() != cache_len {
             return Err(fail("present buffers differ from the past ones in size"));
         }
         // lmdeck binds one buffer as both past and present; anyone else gets a copy first.
         if keys.as_ptr() != past_key_ptr {
-            let past = past_key.try_extract_tensor::<f32>()?.1;
+            let past = past_key.try_extract_tensor::<E>()?.1;
             keys.copy_from_slice(past);
         }
         if values.as_ptr() != past_value_ptr {
-            let past = past_value.try_extract_tensor::<f32>()?.1;
+            let past = past_value.try_extract_tensor::<E>()?.1;
             values.copy_from_slice(past);
         }
 
@@ -292,7 +304,7 @@ impl AttentionKernel {
         };
         // SAFETY (both closures): see `Shared`; the slices span tensors borrowed above, which
         // stay alive and unmoved until `par_for` returns.
-        let views = |shared: &Shared| unsafe {
+        let views = |shared: &Shared<E>| unsafe {
             (
                 std::slice::from_raw_parts(shared.queries, shared.queries_len),
                 std::slice::from_raw_parts(shared.keys, shared.cache_len),
