@@ -2,10 +2,11 @@
 
 Runs in the training environment `lmdeck setup --training` makes; `lmdeck finetune` queues it.
 Steps: load the base from its GGUF (dequantised to float32), train LoRA adapters (r 8, alpha 16,
-q/k/v/o) on chat-format JSONL, merge them, write a GGUF that keeps the base's metadata, tokenizer
-and untouched 4-bit tensors (changed tensors go in as F32: re-quantising would lose the LoRA
-change), convert it with gguf_to_onnx.py, check the ONNX logits against the merged torch model,
-record lineage in lmdeck-model.json and register the model with `lmdeck models add`.
+q/k/v/o by default; --targets all adds the MLP) on chat-format JSONL, merge them, write a GGUF
+that keeps the base's metadata, tokenizer and untouched 4-bit tensors (changed tensors go in as
+F32: re-quantising would lose the LoRA change), convert it with gguf_to_onnx.py, check the ONNX
+logits against the merged torch model, record lineage in lmdeck-model.json and register the
+model with `lmdeck models add`.
 
 Given --eval-set, every checkpoint (and the final step) is exported the same way (merged copy,
 GGUF, ONNX, logits check) and evaluated with `lmdeck eval run --inline`; the checkpoint with the
@@ -13,7 +14,7 @@ best --eval-metric (ties: the earliest step) becomes the model instead of the fi
 
 Metrics are printed as JSON lines on stdout (the job log parser reads them); progress goes to
 stderr. Every hyperparameter has a command-line flag whose default comes from the environment
-(SEED, LR, STEPS, BATCH, MAX_LEN, RANK, ALPHA, PRECISION), so `--set env.LR=2e-3` works.
+(SEED, LR, STEPS, BATCH, MAX_LEN, RANK, ALPHA, TARGETS, PRECISION), so `--set env.LR=2e-3` works.
 
 Usage: lora.py --base-gguf FILE --base-name NAME --data FILE.jsonl --name NEW --out MODEL_DIR
 """
@@ -59,6 +60,24 @@ def sha256(path):
     return h.hexdigest()
 
 
+ATTENTION_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj"]
+MLP_PROJECTIONS = ["gate_proj", "up_proj", "down_proj"]
+
+
+def target_modules(spec):
+    """--targets -> the projection names LoRA adapts."""
+    if spec == "attention":
+        return list(ATTENTION_PROJECTIONS)
+    if spec == "all":
+        return ATTENTION_PROJECTIONS + MLP_PROJECTIONS
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ATTENTION_PROJECTIONS + MLP_PROJECTIONS]
+    if not names or unknown:
+        raise RecipeError(f"--targets `{spec}`: use attention, all or a comma list of "
+                          f"{', '.join(ATTENTION_PROJECTIONS + MLP_PROJECTIONS)}")
+    return names
+
+
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base-gguf", required=True)
@@ -73,6 +92,9 @@ def parse_args():
     ap.add_argument("--max-len", type=int, default=int(env("MAX_LEN", "256")))
     ap.add_argument("--rank", type=int, default=int(env("RANK", "8")))
     ap.add_argument("--alpha", type=float, default=float(env("ALPHA", "16")))
+    ap.add_argument("--targets", default=env("TARGETS", "attention"),
+                    help="layers that get adapters: attention (q/k/v/o), all (attention and MLP) "
+                    "or a comma list of projection names")
     ap.add_argument("--seed", type=int, default=int(env("SEED", "0")))
     ap.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=env("PRECISION", "auto"))
     ap.add_argument("--lmdeck", default=env("LMDECK_BIN", "lmdeck"), help="lmdeck binary (registers the model)")
@@ -97,6 +119,7 @@ def parse_args():
         raise RecipeError("--eval-limit must be at least 1")
     if args.steps < 1 or args.batch < 1 or args.max_len < 8:
         raise RecipeError("--steps and --batch must be at least 1 and --max-len at least 8")
+    args.targets = target_modules(args.targets)
     if not args.name or "/" in args.name or args.name.startswith("."):
         raise RecipeError(f"model name `{args.name}`: use letters, digits, dots and dashes")
     return args
@@ -563,7 +586,7 @@ def main():
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
     lora = LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=0.0, bias="none",
-                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM")
+                      target_modules=args.targets, task_type="CAUSAL_LM")
     model = get_peft_model(model, lora).to(device)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     emit(trainable_parameters=trainable, train_examples=len(examples), total_steps=args.steps,
@@ -662,7 +685,7 @@ def main():
         "hyperparameters": {"steps": args.steps, "lr": args.lr, "batch": args.batch,
                             "max_len": args.max_len, "rank": args.rank, "alpha": args.alpha,
                             "seed": args.seed, "bf16": bf16, "device": device,
-                            "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
+                            "target_modules": args.targets},
         "metrics": {"first_loss": losses[0], "final_loss": losses[-1],
                     "train_loss": sum(losses) / len(losses), "train_runtime": runtime,
                     "seconds_per_step": runtime / args.steps,
