@@ -15,10 +15,11 @@ collection="sample"
 qa="sample-data/finetune/qa-train.jsonl"
 out_dir="target/finetune-sample"
 data="$out_dir/qa-train-rag.jsonl"
-# Chosen by measurement (sample-data/finetune/README.md): two epochs of the 241 examples (five
-# sources, ~760 tokens each); longer runs memorise (validation F1 flat after two epochs).
+# Chosen by measurement (sample-data/finetune/README.md): two epochs of the 402 examples at
+# batch 2 (five sources, ~760 tokens each); longer runs memorise (validation F1 flat after two
+# epochs).
 seed="${SEED:-0}"
-steps="${STEPS:-240}"
+steps="${STEPS:-402}"
 lr="${LR:-1e-3}"
 batch="${BATCH:-2}"
 max_len="${MAX_LEN:-1536}"

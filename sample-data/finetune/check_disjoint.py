@@ -6,7 +6,12 @@ token Jaccard >= 0.5 after SQuAD normalisation (lowercase, punctuation stripped,
 a/an/the dropped, split on whitespace). Also fails on duplicate ids, a training question asked
 twice, or a doc_path that is not a file of the corpus. Prints the closest pairs for review.
 
-Usage: check_disjoint.py [TRAIN] [EVAL] [CORPUS_DIR]
+With --review-answers it also lists, for a person to read, every training answer that shares
+a figure (a token with a digit, $ or %) with an evaluation answer about the same document: the
+answers may state neighbouring facts of a document, never the evaluation's own (a figure shared
+for a different fact, say a common "30 days", is fine; one stating an evaluation fact is a leak).
+
+Usage: check_disjoint.py [--review-answers] [TRAIN] [EVAL] [CORPUS_DIR]
 (defaults: sample-data/finetune/qa-train.jsonl sample-data/eval/qa.jsonl sample-data/corpus)
 """
 import json
@@ -46,12 +51,37 @@ def load(path):
     return items
 
 
+def figures(text):
+    """Tokens of `text` that carry a figure (a digit, $ or %), punctuation at their edges cut."""
+    out = set()
+    for word in text.split():
+        word = word.strip(".,;:()[]'\"").lower()
+        if any(ch.isdigit() or ch in "$%" for ch in word):
+            out.add(word)
+    return out
+
+
+def review_answers(train, evals):
+    """(eval id, train id, shared figures, eval answer, train answer) for same-document pairs."""
+    out = []
+    for e in evals:
+        gold = figures(e["answer"])
+        for t in train:
+            if not set(t["doc_paths"]) & set(e["doc_paths"]):
+                continue
+            shared = sorted(gold & figures(t["answer"]))
+            if shared:
+                out.append((e["id"], t["id"], shared, e["answer"], t["answer"]))
+    return out
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
-    train_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "qa-train.jsonl")
-    eval_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "eval", "qa.jsonl")
-    corpus = sys.argv[3] if len(sys.argv) > 3 else os.path.join(root, "corpus")
+    args = [a for a in sys.argv[1:] if a != "--review-answers"]
+    train_path = args[0] if len(args) > 0 else os.path.join(here, "qa-train.jsonl")
+    eval_path = args[1] if len(args) > 1 else os.path.join(root, "eval", "qa.jsonl")
+    corpus = args[2] if len(args) > 2 else os.path.join(root, "corpus")
     train, evals = load(train_path), load(eval_path)
     problems = []
 
@@ -83,6 +113,11 @@ def main():
     print("closest training/eval question pairs (token Jaccard):")
     for score, tid, eid, tq, eq in pairs[:5]:
         print(f"  {score:.2f}  {tid} {tq!r}\n        {eid} {eq!r}")
+    if "--review-answers" in sys.argv:
+        shared = review_answers(train, evals)
+        print(f"{len(shared)} same-document answer pairs share a figure; read each one:")
+        for eid, tid, figs, ea, ta in shared:
+            print(f"  {eid} / {tid} {figs}\n        eval:  {ea}\n        train: {ta}")
     if problems:
         for p in problems:
             print(f"FAIL: {p}")
