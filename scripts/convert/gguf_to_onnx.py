@@ -464,10 +464,9 @@ def write_cpu_graph(model_path, head_dim, cache_type="float32"):
                     if v.name.startswith(("past_key_values.", "present."))]
         # The cache must be the attention nodes' alone: anything else reading it would get
         # float16 where it expects float32.
-        attention = {n.name for n in model.graph.node if n.domain == "lmdeck"}
         names = {v.name for v in cache_io}
         for n in model.graph.node:
-            if n.name not in attention and names & set(n.input):
+            if n.domain != "lmdeck" and names & set(n.input):
                 raise ConvertError(f"{n.name} reads the KV cache; no float16 CPU graph")
         for v in cache_io:
             v.type.tensor_type.elem_type = TensorProto.FLOAT16
@@ -558,13 +557,18 @@ def main():
                     help="fused: ONNX Runtime's fused operators and a KV cache written in place (fast); "
                          "plain: standard operators, the Optimum layout")
     args = ap.parse_args()
+    cache_type = args.cache_type
+    if cache_type == "auto":
+        # int8 activations exist only in the 4-bit matmuls (MatMulNBits).
+        int8 = args.accuracy_level == 4 and args.weights == "q4"
+        cache_type = "float16" if int8 else "float32"
+    if cache_type == "float16" and args.graph != "fused":
+        print("error: --cache-type float16 needs --graph fused (lmdeck's CPU graph holds the cache)", file=sys.stderr)
+        return 2
     out_dir = os.path.abspath(args.out_dir)
     staging = out_dir + ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(staging)
-    cache_type = args.cache_type
-    if cache_type == "auto":
-        cache_type = "float16" if args.accuracy_level == 4 else "float32"
     try:
         reader, cfg, tensors = read_model(args.gguf)
         layers, embed, norm, head = weights(cfg, tensors, four_bit=args.weights == "q4")
@@ -575,6 +579,8 @@ def main():
             head_q8 = cfg["head_q8"] if args.weights == "q4" and args.accuracy_level == 4 else None
             build_fused(cfg, layers, embed, norm, head, model_path, args.accuracy_level, head_q8)
             cpu_graph = write_cpu_graph(model_path, cfg["head_dim"], cache_type)
+            if not cpu_graph and cache_type == "float16":
+                print("note: no CPU graph, so no float16 cache: model.onnx keeps a float32 one", file=sys.stderr)
         else:
             build(cfg, layers, embed, norm, head, model_path, args.accuracy_level)
             cpu_graph = False

@@ -355,6 +355,12 @@ impl OnnxDecoder {
             Err(e) => return Err(e.into()),
         };
         let mut layout = Layout::discover(&session, dir)?;
+        if layout.cache_type == TensorElementType::Float16 && !lmdeck_attention {
+            return Err(GenerateError::Model {
+                dir: dir.display().to_string(),
+                detail: "model.onnx has a float16 KV cache, which only lmdeck's CPU graph (model.cpu.onnx) runs; convert the model again with lmdeck".into(),
+            });
+        }
         let attention = match (&provider, layout.shared_kv) {
             (ExecutionProvider::Cpu { .. }, true) if lmdeck_attention => {
                 if layout.cache_type == TensorElementType::Float16 {

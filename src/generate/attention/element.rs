@@ -3,6 +3,7 @@
 //! and values are rounded once, when written; every product and sum stays float32.
 
 use half::f16;
+use half::slice::HalfFloatSliceExt;
 use ort::value::TensorElementType;
 
 pub trait CacheElement:
@@ -15,6 +16,11 @@ pub trait CacheElement:
     const ZERO: Self;
     fn from_f32(x: f32) -> Self;
     fn to_f32(self) -> f32;
+    /// `dst[i] = src[i]` as float32 (vectorised where the CPU converts halves).
+    fn widen(src: &[Self], dst: &mut [f32]);
+    /// `dst[i] = src[i]` rounded to this type; values beyond its range saturate (a key or
+    /// value past float16's 65504 would otherwise become infinite and every score NaN).
+    fn narrow(src: &[f32], dst: &mut [Self]);
 
     /// Sixteen consecutive elements as float32 lanes.
     ///
@@ -39,6 +45,14 @@ impl CacheElement for f32 {
         self
     }
 
+    fn widen(src: &[f32], dst: &mut [f32]) {
+        dst.copy_from_slice(src);
+    }
+
+    fn narrow(src: &[f32], dst: &mut [f32]) {
+        dst.copy_from_slice(src);
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn load16(ptr: *const f32) -> std::arch::x86_64::__m512 {
@@ -54,12 +68,23 @@ impl CacheElement for f16 {
 
     #[inline(always)]
     fn from_f32(x: f32) -> f16 {
-        f16::from_f32(x)
+        // clamp keeps NaN a NaN.
+        f16::from_f32(x.clamp(-f16::MAX.to_f32(), f16::MAX.to_f32()))
     }
 
     #[inline(always)]
     fn to_f32(self) -> f32 {
         f16::to_f32(self)
+    }
+
+    fn widen(src: &[f16], dst: &mut [f32]) {
+        src.convert_to_f32_slice(dst);
+    }
+
+    fn narrow(src: &[f32], dst: &mut [f16]) {
+        for (d, x) in dst.iter_mut().zip(src) {
+            *d = <f16 as CacheElement>::from_f32(*x);
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -81,6 +106,20 @@ mod tests {
         let x = <f16 as CacheElement>::from_f32(0.1).to_f32();
         assert!((x - 0.1).abs() < 0.1 / 2048.0, "{x}");
         assert!(<f16 as CacheElement>::from_f32(f32::NAN).to_f32().is_nan());
+        assert_eq!(<f16 as CacheElement>::from_f32(1e6).to_f32(), 65504.0);
+        assert_eq!(<f16 as CacheElement>::from_f32(-1e6).to_f32(), -65504.0);
+        let xs = [0.1f32, -2.5, 7e4, f32::NAN];
+        let mut halves = [f16::ZERO; 4];
+        f16::narrow(&xs, &mut halves);
+        let mut back = [0f32; 4];
+        f16::widen(&halves, &mut back);
+        for (x, (h, b)) in xs.iter().zip(halves.iter().zip(back)) {
+            let want = <f16 as CacheElement>::from_f32(*x).to_f32();
+            assert!(
+                b == want || (b.is_nan() && want.is_nan()),
+                "{x}: {h} -> {b}"
+            );
+        }
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -66,7 +66,7 @@ impl Dims {
         self.heads / self.kv_heads
     }
 
-    /// Floats of one KV head's block in a cache buffer.
+    /// Elements of one KV head's block in a cache buffer.
     pub fn head_block(&self) -> usize {
         self.capacity * self.head_dim
     }
@@ -138,10 +138,7 @@ pub fn append<E: CacheElement>(
                 block[key_index(position, j, d)] = E::from_f32(*x);
             }
             let v = &src[(dims.heads + dims.kv_heads + kv) * d..][..d];
-            let row = &mut values[kv * dims.head_block() + position * d..][..d];
-            for (dst, x) in row.iter_mut().zip(v) {
-                *dst = E::from_f32(*x);
-            }
+            E::narrow(v, &mut values[kv * dims.head_block() + position * d..][..d]);
         }
     }
 }
@@ -386,14 +383,16 @@ fn score_tiles<E: CacheElement>(
         return;
     }
     let _ = isa;
+    // Each tile widened to float32 once, for all the queries.
+    let mut tile = vec![0f32; d * TILE];
     for t in 0..tiles {
-        let tile = &keys[t * d * TILE..(t + 1) * d * TILE];
+        E::widen(&keys[t * d * TILE..(t + 1) * d * TILE], &mut tile);
         for (i, q) in queries.iter().enumerate() {
             let mut acc = [0f32; TILE];
             for j in 0..d {
                 let row = &tile[j * TILE..(j + 1) * TILE];
                 for c in 0..TILE {
-                    acc[c] += q[j] * row[c].to_f32();
+                    acc[c] += q[j] * row[c];
                 }
             }
             scores[i * stride + t * TILE..][..TILE].copy_from_slice(&acc);
@@ -445,12 +444,13 @@ fn weighted_values<E: CacheElement>(
     let _ = isa;
     // Overwrites `acc`, as the AVX-512 loops do (callers pass reused scratch).
     acc[..n * d].iter_mut().for_each(|a| *a = 0.0);
+    let mut row = vec![0f32; d];
     for p in 0..positions {
-        let row = &values[p * d..(p + 1) * d];
+        E::widen(&values[p * d..(p + 1) * d], &mut row);
         for i in 0..n {
             let w = weights[i * stride + p];
-            for (a, x) in acc[i * d..(i + 1) * d].iter_mut().zip(row) {
-                *a += w * x.to_f32();
+            for (a, x) in acc[i * d..(i + 1) * d].iter_mut().zip(&row) {
+                *a += w * x;
             }
         }
     }

@@ -179,6 +179,12 @@ impl<E: CacheElement> AttentionKernel<E> {
         let (seqlens, total, cos_in, sin_in) = (input(3)?, input(4)?, input(5)?, input(6)?);
         let (qkv_shape, packed) = qkv.try_extract_tensor::<f32>()?;
         let cache_shape: Vec<i64> = past_key.try_extract_tensor::<E>()?.0.to_vec();
+        let value_shape: Vec<i64> = past_value.try_extract_tensor::<E>()?.0.to_vec();
+        if value_shape != cache_shape {
+            return Err(fail(format!(
+                "past key {cache_shape:?} and past value {value_shape:?} differ in shape"
+            )));
+        }
         let total = *total
             .try_extract_tensor::<i32>()?
             .1
