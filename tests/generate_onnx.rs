@@ -49,6 +49,30 @@ fn greedy(messages: Vec<ChatMessage>, max_new_tokens: usize) -> GenerateRequest 
     }
 }
 
+/// A real sample document, long enough for 320 positions.
+const DRAIN_RUNBOOK: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/sample-data/corpus/runbooks/gpu-node-drain.md"
+);
+
+/// The first `n` token ids of [`DRAIN_RUNBOOK`].
+fn runbook_ids(n: usize) -> Vec<u32> {
+    let text = std::fs::read_to_string(DRAIN_RUNBOOK).unwrap();
+    let mut ids = decoder().encode(&text).unwrap();
+    ids.truncate(n);
+    assert_eq!(ids.len(), n, "the document is long enough");
+    ids
+}
+
+/// A second decoder on the CPU for the model folder `dir`, with `attention`.
+fn start_decoder(
+    dir: &std::path::Path,
+    attention: lmdeck::generate::attention::AttentionChoice,
+) -> OnnxDecoder {
+    let runtime = context().runtime().unwrap();
+    OnnxDecoder::start(dir, &runtime, 0, attention).unwrap()
+}
+
 #[test]
 fn kv_cached_steps_match_a_full_forward_pass() {
     let d = decoder();
@@ -81,25 +105,13 @@ fn lmdeck_attention_matches_onnx_runtimes() {
         "lmdeck",
         "the default model should run lmdeck's attention on the CPU (model.cpu.onnx)"
     );
-    let ctx = context();
-    let runtime = ctx.runtime().unwrap();
-    let ort_decoder = OnnxDecoder::start(
-        &ctx.chat_model_dir(),
-        &runtime,
-        0,
+    let ort_decoder = start_decoder(
+        &context().chat_model_dir(),
         lmdeck::generate::attention::AttentionChoice::OnnxRuntime,
-    )
-    .unwrap();
+    );
     assert_eq!(ort_decoder.attention(), "onnxruntime");
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/sample-data/corpus/runbooks/gpu-node-drain.md"
-    ))
-    .unwrap();
     // Past 256 positions, so a decode step also takes the split path (two halves merged).
-    let mut ids = d.encode(&text).unwrap();
-    ids.truncate(320);
-    assert_eq!(ids.len(), 320, "the document is long enough");
+    let ids = runbook_ids(320);
     for step_by_step in [false, true] {
         let ours = d.logits(&ids, step_by_step).unwrap();
         let theirs = ort_decoder.logits(&ids, step_by_step).unwrap();
@@ -144,22 +156,9 @@ fn a_float16_cache_stays_close_to_the_float32_one() {
         serde_json::from_str(&std::fs::read_to_string(out.join("lmdeck-model.json")).unwrap())
             .unwrap();
     assert_eq!(manifest["cpu_cache"], "float16");
-    let runtime = ctx.runtime().unwrap();
-    let half = OnnxDecoder::start(
-        &out,
-        &runtime,
-        0,
-        lmdeck::generate::attention::AttentionChoice::Lmdeck,
-    )
-    .unwrap();
+    let half = start_decoder(&out, lmdeck::generate::attention::AttentionChoice::Lmdeck);
     assert_eq!(half.attention(), "lmdeck-float16-cache");
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/sample-data/corpus/runbooks/gpu-node-drain.md"
-    ))
-    .unwrap();
-    let mut ids = decoder().encode(&text).unwrap();
-    ids.truncate(320);
+    let ids = runbook_ids(320);
     for step_by_step in [false, true] {
         let ours = half.logits(&ids, step_by_step).unwrap();
         let exact = decoder().logits(&ids, step_by_step).unwrap();
@@ -283,16 +282,12 @@ fn converted_model_is_faithful_to_the_exact_computation() {
         gguf.display()
     );
     let dir = tempfile::tempdir().unwrap();
-    let text = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/sample-data/corpus/runbooks/gpu-node-drain.md"
-    );
     let out = dir.path().join("reference.json");
     let status = std::process::Command::new(&env.python)
         .arg(env.reference())
         .arg(&gguf)
         .arg(ctx.chat_model_dir())
-        .arg(text)
+        .arg(DRAIN_RUNBOOK)
         .arg(&out)
         .args(["--positions", "300"])
         .status()
