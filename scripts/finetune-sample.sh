@@ -24,6 +24,9 @@ lr="${LR:-1e-3}"
 batch="${BATCH:-2}"
 max_len="${MAX_LEN:-1536}"
 sources="${SOURCES:-5}"
+method="${METHOD:-lora}"
+targets="${TARGETS:-attention}"
+save_every="${SAVE_EVERY:-10}"
 
 cargo build --release --locked
 bin=./target/release/lmdeck
@@ -51,10 +54,11 @@ mkdir -p "$out_dir"
 $bin dataset export --from eval --eval "$qa" --format rag -c "$collection" \
     --holdout 0 --sources "$sources" --out "$data"
 
-echo "== fine-tuning $base -> $name: steps $steps, lr $lr, batch $batch, max length $max_len, seed $seed"
+echo "== fine-tuning $base -> $name: $method ($targets), steps $steps, lr $lr, batch $batch, max length $max_len, seed $seed"
 $bin finetune --base "$base" --data "$data" --name "$name" --wait \
     --set "env.SEED=$seed" --set "env.STEPS=$steps" --set "env.LR=$lr" \
-    --set "env.BATCH=$batch" --set "env.MAX_LEN=$max_len"
+    --set "env.BATCH=$batch" --set "env.MAX_LEN=$max_len" \
+    --set "env.METHOD=$method" --set "env.TARGETS=$targets" --set "env.SAVE_EVERY=$save_every"
 
 echo
 $bin models show "$name"

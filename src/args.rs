@@ -102,7 +102,7 @@ pub enum Command {
     /// Fine-tune jobs: submit specs, watch, cancel, pause, retry, diff.
     #[command(subcommand)]
     Jobs(JobsCommand),
-    /// LoRA fine-tune of a local chat model, queued as a job (needs `lmdeck setup --training`).
+    /// Fine-tune of a local chat model (LoRA by default; `--set env.METHOD=full` for whole weights), queued as a job (needs `lmdeck setup --training`).
     Finetune(FinetuneArgs),
     /// Training data: chat-format JSONL from an evaluation set or the corpus.
     #[command(subcommand)]
@@ -183,7 +183,7 @@ pub struct FinetuneArgs {
     /// Chat-format JSONL: {"messages": [{"role": ..., "content": ...}, ...]} per line.
     #[arg(long)]
     pub data: PathBuf,
-    /// Name of the new model (default: BASE-lora-UNIXTIME).
+    /// Name of the new model (default: BASE-ft-UNIXTIME).
     #[arg(long)]
     pub name: Option<String>,
     /// Optimizer steps (the job's env STEPS; default 30).

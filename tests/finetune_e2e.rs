@@ -3,7 +3,9 @@
 //! exports to ONNX, checks the export against torch and registers the model; the new model
 //! then answers through `lmdeck ask`. A second fine-tune with `--eval-set` evaluates each
 //! checkpoint on a three-question set and registers the best one; its loss curve must equal the
-//! first run's to the last digit (evaluating never touches training). Needs `lmdeck setup
+//! first run's to the last digit (evaluating never touches training). A full fine-tune (whole
+//! projection weights) exports as exactly, and one cancelled mid-run resumes from its newest
+//! checkpoint to the uninterrupted run's loss curve. Needs `lmdeck setup
 //! --training` (scripts/test.sh runs it); without it the test fails with setup's instructions
 //! rather than skipping.
 
@@ -21,6 +23,16 @@ fn cmd(env: &Env) -> std::process::Command {
     cmd.env("LMDECK_JOBS_DIR", env.path("jobs"))
         .env("LMDECK_JOBS_GRACE_SECS", "1");
     cmd
+}
+
+fn succeeds(env: &Env, args: &[&str]) -> String {
+    let out = cmd(env).args(args).output().expect("run lmdeck");
+    assert!(
+        out.status.success(),
+        "lmdeck {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 fn fails(env: &Env, args: &[&str]) -> String {
@@ -363,6 +375,161 @@ fn the_best_checkpoint_by_the_task_metric_is_registered(
     assert!(
         answer["stats"]["completion_tokens"].as_u64().unwrap() > 0,
         "{answer}"
+    );
+}
+
+/// Polls `jobs show` until `done` holds: a fine-tune's restart reloads torch and the model,
+/// trains, exports and converts, minutes on a loaded 2-core machine.
+fn slow_wait(
+    env: &Env,
+    id: i64,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + std::time::Duration::from_secs(900);
+    loop {
+        let out = cmd(env)
+            .args(["jobs", "show", &id.to_string(), "--json"])
+            .output()
+            .expect("run lmdeck");
+        let job: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        if done(&job) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} never {what}: {job:#}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The losses of a job's stored per-step series (what `jobs show` and the console plot).
+fn stored_losses(job: &serde_json::Value) -> Vec<(u64, f64)> {
+    job["metrics"]
+        .as_array()
+        .map(|series| {
+            series
+                .iter()
+                .filter_map(|m| Some((m["step"].as_u64()?, m["loss"].as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `--set env.METHOD=full`: the target projections' whole weights train (q/k/v/o here: 30
+/// layers x (2 x 576x576 + 2 x 576x192) parameters; embeddings and norms stay the base's), the
+/// export matches torch and the model registers and answers. A second run of the same recipe
+/// cancelled after a checkpoint keeps only its newest checkpoint, and `jobs resume` continues
+/// from it to the uninterrupted run's loss curve, to the last digit.
+#[test]
+fn a_full_fine_tune_exports_exactly_and_resumes_to_the_same_loss_curve() {
+    let env = Env::new();
+    let _daemon = DaemonGuard(&env);
+    let full = [
+        "--set",
+        "env.METHOD=full",
+        "--set",
+        "env.TARGETS=attention",
+        "--set",
+        "env.LR=1e-4",
+        "--set",
+        "env.SAVE_EVERY=5",
+    ];
+    let id = finetune(&env, "ft-full", &full);
+    let job = jobs_support::show(&env, id);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let log = std::fs::read(job["stdout_path"].as_str().unwrap()).unwrap();
+    let metrics = metrics_of(&log);
+    let trainable = metrics
+        .iter()
+        .find_map(|m| m.get("trainable_parameters"))
+        .expect("the recipe reports what it trains");
+    assert_eq!(trainable, (30 * (2 * 576 * 576 + 2 * 576 * 192)) as f64);
+    let losses = losses_of(&metrics);
+    assert_eq!(losses.len(), 20, "{losses:?}");
+    let first = mean(&losses[..3].iter().map(|x| x.1).collect::<Vec<_>>());
+    let last = mean(&losses[17..].iter().map(|x| x.1).collect::<Vec<_>>());
+    assert!(
+        last < first * 0.8,
+        "loss did not go down: {first:.3} -> {last:.3}"
+    );
+    let show = env.json(&["models", "show", "ft-full", "--json"]);
+    let lineage = &show["lineage"];
+    assert_eq!(lineage["hyperparameters"]["method"], "full", "{show}");
+    assert!(lineage["hyperparameters"].get("rank").is_none(), "{show}");
+    assert!(lineage["metrics"]["onnx_max_abs_diff"].as_f64().unwrap() < 1e-3);
+    assert!(
+        !env.path("models/ft-full.checkpoints").exists(),
+        "checkpoints are removed once the model is registered"
+    );
+    let answer = env.json(&[
+        "ask",
+        "How long is hot NVMe scratch storage kept?",
+        "--no-rag",
+        "--model",
+        "ft-full",
+        "--max-tokens",
+        "8",
+        "--json",
+    ]);
+    assert!(answer["stats"]["completion_tokens"].as_u64().unwrap() > 0);
+
+    // The same recipe again, queued, cancelled once its step-5 checkpoint is written.
+    let out = cmd(&env)
+        .args([
+            "finetune",
+            "--base",
+            lmdeck::setup::convert::DEFAULT_CHAT_MODEL,
+        ])
+        .args(["--data", DATA, "--name", "ft-full-2", "--output-dir"])
+        .arg(env.path("models/ft-full-2"))
+        .args(["--steps", "20", "--set", "env.MAX_LEN=128", "--json"])
+        .args(full)
+        .output()
+        .expect("run lmdeck finetune");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id2 = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"]
+        .as_i64()
+        .expect("finetune --json prints the job id");
+    let checkpoints = env.path("models/ft-full-2.checkpoints");
+    let ended = |j: &serde_json::Value| {
+        ["succeeded", "failed", "cancelled", "lost"].contains(&j["state"].as_str().unwrap_or(""))
+    };
+    let running = slow_wait(&env, id2, "reached step 6", |j| {
+        ended(j) || stored_losses(j).iter().any(|(step, _)| *step >= 6)
+    });
+    assert!(
+        !ended(&running),
+        "ended before it could be cancelled: {running}"
+    );
+    succeeds(&env, &["jobs", "cancel", &id2.to_string()]);
+    slow_wait(&env, id2, "cancelled", |j| j["state"] == "cancelled");
+    let kept: Vec<String> = std::fs::read_dir(&checkpoints)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("checkpoint-") && !name.ends_with(".partial"))
+        .collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "only the newest checkpoint is kept: {kept:?}"
+    );
+    let said = succeeds(&env, &["jobs", "resume", &id2.to_string()]);
+    let from = kept[0].trim_start_matches("checkpoint-");
+    assert!(
+        said.contains(&format!("continuing from step {from}")),
+        "{said}"
+    );
+    let resumed = slow_wait(&env, id2, "succeeded", |j| ended(j));
+    assert_eq!(resumed["state"], "succeeded", "{resumed}");
+    assert_eq!(resumed["attempts"], 2, "{resumed}");
+    assert_eq!(
+        stored_losses(&resumed),
+        stored_losses(&jobs_support::show(&env, id)),
+        "the resumed run's loss curve is the uninterrupted one's"
     );
 }
 

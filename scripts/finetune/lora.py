@@ -1,12 +1,14 @@
-"""LoRA fine-tune of a Llama-architecture GGUF chat model, back to an lmdeck ONNX model folder.
+"""Fine-tune of a Llama-architecture GGUF chat model, back to an lmdeck ONNX model folder.
 
 Runs in the training environment `lmdeck setup --training` makes; `lmdeck finetune` queues it.
-Steps: load the base from its GGUF (dequantised to float32), train LoRA adapters (r 8, alpha 16,
-q/k/v/o by default; --targets all adds the MLP) on chat-format JSONL, merge them, write a GGUF
-that keeps the base's metadata, tokenizer and untouched 4-bit tensors (changed tensors go in as
-F32: re-quantising would lose the LoRA change), convert it with gguf_to_onnx.py, check the ONNX
-logits against the merged torch model, record lineage in lmdeck-model.json and register the
-model with `lmdeck models add`.
+Steps: load the base from its GGUF (dequantised to float32), train on chat-format JSONL either
+LoRA adapters (--method lora, the default: r 8, alpha 16, q/k/v/o; --targets all adds the MLP)
+or the target projections' whole weights (--method full: every weight of the --targets
+projections; embeddings and norms stay the base's), merge, write a GGUF that keeps the base's
+metadata, tokenizer and untouched 4-bit tensors (changed tensors go in as F32: re-quantising
+would lose the change), convert it with gguf_to_onnx.py, check the ONNX logits against the
+merged torch model, record lineage in lmdeck-model.json and register the model with
+`lmdeck models add`.
 
 Given --eval-set, every checkpoint (and the final step) is exported the same way (merged copy,
 GGUF, ONNX, logits check) and evaluated with `lmdeck eval run --inline`; the checkpoint with the
@@ -14,7 +16,7 @@ best --eval-metric (ties: the earliest step) becomes the model instead of the fi
 
 Metrics are printed as JSON lines on stdout (the job log parser reads them); progress goes to
 stderr. Every hyperparameter has a command-line flag whose default comes from the environment
-(SEED, LR, STEPS, BATCH, MAX_LEN, RANK, ALPHA, TARGETS, PRECISION), so `--set env.LR=2e-3` works.
+(SEED, LR, STEPS, BATCH, MAX_LEN, METHOD, RANK, ALPHA, TARGETS, PRECISION), so `--set env.LR=2e-3` works.
 
 Usage: lora.py --base-gguf FILE --base-name NAME --data FILE.jsonl --name NEW --out MODEL_DIR
 """
@@ -31,7 +33,7 @@ import sys
 import tempfile
 import time
 
-RECIPE = "scripts/finetune/lora.py 1"
+RECIPE = "scripts/finetune/lora.py 2"
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOGIT_TOLERANCE = 1e-3
 
@@ -65,7 +67,7 @@ MLP_PROJECTIONS = ["gate_proj", "up_proj", "down_proj"]
 
 
 def target_modules(spec):
-    """--targets -> the projection names LoRA adapts."""
+    """--targets -> the projection names that are trained (adapted by LoRA, or whole)."""
     if spec == "attention":
         return list(ATTENTION_PROJECTIONS)
     if spec == "all":
@@ -90,11 +92,14 @@ def parse_args():
     ap.add_argument("--lr", type=float, default=float(env("LR", "1e-3")))
     ap.add_argument("--batch", type=int, default=int(env("BATCH", "4")))
     ap.add_argument("--max-len", type=int, default=int(env("MAX_LEN", "256")))
+    ap.add_argument("--method", choices=["lora", "full"], default=env("METHOD", "lora"),
+                    help="lora: low-rank adapters on the target projections; full: the target "
+                    "projections' whole weights (more capacity, larger checkpoints)")
     ap.add_argument("--rank", type=int, default=int(env("RANK", "8")))
     ap.add_argument("--alpha", type=float, default=float(env("ALPHA", "16")))
     ap.add_argument("--targets", default=env("TARGETS", "attention"),
-                    help="layers that get adapters: attention (q/k/v/o), all (attention and MLP) "
-                    "or a comma list of projection names")
+                    help="projections that are trained: attention (q/k/v/o), all (attention and "
+                    "MLP) or a comma list of projection names")
     ap.add_argument("--seed", type=int, default=int(env("SEED", "0")))
     ap.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=env("PRECISION", "auto"))
     ap.add_argument("--lmdeck", default=env("LMDECK_BIN", "lmdeck"), help="lmdeck binary (registers the model)")
@@ -117,6 +122,8 @@ def parse_args():
         raise RecipeError("--eval-limit, --eval-with and --eval-collection need --eval-set")
     if args.eval_limit is not None and args.eval_limit < 1:
         raise RecipeError("--eval-limit must be at least 1")
+    if args.method not in ("lora", "full"):
+        raise RecipeError(f"METHOD `{args.method}`: use lora or full")
     if args.steps < 1 or args.batch < 1 or args.max_len < 8:
         raise RecipeError("--steps and --batch must be at least 1 and --max-len at least 8")
     args.targets = target_modules(args.targets)
@@ -185,31 +192,67 @@ def batches(examples, batch, seed):
         epoch += 1
 
 
-def save_checkpoint(folder, step, model, opt, sched, losses, tokens_total, torch):
-    """Adapter weights, optimizer, schedule, RNG and the loss history at `step`, written to a
+def trained_state(model, method):
+    """What training changed: the adapters (lora) or the trained weights (full)."""
+    if method == "lora":
+        from peft import get_peft_model_state_dict
+        return get_peft_model_state_dict(model)
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trained_state(model, state, method, torch):
+    if method == "lora":
+        from peft import set_peft_model_state_dict
+        set_peft_model_state_dict(model, state)
+        return
+    params = dict(model.named_parameters())
+    trained = {n for n, p in params.items() if p.requires_grad}
+    if set(state) != trained:
+        raise RecipeError(f"the checkpoint's {len(state)} trained weights are not the {len(trained)} "
+                          f"that --method full --targets trains; resume with the run's own settings")
+    with torch.no_grad():
+        for n, v in state.items():
+            params[n].copy_(v)
+
+
+def save_checkpoint(folder, step, model, method, opt, sched, losses, tokens_total, torch):
+    """Trained weights, optimizer, schedule, RNG and the loss history at `step`, written to a
     temporary folder first so a kill mid-save never leaves a checkpoint that cannot load."""
-    from peft import get_peft_model_state_dict
     tmp = folder + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    torch.save({"adapter": get_peft_model_state_dict(model), "optimizer": opt.state_dict(),
+    torch.save({"method": method, "adapter": trained_state(model, method), "optimizer": opt.state_dict(),
                 "scheduler": sched.state_dict(), "torch_rng": torch.get_rng_state()},
                os.path.join(tmp, "state.pt"))
     with open(os.path.join(tmp, "progress.json"), "w") as f:
         json.dump({"step": step, "losses": losses, "tokens_total": tokens_total}, f)
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(tmp, folder)
+    # Only the newest checkpoint is ever resumed from (`lmdeck jobs resume`); older ones are
+    # dead weight (a full fine-tune's is ~1.3 GB with its optimizer state).
+    # Each is renamed out of the checkpoint-<step> pattern first (atomic), so a kill during the
+    # removal never leaves a half-deleted folder that a resume would take for a checkpoint.
+    parent = os.path.dirname(folder)
+    for entry in os.listdir(parent):
+        num = entry[len("checkpoint-"):]
+        if entry.startswith("checkpoint-") and (num.isdigit() and int(num) < step or num.endswith(".stale")):
+            path = os.path.join(parent, entry)
+            stale = path if entry.endswith(".stale") else path + ".stale"
+            os.replace(path, stale)
+            shutil.rmtree(stale, ignore_errors=True)
 
 
-def load_checkpoint(folder, model, opt, sched, torch):
-    from peft import set_peft_model_state_dict
+def load_checkpoint(folder, model, method, opt, sched, torch):
     try:
         with open(os.path.join(folder, "progress.json")) as f:
             progress = json.load(f)
         state = torch.load(os.path.join(folder, "state.pt"), weights_only=False)
     except (OSError, ValueError, RuntimeError) as e:
         raise RecipeError(f"cannot resume from {folder}: {e}")
-    set_peft_model_state_dict(model, state["adapter"])
+    saved = state.get("method", "lora")
+    if saved != method:
+        raise RecipeError(f"{folder} was trained with --method {saved}; resume with --method {saved}")
+    load_trained_state(model, state["adapter"], method, torch)
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])
@@ -233,7 +276,7 @@ def learned_loss(model, ids, labels, mask, torch, device, bf16):
     head (49,152 x 576, a fifth of the model's multiply-adds per token) and its softmax run on
     those positions alone: a RAG prompt is hundreds of tokens whose logits nobody learns from.
     The same mean as cross-entropy over every position with the prompt masked."""
-    causal_lm = model.get_base_model()
+    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
     targets = labels[:, 1:]
     learned = targets != -100
     with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
@@ -328,10 +371,16 @@ def onnx_logits(model_dir, ids):
 def merged_into(model, ref, torch):
     """The merged model at this step in `ref` (a plain copy of the base): every adapted layer's
     base weight plus its LoRA delta, computed as peft's merge computes it (W += B @ A * scale)
-    but without touching the training model, so training goes on exactly as without it."""
+    but without touching the training model, so training goes on exactly as without it. A full
+    fine-tune's trained weights are copied as they are."""
     from peft.tuners.lora import LoraLayer
     prefix = "base_model.model."
     with torch.no_grad():
+        if not hasattr(model, "get_base_model"):
+            for name, p in model.named_parameters():
+                if p.requires_grad:
+                    ref.get_parameter(name).copy_(p.to("cpu", torch.float32))
+            return ref.eval()
         for name, module in model.named_modules():
             if not isinstance(module, LoraLayer):
                 continue
@@ -585,9 +634,19 @@ def main():
         raise RecipeError(f"no chat in {args.data} keeps an assistant token within --max-len {args.max_len}")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
-    lora = LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=0.0, bias="none",
-                      target_modules=args.targets, task_type="CAUSAL_LM")
-    model = get_peft_model(model, lora).to(device)
+    if args.method == "lora":
+        lora = LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=0.0, bias="none",
+                          target_modules=args.targets, task_type="CAUSAL_LM")
+        model = get_peft_model(model, lora).to(device)
+    else:
+        # Whole weights of the target projections; the tied embedding/LM head and the norms
+        # stay the base's, so the vocabulary's geometry is untouched.
+        suffixes = tuple(f".{t}.weight" for t in args.targets)
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.endswith(suffixes))
+        if not any(p.requires_grad for p in model.parameters()):
+            raise RecipeError(f"--targets {','.join(args.targets)} names no weight of this model")
+        model = model.to(device)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     emit(trainable_parameters=trainable, train_examples=len(examples), total_steps=args.steps,
          device_bf16=int(bf16))
@@ -607,7 +666,7 @@ def main():
         shutil.rmtree(checkpoints, ignore_errors=True)
     evaluator = Evaluator(args, checkpoints, exporter) if args.eval_set else None
     if args.resume_from:
-        done, losses, tokens_total = load_checkpoint(args.resume_from, model, opt, sched, torch)
+        done, losses, tokens_total = load_checkpoint(args.resume_from, model, args.method, opt, sched, torch)
         # The batch order is a function of the seed: skip what the earlier run consumed.
         for _ in range(done):
             epoch, _items = next(stream)
@@ -636,8 +695,8 @@ def main():
              step_seconds=round(dt, 3))
         note(f"step {step}/{args.steps} loss {loss.item():.4f} ({dt:.2f} s)")
         if args.save_every > 0 and step % args.save_every == 0 and step < args.steps:
-            save_checkpoint(os.path.join(checkpoints, f"checkpoint-{step}"), step, model, opt, sched,
-                            losses, tokens_total, torch)
+            save_checkpoint(os.path.join(checkpoints, f"checkpoint-{step}"), step, model, args.method,
+                            opt, sched, losses, tokens_total, torch)
             if evaluator:
                 # After the save: a crash while evaluating resumes here and evaluates again.
                 evaluator.evaluate(step, merged_into(model, ref, torch))
@@ -646,8 +705,10 @@ def main():
          train_seconds_per_step=round(runtime / args.steps, 3),
          train_tokens_per_second=round(tokens_total / runtime, 1), epoch=round(epoch, 4))
 
-    note("merging the adapters")
-    model = model.merge_and_unload().to("cpu").float().eval()
+    if args.method == "lora":
+        note("merging the adapters")
+        model = model.merge_and_unload()
+    model = model.to("cpu").float().eval()
     dest = os.path.abspath(args.out)
     if evaluator:
         evaluator.evaluate(args.steps, model)
@@ -683,7 +744,8 @@ def main():
         "job_id": int(job) if job and job.isdigit() else None,
         "recipe": RECIPE,
         "hyperparameters": {"steps": args.steps, "lr": args.lr, "batch": args.batch,
-                            "max_len": args.max_len, "rank": args.rank, "alpha": args.alpha,
+                            "max_len": args.max_len, "method": args.method,
+                            **({"rank": args.rank, "alpha": args.alpha} if args.method == "lora" else {}),
                             "seed": args.seed, "bf16": bf16, "device": device,
                             "target_modules": args.targets},
         "metrics": {"first_loss": losses[0], "final_loss": losses[-1],

@@ -1,4 +1,4 @@
-//! `lmdeck finetune`: writes a LoRA job spec for the recipe in the training environment and
+//! `lmdeck finetune`: writes a fine-tune job spec for the recipe in the training environment and
 //! queues it like `lmdeck jobs submit`, so the job is supervised, logged and snapshotted the
 //! same way.
 
@@ -187,7 +187,7 @@ pub fn run(ctx: &Context, args: &FinetuneArgs) -> anyhow::Result<()> {
         .with_context(|| format!("training data {}", args.data.display()))?;
     let name = match &args.name {
         Some(n) => n.clone(),
-        None => format!("{}-lora-{}", args.base, unix_secs()),
+        None => format!("{}-ft-{}", args.base, unix_secs()),
     };
     if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
         return Err(FinetuneError::BadName(name).into());
