@@ -59,15 +59,21 @@ impl Sampler {
     pub fn pick(&mut self, logits: &mut [f32], history: &[u32]) -> u32 {
         let p = self.params;
         if p.repetition_penalty != 1.0 && p.repetition_penalty > 0.0 {
+            // Once per distinct token, as in CTRL / Hugging Face: a token seen ten times is
+            // penalised once, not to the tenth power.
+            let mut seen = vec![false; logits.len()];
             for &t in history {
-                if let Some(l) = logits.get_mut(t as usize) {
-                    // As in CTRL / Hugging Face: shrink positive logits, grow negative ones.
-                    *l = if *l > 0.0 {
-                        *l / p.repetition_penalty
-                    } else {
-                        *l * p.repetition_penalty
-                    };
+                let t = t as usize;
+                if t >= logits.len() || std::mem::replace(&mut seen[t], true) {
+                    continue;
                 }
+                // Shrink positive logits, grow negative ones.
+                let l = &mut logits[t];
+                *l = if *l > 0.0 {
+                    *l / p.repetition_penalty
+                } else {
+                    *l * p.repetition_penalty
+                };
             }
         }
         if p.temperature <= 0.0 {
@@ -137,6 +143,23 @@ mod tests {
             s.pick(&mut [1.0, 2.0, 0.5], &[1]),
             0,
             "2.0 / 3 falls below 1.0"
+        );
+    }
+
+    #[test]
+    fn repetition_penalty_counts_a_repeated_token_once() {
+        let mut s = Sampler::new(SamplingParams {
+            repetition_penalty: 2.0,
+            ..Default::default()
+        });
+        // Token 1 seen four times: 3.0 / 2 = 1.5 stays above 1.2 (3.0 / 16 would not), and
+        // token 2's negative logit is doubled once: -1.0 -> -2.0.
+        let mut logits = [1.2, 3.0, -1.0];
+        assert_eq!(s.pick(&mut logits, &[1, 1, 2, 1, 2, 1, 99]), 1);
+        assert_eq!(
+            logits,
+            [1.2, 1.5, -2.0],
+            "an id beyond the vocabulary is ignored"
         );
     }
 
