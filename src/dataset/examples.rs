@@ -1,6 +1,9 @@
 //! Building training conversations from an evaluation set, the corpus and rated chat answers.
 
+use std::collections::HashSet;
+
 use super::{DatasetError, Example, Format, Skipped};
+use crate::eval::answer::normalize;
 use crate::eval::qa_set::QaItem;
 use crate::generate::ChatMessage;
 use crate::rag::context::Source;
@@ -62,6 +65,28 @@ fn sources_with_answer(
     Some((sources, n))
 }
 
+/// The retrieved chunk of the item's document that the answer was read from: the one sharing
+/// the most of the answer's words (SQuAD-normalised), the better-ranked one on a tie. Citing
+/// the document's first-ranked chunk instead would teach the model to cite, and read, a
+/// source that does not hold the answer whenever the document has several chunks.
+fn answer_chunk(candidates: &[Hit], item: &QaItem) -> Option<i64> {
+    let answer = normalize(&item.answer);
+    let words: HashSet<&str> = answer.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut best: Option<(usize, i64)> = None;
+    for hit in candidates
+        .iter()
+        .filter(|h| item.names_document(&h.source_path))
+    {
+        let text = normalize(&hit.text);
+        let have: HashSet<&str> = text.split(' ').collect();
+        let shared = words.iter().filter(|w| have.contains(*w)).count();
+        if best.is_none_or(|(most, _)| shared > most) {
+            best = Some((shared, hit.chunk_id));
+        }
+    }
+    best.map(|(_, chunk_id)| chunk_id)
+}
+
 fn conversation(question: &str, sources: &[Source], answer: String) -> Vec<ChatMessage> {
     let mut messages = prompt::messages(question, &[], sources);
     messages.push(ChatMessage::new("assistant", answer));
@@ -83,7 +108,11 @@ pub fn from_qa(
             Format::Chat => conversation(&item.question, &[], item.answer.trim().to_string()),
             Format::Rag => {
                 let candidates = retrieve(&item.question)?;
-                let holds = |h: &Hit| item.names_document(&h.source_path);
+                let Some(answer_chunk) = answer_chunk(&candidates, item) else {
+                    skipped.source_not_retrieved += 1;
+                    continue;
+                };
+                let holds = |h: &Hit| h.chunk_id == answer_chunk;
                 let Some((sources, n)) = sources_with_answer(&candidates, k, holds, None) else {
                     skipped.source_not_retrieved += 1;
                     continue;
@@ -330,6 +359,34 @@ mod tests {
         let out = from_qa(&[item()], Format::Rag, 2, &mut nothing, &mut skipped).unwrap();
         assert!(out.is_empty());
         assert_eq!(skipped.source_not_retrieved, 1);
+    }
+
+    #[test]
+    fn the_cited_source_is_the_chunk_of_the_document_that_holds_the_answer() {
+        let mut intro = hit(1, "/c/handbook/expenses.md");
+        intro.text = "Expenses: how to submit them and when they are paid.".into();
+        let mut hotels = hit(3, "/c/handbook/expenses.md");
+        hotels.text = "Hotels: $375 per night in London, $275 elsewhere.".into();
+        let mut meals = hit(9, "/c/handbook/expenses.md");
+        meals.text = "Meals: $75 per day.".into();
+        let candidates = vec![intro, hit(2, "/c/a.md"), meals, hotels.clone()];
+        let mut retrieve = |_: &str| Ok(candidates.clone());
+        let mut skipped = Skipped::default();
+        let out = from_qa(&[item()], Format::Rag, 3, &mut retrieve, &mut skipped).unwrap();
+        let user = &out[0].messages[1].content;
+        assert!(
+            user.contains("$375 per night in London"),
+            "brought in: {user}"
+        );
+        assert_eq!(out[0].messages[2].content, "$375 per night [3].");
+
+        // Equally good chunks: the better-ranked one.
+        let mut twin = hotels.clone();
+        twin.chunk_id = 4;
+        let candidates = vec![hit(2, "/c/a.md"), hotels, twin];
+        let mut retrieve = |_: &str| Ok(candidates.clone());
+        let out = from_qa(&[item()], Format::Rag, 3, &mut retrieve, &mut skipped).unwrap();
+        assert_eq!(out[0].messages[2].content, "$375 per night [2].");
     }
 
     #[test]
