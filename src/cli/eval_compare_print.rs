@@ -7,6 +7,9 @@ use crate::util::safe::one_line;
 
 /// Characters of a question shown among the disagreements.
 const QUESTION_CHARS: usize = 48;
+/// Width of the name and model columns: longer ones (a matrix run's name spells out its
+/// combination) are cut so the columns stay aligned; `--json` and `--csv` keep them whole.
+const NAME_CHARS: usize = 20;
 
 pub fn table(c: &Comparison) {
     println!(
@@ -38,8 +41,8 @@ pub fn table(c: &Comparison) {
         println!(
             "  {:<5} {:<20} {:<20} {:<4} {:>11} {:>7} {:>11.0} {:>14} {:>12}{base}",
             r.id,
-            one_line(&r.name),
-            one_line(&r.model),
+            clip(&one_line(&r.name), NAME_CHARS),
+            clip(&one_line(&r.model), NAME_CHARS),
             if r.rag { "on" } else { "off" },
             format!("{}/{}", r.done, r.total),
             r.failed,
@@ -63,7 +66,7 @@ pub fn table(c: &Comparison) {
             let head = format!(
                 "{:<20} {:<20} {:>9} {:>5}",
                 one_line(metric),
-                format!("#{} {name}", cell.run),
+                clip(&format!("#{} {name}", cell.run), NAME_CHARS),
                 if cell.n == 0 {
                     "-".to_string()
                 } else {
@@ -106,7 +109,7 @@ pub fn table(c: &Comparison) {
             println!(
                 "  {:<12} {:<50} {}",
                 one_line(&d.item_key),
-                one_line(&truncate(&d.question)),
+                clip(&one_line(&d.question), QUESTION_CHARS),
                 values.join("  ")
             );
         }
@@ -183,11 +186,12 @@ fn effect(metric: &str, e: &Effect) -> String {
     )
 }
 
-fn truncate(text: &str) -> String {
-    if text.chars().count() <= QUESTION_CHARS {
+/// At most `width` characters: a longer text ends in "..." within them.
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
         return text.to_string();
     }
-    let cut: String = text.chars().take(QUESTION_CHARS - 3).collect();
+    let cut: String = text.chars().take(width.saturating_sub(3)).collect();
     format!("{}...", cut.trim_end())
 }
 
@@ -313,6 +317,15 @@ mod tests {
             "f1,2,\"a, \"\"b\"\"\",0.75,4,0.25,0.125,0.5,0.01,paired bootstrap,3,0,1,0.2"
         );
         assert_eq!(lines.len(), 3);
-        assert_eq!(truncate(&"x".repeat(60)).len(), 48);
+    }
+
+    #[test]
+    fn long_names_are_cut_to_their_column() {
+        assert_eq!(clip(&"x".repeat(60), QUESTION_CHARS).len(), 48);
+        let name = "#4 default model=smollm2-135m-instruct rag=on";
+        assert_eq!(clip(name, NAME_CHARS), "#4 default model=...");
+        assert_eq!(clip("#17 default", NAME_CHARS), "#17 default");
+        // Characters, not bytes.
+        assert_eq!(clip("réglage-très-très-long", 10).chars().count(), 10);
     }
 }
