@@ -378,29 +378,9 @@ fn the_best_checkpoint_by_the_task_metric_is_registered(
     );
 }
 
-/// Polls `jobs show` until `done` holds: a fine-tune's restart reloads torch and the model,
-/// trains, exports and converts, minutes on a loaded 2-core machine.
-fn slow_wait(
-    env: &Env,
-    id: i64,
-    what: &str,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = Instant::now() + std::time::Duration::from_secs(900);
-    loop {
-        let out = cmd(env)
-            .args(["jobs", "show", &id.to_string(), "--json"])
-            .output()
-            .expect("run lmdeck");
-        let job: serde_json::Value =
-            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-        if done(&job) {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "job {id} never {what}: {job:#}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
+/// A fine-tune's restart reloads torch and the model, trains, exports and converts: minutes on
+/// a loaded 2-core machine.
+const FULL_RUN_BOUND: std::time::Duration = std::time::Duration::from_secs(900);
 
 /// The losses of a job's stored per-step series (what `jobs show` and the console plot).
 fn stored_losses(job: &serde_json::Value) -> Vec<(u64, f64)> {
@@ -498,7 +478,7 @@ fn a_full_fine_tune_exports_exactly_and_resumes_to_the_same_loss_curve() {
     let ended = |j: &serde_json::Value| {
         ["succeeded", "failed", "cancelled", "lost"].contains(&j["state"].as_str().unwrap_or(""))
     };
-    let running = slow_wait(&env, id2, "reached step 6", |j| {
+    let running = jobs_support::wait_for_within(&env, id2, "reached step 6", FULL_RUN_BOUND, |j| {
         ended(j) || stored_losses(j).iter().any(|(step, _)| *step >= 6)
     });
     assert!(
@@ -506,7 +486,9 @@ fn a_full_fine_tune_exports_exactly_and_resumes_to_the_same_loss_curve() {
         "ended before it could be cancelled: {running}"
     );
     succeeds(&env, &["jobs", "cancel", &id2.to_string()]);
-    slow_wait(&env, id2, "cancelled", |j| j["state"] == "cancelled");
+    jobs_support::wait_for_within(&env, id2, "cancelled", FULL_RUN_BOUND, |j| {
+        j["state"] == "cancelled"
+    });
     let kept: Vec<String> = std::fs::read_dir(&checkpoints)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -523,7 +505,7 @@ fn a_full_fine_tune_exports_exactly_and_resumes_to_the_same_loss_curve() {
         said.contains(&format!("continuing from step {from}")),
         "{said}"
     );
-    let resumed = slow_wait(&env, id2, "succeeded", |j| ended(j));
+    let resumed = jobs_support::wait_for_within(&env, id2, "succeeded", FULL_RUN_BOUND, ended);
     assert_eq!(resumed["state"], "succeeded", "{resumed}");
     assert_eq!(resumed["attempts"], 2, "{resumed}");
     assert_eq!(

@@ -73,7 +73,18 @@ pub fn show(env: &Env, id: i64) -> Value {
 /// Polls `jobs show` until `done` holds (generous bound for a loaded CI machine); a job not
 /// yet inserted (its submitter still starting) counts as not done.
 pub fn wait_for(env: &Env, id: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
+    wait_for_within(env, id, what, Duration::from_secs(120), done)
+}
+
+/// `wait_for` with its own bound, for jobs that train for minutes.
+pub fn wait_for_within(
+    env: &Env,
+    id: i64,
+    what: &str,
+    bound: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + bound;
     loop {
         let out = cmd(env)
             .args(["jobs", "show", &id.to_string(), "--json"])
