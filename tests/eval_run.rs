@@ -225,7 +225,13 @@ fn runs_execute_as_jobs_and_the_gate_fails_a_run_under_its_floor() {
         .iter()
         .map(|r| r["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["default mode=vector", "default mode=keyword"]);
+    assert_eq!(
+        names,
+        [
+            "default model=none mode=vector",
+            "default model=none mode=keyword"
+        ]
+    );
 
     let started = Instant::now();
     let out = run(&["--detach"]);

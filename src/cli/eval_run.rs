@@ -104,7 +104,8 @@ pub fn retry(ctx: &Context, args: &EvalRetryArgs) -> anyhow::Result<()> {
     )
 }
 
-/// The configurations named (or `default`), with --set overrides and -c, expanded by --matrix.
+/// The configurations named (or `default`), with --set overrides (named after them) and -c,
+/// expanded by --matrix.
 fn resolve_configs(
     ctx: &Context,
     args: &EvalRunArgs,
@@ -124,7 +125,10 @@ fn resolve_configs(
     let mut configs = Vec::new();
     for name in &names {
         let c = config::load(&base, name, &dir)?;
-        configs.push(config::apply_sets(&c, &sets)?);
+        configs.push(config::name_after_sets(
+            config::apply_sets(&c, &sets)?,
+            overrides,
+        ));
     }
     Ok(config::expand_matrix(&configs, &args.matrix)?)
 }

@@ -282,6 +282,20 @@ pub fn apply_sets(config: &RunConfig, sets: &[String]) -> Result<RunConfig, Conf
     })
 }
 
+/// A configuration changed by `--set` is named after the changes ("default temperature=0.7
+/// seed=3"), as `--matrix` names its combinations, so that runs of one configuration tell
+/// apart in `eval runs`, the console and `eval compare`; a `name=` among them wins.
+pub fn name_after_sets(mut config: RunConfig, sets: &[&String]) -> RunConfig {
+    let pairs: Vec<(&str, &str)> = sets.iter().filter_map(|s| split_pair(s).ok()).collect();
+    if pairs.iter().any(|(key, _)| *key == "name") {
+        return config;
+    }
+    for (key, value) in pairs {
+        config.name = format!("{} {key}={value}", config.name);
+    }
+    config
+}
+
 /// `--matrix model=a,b rag=on,off`: every combination of the axes' values over each
 /// configuration, named after it with the values that vary appended ("base model=a rag=off").
 pub fn expand_matrix(
@@ -390,6 +404,17 @@ mod tests {
         assert!(e.contains("colour") && e.contains("--set"), "{e}");
         let e = apply_sets(&base(), &["k".into()]).unwrap_err().to_string();
         assert!(e.contains("no `=`"), "{e}");
+    }
+
+    #[test]
+    fn runs_changed_by_sets_are_named_after_the_changes_unless_named() {
+        let (t, s) = ("temperature=0.7".to_string(), "seed = 3".to_string());
+        let c = name_after_sets(base(), &[&t, &s]);
+        assert_eq!(c.name, format!("{} temperature=0.7 seed=3", base().name));
+        let n = "name=mine".to_string();
+        let c = apply_sets(&base(), &[t.clone(), n.clone()]).unwrap();
+        assert_eq!(name_after_sets(c, &[&t, &n]).name, "mine");
+        assert_eq!(name_after_sets(base(), &[]).name, base().name);
     }
 
     #[test]

@@ -223,6 +223,24 @@ fn progress(r: &RunRow) -> String {
     text
 }
 
+/// A model given as a folder (a fine-tune's checkpoint evaluation) by its last two parts,
+/// `ftval-a/eval-300` for `/root/.local/share/lmdeck/models/ftval-a.checkpoints/eval-300/model`
+/// (the `model` folder of a checkpoint's export says nothing): the column is narrow, and the
+/// start of an absolute path is the same for every run.
+fn model_label(model: &str) -> String {
+    if !model.contains('/') {
+        return model.to_string();
+    }
+    let mut parts: Vec<&str> = model.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.len() > 2 && parts.last() == Some(&"model") {
+        parts.pop();
+    }
+    match parts.as_slice() {
+        [.., parent, last] => format!("{}/{last}", parent.trim_end_matches(".checkpoints")),
+        _ => model.to_string(),
+    }
+}
+
 fn run_row<'a>(r: &RunRow, marked: Option<usize>, theme: &Theme) -> Row<'a> {
     // The baseline (first marked) shows as B, the others by their order.
     let mark = match marked {
@@ -233,7 +251,7 @@ fn run_row<'a>(r: &RunRow, marked: Option<usize>, theme: &Theme) -> Row<'a> {
     Row::new(vec![
         Span::raw(format!("{mark}{:>4}", r.id)),
         Span::raw(safe(&r.name).into_owned()),
-        Span::raw(safe(&r.model).into_owned()),
+        Span::raw(safe(&model_label(&r.model)).into_owned()),
         Span::raw(if r.rag { "on" } else { "off" }),
         Span::styled(r.status.clone(), run_status_style(&r.status, theme)),
         Span::raw(progress(r)),
@@ -332,4 +350,24 @@ pub(super) fn field<'a>(label: &str, value: String, theme: &Theme) -> Line<'a> {
         Span::styled(format!("{label}: "), theme.style("title")),
         Span::raw(value),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model_label;
+
+    #[test]
+    fn a_model_folder_shows_by_its_last_two_parts() {
+        assert_eq!(
+            model_label("/root/.local/share/lmdeck/models/ftval-a.checkpoints/eval-300/model"),
+            "ftval-a/eval-300"
+        );
+        assert_eq!(model_label("/data/ft.checkpoints/eval-5"), "ft/eval-5");
+        assert_eq!(model_label("models/my-ft/"), "models/my-ft");
+        assert_eq!(
+            model_label("smollm2-135m-instruct"),
+            "smollm2-135m-instruct"
+        );
+        assert_eq!(model_label("/only"), "/only");
+    }
 }
